@@ -1,0 +1,1019 @@
+/*
+ * config.json -> struct conf. The strict json-c tokener reports syntax errors
+ * as file:line:col; then a table of known keys per object is walked in file
+ * order: unknown keys, wrong types and bad values are all collected, each with
+ * its JSON path, before failing. Fields start UNSET (0, or CONF_UNSET where 0
+ * means something) and a second pass fills the defaults.
+ *
+ * Leaf module: no logging, no exit, no event loop. Host names are resolved
+ * here, once, with getaddrinfo (blocking: load time only).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "conf.h"
+
+#define CONF_FILE_MAX		(1024 * 1024)		/* bigger files are refused */
+#define CONF_NS_PER_MS		1000000ULL
+#define CONF_DURATION_MAX_NS	(24ULL * 3600 * 1000 * CONF_NS_PER_MS)
+#define CONF_WORKERS_MAX	64
+#define CONF_JPATH_MAX		256			/* "healthCheck.expectStatus", "servers[255]" */
+#define CONF_MSG_MAX		512			/* one problem, before the file name */
+#define CONF_UNSET		(-1)
+
+/* Where problems are collected: the caller's buffer, one line per problem. */
+struct conf_errs {
+	char		*buf;		/* NUL-terminated whenever len > 0 */
+	size_t		 len;
+	size_t		 used;		/* bytes written, NUL excluded */
+	const char	*name;		/* file name, or conf_load_string's name */
+	unsigned	 count;		/* problems found, even those cut off */
+};
+
+struct conf_key;
+
+/*
+ * Checks value <v> found at <jpath> against key <k> and stores it at
+ * base + k->off, or records a problem in <e>. <base> is the struct the key
+ * table describes (struct conf, struct conf_health).
+ */
+typedef void conf_set_fn(struct conf_errs *e, const struct conf_key *k,
+    struct json_object *v, void *base, const char *jpath);
+
+struct conf_key {
+	const char		*name;		/* as in the JSON */
+	conf_set_fn		*set;
+	size_t			 off;		/* offsetof the field in base */
+	int64_t			 min, max;	/* bounds for integers */
+	int			 required;
+	const struct conf_key	*sub;		/* keys of a nested object */
+};
+
+static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
+    conf_set_workers, conf_set_object, conf_set_bool, conf_set_uint,
+    conf_set_status, conf_set_http_path;
+
+static const struct conf_key conf_health_keys[] = {
+	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
+	{ "timeout",		conf_set_duration,	offsetof(struct conf_health, timeout_ms),	0, 0, 0, NULL },
+	{ "rise",		conf_set_uint,		offsetof(struct conf_health, rise),		1, 100, 0, NULL },
+	{ "fall",		conf_set_uint,		offsetof(struct conf_health, fall),		1, 100, 0, NULL },
+	{ "expectStatus",	conf_set_status,	offsetof(struct conf_health, expect_status),	100, 599, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+static const struct conf_key conf_keys[] = {
+	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, 1, NULL },
+	{ "healthCheckInterval", conf_set_duration,	offsetof(struct conf, health_interval_ms),	0, 0, 0, NULL },
+	{ "servers",		conf_set_servers,	0,						1, CONF_MAX_BACKENDS, 1, NULL },
+	{ "workers",		conf_set_workers,	offsetof(struct conf, workers),			1, CONF_WORKERS_MAX, 0, NULL },
+	{ "healthCheck",	conf_set_object,	offsetof(struct conf, health),			0, 0, 0, conf_health_keys },
+	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+static void
+conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
+{
+	size_t room;
+	int r;
+
+	if (e->len == 0 || e->used >= e->len - 1)
+		return;
+	room = e->len - e->used;
+	if ((r = vsnprintf(e->buf + e->used, room, fmt, ap)) < 0)
+		return;
+	if ((size_t)r < room) {
+		e->used += (size_t)r;
+		return;
+	}
+	/* Cut off: say so where the reader will look, at the end. */
+	e->used = e->len - 1;
+	if (e->len > 4)
+		memcpy(e->buf + e->len - 4, "...", 4);
+}
+
+static void conf_errs_add(struct conf_errs *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+conf_errs_add(struct conf_errs *e, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conf_errs_vadd(e, fmt, ap);
+	va_end(ap);
+}
+
+static void conf_err(struct conf_errs *e, const char *jpath, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Records one problem: "name: jpath: message", or "name: message" when jpath is NULL. */
+static void
+conf_err(struct conf_errs *e, const char *jpath, const char *fmt, ...)
+{
+	va_list ap;
+
+	conf_errs_add(e, "%s%s: ", e->count++ ? "\n" : "", e->name);
+	if (jpath != NULL)
+		conf_errs_add(e, "%s: ", jpath);
+	va_start(ap, fmt);
+	conf_errs_vadd(e, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Records a syntax problem at byte <off> of <buf> as "name:line:col: what";
+ * columns count characters (UTF-8 continuation bytes and a leading byte order
+ * mark don't move them), as editors do.
+ */
+static void
+conf_err_at(struct conf_errs *e, const char *buf, size_t off, size_t bom, const char *what)
+{
+	size_t i, line = 1, col = 1;
+
+	for (i = bom; i < off; i++) {
+		if (buf[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+			col++;
+	}
+	conf_errs_add(e, "%s%s:%zu:%zu: %s", e->count++ ? "\n" : "", e->name, line, col, what);
+}
+
+/* Appends <s> to the JSON path <parent>, printable ASCII kept, the rest as \xNN. */
+static void
+conf_jpath(char *dst, size_t dstlen, const char *parent, const char *s)
+{
+	size_t n;
+	int r;
+
+	r = snprintf(dst, dstlen, "%s%s", parent, *parent != '\0' ? "." : "");
+	if (r < 0 || (size_t)r >= dstlen)
+		return;
+	for (n = (size_t)r; *s != '\0' && n + 5 < dstlen; s++) {
+		if (*s >= 0x20 && *s < 0x7f)
+			dst[n++] = *s;
+		else
+			n += (size_t)snprintf(dst + n, dstlen - n, "\\x%02x", (unsigned char)*s);
+	}
+	dst[n] = '\0';
+}
+
+static uint64_t
+conf_sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+static uint64_t
+conf_sat_mul(uint64_t a, uint64_t b)
+{
+	return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+static int
+conf_isdigit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * Parses a Go duration into *ms. Returns NULL, or why <s> is refused (for
+ * the message). Units below the millisecond are refused rather than rounded.
+ */
+static const char *
+conf_duration(const char *s, uint64_t *ms)
+{
+	static const struct {
+		const char	*name;
+		uint64_t	 ns;
+	} units[] = {
+		{ "ms",	CONF_NS_PER_MS },
+		{ "s",	1000 * CONF_NS_PER_MS },
+		{ "m",	60 * 1000 * CONF_NS_PER_MS },
+		{ "h",	3600 * 1000 * CONF_NS_PER_MS },
+	};
+	const char *p = s, *u, *frac;
+	uint64_t total = 0, whole, part, scale;
+	size_t i, ulen, ndigits;
+
+	if (*p == '-')
+		return "must be greater than 0";
+	if (*p == '\0')
+		return "expected a duration such as \"500ms\", \"2s\" or \"1m30s\"";
+	while (*p != '\0') {
+		whole = 0;
+		ndigits = 0;
+		for (; conf_isdigit(*p); p++, ndigits++)
+			whole = conf_sat_add(conf_sat_mul(whole, 10), (uint64_t)(*p - '0'));
+		frac = NULL;
+		if (*p == '.') {
+			frac = ++p;
+			for (; conf_isdigit(*p); p++)
+				ndigits++;
+		}
+		if (ndigits == 0)
+			return "expected a duration such as \"500ms\", \"2s\" or \"1m30s\"";
+		for (u = p; *p != '\0' && *p != '.' && !conf_isdigit(*p); p++)
+			;
+		if ((ulen = (size_t)(p - u)) == 0)
+			return "a unit is required, as in \"2s\" or \"500ms\"";
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (strlen(units[i].name) == ulen && memcmp(units[i].name, u, ulen) == 0)
+				break;
+		if (i == sizeof(units) / sizeof(units[0]))
+			return "unit must be one of h, m, s or ms";
+		part = conf_sat_mul(whole, units[i].ns);
+		/* Fraction digits, exact down to the nanosecond like Go's. */
+		for (scale = units[i].ns / 10; frac != NULL && conf_isdigit(*frac); frac++, scale /= 10)
+			part = conf_sat_add(part, (uint64_t)(*frac - '0') * scale);
+		total = conf_sat_add(total, part);
+	}
+	if (total == 0)
+		return "must be greater than 0";
+	if (total > CONF_DURATION_MAX_NS)
+		return "must be at most 24h";
+	if (total < CONF_NS_PER_MS)
+		return "must be at least 1ms";
+	if (total % CONF_NS_PER_MS != 0)
+		return "must be a whole number of milliseconds";
+	*ms = total / CONF_NS_PER_MS;
+	return NULL;
+}
+
+int
+conf_parse_duration(const char *s, uint64_t *ms)
+{
+	return conf_duration(s, ms) == NULL ? 0 : -1;
+}
+
+/* Parses the <n> bytes at <s> as a port 1..65535. Returns NULL, or why not. */
+static const char *
+conf_port(const char *s, size_t n, uint16_t *port)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return "missing port number";
+	for (i = 0; i < n; i++) {
+		if (!conf_isdigit(s[i]))
+			return "port must be a number";
+		v = conf_sat_add(conf_sat_mul(v, 10), (uint64_t)(s[i] - '0'));
+	}
+	if (v < 1 || v > 65535)
+		return "port number must be between 1 and 65535";
+	*port = (uint16_t)v;
+	return NULL;
+}
+
+static void
+conf_addr_set_port(struct conf_addr *a, uint16_t port)
+{
+	if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
+	else
+		((struct sockaddr_in *)&a->ss)->sin_port = htons(port);
+}
+
+/*
+ * Fills <a> (port excepted) from <host>: an IPv6 literal when it was written
+ * in brackets, a dotted IPv4 literal, or a name looked up now. A name's IPv4
+ * result is preferred: "localhost" is 127.0.0.1, where the backends of the
+ * tests listen. Returns 0, or -1 with <err> filled.
+ */
+static int
+conf_resolve(const char *host, int bracketed, struct conf_addr *a, char *err, size_t errlen)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+	struct addrinfo hints, *res, *r, *pick;
+	const char *p;
+	int rc, numeric = 1;
+
+	memset(a, 0, sizeof(*a));
+	if (bracketed) {
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			snprintf(err, errlen, "invalid IPv6 address in brackets");
+			return -1;
+		}
+		sin6->sin6_family = AF_INET6;
+		a->len = sizeof(*sin6);
+		return 0;
+	}
+	if (*host == '\0') {
+		snprintf(err, errlen, "missing host");
+		return -1;
+	}
+	for (p = host; *p != '\0'; p++) {
+		if (*p == ':') {
+			snprintf(err, errlen, "IPv6 addresses must be written in brackets, as in \"[::1]\"");
+			return -1;
+		}
+		if (!conf_isdigit(*p) && *p != '.')
+			numeric = 0;
+		if (!conf_isdigit(*p) && *p != '.' && *p != '-' && *p != '_' &&
+		    !(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z')) {
+			snprintf(err, errlen, "invalid character in host name");
+			return -1;
+		}
+	}
+	if (numeric) {
+		/* Refused here rather than half-accepted by getaddrinfo ("127.1"). */
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			snprintf(err, errlen, "invalid IPv4 address");
+			return -1;
+		}
+		sin->sin_family = AF_INET;
+		a->len = sizeof(*sin);
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+		snprintf(err, errlen, "cannot resolve \"%s\": %s", host,
+		    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return -1;
+	}
+	pick = NULL;
+	for (r = res; r != NULL; r = r->ai_next) {
+		if (r->ai_family == AF_INET) {
+			pick = r;
+			break;
+		}
+		if (r->ai_family == AF_INET6 && pick == NULL)
+			pick = r;
+	}
+	if (pick == NULL || pick->ai_addrlen > sizeof(a->ss)) {
+		freeaddrinfo(res);
+		snprintf(err, errlen, "cannot resolve \"%s\": no IPv4 or IPv6 address", host);
+		return -1;
+	}
+	memcpy(&a->ss, pick->ai_addr, pick->ai_addrlen);
+	a->len = pick->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/*
+ * Fills <a> with the wildcard address: "::" when the kernel can make IPv6
+ * sockets (the listener clears IPV6_V6ONLY, so IPv4 clients come too), else
+ * 0.0.0.0.
+ */
+static void
+conf_wildcard(struct conf_addr *a)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+	int fd;
+
+	memset(a, 0, sizeof(*a));
+	if ((fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		close(fd);
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+		a->len = sizeof(*sin6);
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+		a->len = sizeof(*sin);
+	}
+}
+
+int
+conf_parse_listen(const char *s, struct conf_addr *a, char *name, size_t namelen,
+    char *err, size_t errlen)
+{
+	char host[CONF_HOST_MAX], ip[INET6_ADDRSTRLEN];
+	const char *h = NULL, *port, *end, *colon;
+	size_t hlen = 0;
+	uint16_t portnum = 0;
+	const char *why;
+	int bracketed = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (s[0] == '[') {
+		if ((end = strchr(s, ']')) == NULL) {
+			snprintf(err, errlen, "missing \"]\" after the IPv6 address");
+			return -1;
+		}
+		if (end[1] != ':') {
+			snprintf(err, errlen, "expected \":PORT\" after \"]\"");
+			return -1;
+		}
+		h = s + 1;
+		hlen = (size_t)(end - h);
+		port = end + 2;
+		bracketed = 1;
+	} else if ((colon = strrchr(s, ':')) != NULL) {
+		h = s;
+		hlen = (size_t)(colon - s);
+		port = colon + 1;
+	} else if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s)) {
+		port = s;
+	} else {
+		snprintf(err, errlen, "expected \"PORT\", \":PORT\" or \"HOST:PORT\"");
+		return -1;
+	}
+	if ((why = conf_port(port, strlen(port), &portnum)) != NULL) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (hlen == 0 && !bracketed)
+		conf_wildcard(a);
+	else {
+		if (hlen >= sizeof(host)) {
+			snprintf(err, errlen, "host name too long");
+			return -1;
+		}
+		memcpy(host, h, hlen);
+		host[hlen] = '\0';
+		if (conf_resolve(host, bracketed, a, err, errlen) == -1)
+			return -1;
+	}
+	conf_addr_set_port(a, portnum);
+	if (a->ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&a->ss)->sin6_addr, ip, sizeof(ip));
+		snprintf(name, namelen, "[%s]:%u", ip, (unsigned)portnum);
+	} else {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&a->ss)->sin_addr, ip, sizeof(ip));
+		snprintf(name, namelen, "%s:%u", ip, (unsigned)portnum);
+	}
+	return 0;
+}
+
+/*
+ * hostport is the authority as written: "localhost:5001", "[::1]:5001", or
+ * just "example" when the port was left to its default (what a Host header
+ * carries for port 80).
+ */
+int
+conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen)
+{
+	const char *auth, *rest, *host, *close, *colon, *port = NULL;
+	size_t slen, alen, hlen, plen = 0;
+	uint16_t portnum = 80;
+	const char *why;
+	int bracketed = 0;
+
+	memset(b, 0, sizeof(*b));
+	if ((slen = strlen(s)) >= sizeof(b->url)) {
+		snprintf(err, errlen, "URL too long (at most %zu bytes)", sizeof(b->url) - 1);
+		return -1;
+	}
+	if (strncasecmp(s, "http://", 7) != 0) {
+		snprintf(err, errlen, "%sexpected an http:// URL",
+		    strncasecmp(s, "https://", 8) == 0 ? "https is not supported: " : "");
+		return -1;
+	}
+	auth = s + 7;
+	alen = strcspn(auth, "/?#");
+	rest = auth + alen;
+	if (memchr(auth, '@', alen) != NULL) {
+		snprintf(err, errlen, "user info (\"user@\") is not supported");
+		return -1;
+	}
+	if (*rest == '/')
+		rest++;
+	if (*rest != '\0') {
+		snprintf(err, errlen, "%s",
+		    *rest == '?' ? "a query string is not supported" :
+		    *rest == '#' ? "a fragment is not supported" :
+		    "a path is not supported (only a trailing \"/\")");
+		return -1;
+	}
+	if (alen > 0 && auth[0] == '[') {
+		if ((close = memchr(auth, ']', alen)) == NULL) {
+			snprintf(err, errlen, "missing \"]\" after the IPv6 address");
+			return -1;
+		}
+		host = auth + 1;
+		hlen = (size_t)(close - host);
+		bracketed = 1;
+		if (close + 1 < auth + alen) {
+			if (close[1] != ':') {
+				snprintf(err, errlen, "expected \":PORT\" after \"]\"");
+				return -1;
+			}
+			port = close + 2;
+		}
+	} else {
+		host = auth;
+		hlen = alen;
+		if ((colon = memchr(auth, ':', alen)) != NULL) {
+			hlen = (size_t)(colon - auth);
+			port = colon + 1;
+		}
+	}
+	if (port != NULL) {
+		plen = (size_t)(auth + alen - port);
+		if (memchr(port, ':', plen) != NULL) {
+			snprintf(err, errlen, "IPv6 addresses must be written in brackets, as in \"[::1]\"");
+			return -1;
+		}
+	}
+	if (hlen == 0) {
+		snprintf(err, errlen, "missing host");
+		return -1;
+	}
+	if (port != NULL && (why = conf_port(port, plen, &portnum)) != NULL) {
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	/* hlen < slen < sizeof(b->url) == sizeof(b->host) */
+	memcpy(b->host, host, hlen);
+	b->host[hlen] = '\0';
+	if (conf_resolve(b->host, bracketed, &b->addr, err, errlen) == -1)
+		return -1;
+	conf_addr_set_port(&b->addr, portnum);
+	b->port = portnum;
+	memcpy(b->url, s, slen + 1);
+	snprintf(b->hostport, sizeof(b->hostport), "%s%s%s%s%.*s",
+	    bracketed ? "[" : "", b->host, bracketed ? "]" : "",
+	    port != NULL ? ":" : "", (int)plen, port != NULL ? port : "");
+	return 0;
+}
+
+/* Returns the string in <v>, or NULL when <v> is no string or holds a NUL byte. */
+static const char *
+conf_string(struct json_object *v)
+{
+	const char *s;
+
+	if (!json_object_is_type(v, json_type_string))
+		return NULL;
+	s = json_object_get_string(v);
+	if (strlen(s) != (size_t)json_object_get_string_len(v))
+		return NULL;
+	return s;
+}
+
+/* "port": a listen string, or a bare port number. */
+static void
+conf_set_listen(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+	char msg[CONF_MSG_MAX], buf[32];
+	const char *s;
+	int64_t n;
+
+	(void)k;
+	if (json_object_is_type(v, json_type_int)) {
+		n = json_object_get_int64(v);
+		if (n < 1 || n > 65535) {
+			conf_err(e, jpath, "port number must be between 1 and 65535");
+			return;
+		}
+		snprintf(buf, sizeof(buf), "%d", (int)n);
+		s = buf;
+	} else if ((s = conf_string(v)) == NULL) {
+		conf_err(e, jpath, "expected a port such as \":8080\" or \"127.0.0.1:8080\"");
+		return;
+	}
+	if (conf_parse_listen(s, &c->listen, c->listen_name, sizeof(c->listen_name),
+	    msg, sizeof(msg)) == -1)
+		conf_err(e, jpath, "%s", msg);
+}
+
+static void
+conf_set_duration(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s, *why;
+
+	if ((s = conf_string(v)) == NULL)
+		conf_err(e, jpath, "expected a duration string such as \"500ms\", \"2s\" or \"1m30s\"");
+	else if ((why = conf_duration(s, (uint64_t *)((char *)base + k->off))) != NULL)
+		conf_err(e, jpath, "%s", why);
+}
+
+/* "servers": fills c->backends; a server written twice (same host and port) is refused. */
+static void
+conf_set_servers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+	char ipath[CONF_JPATH_MAX], msg[CONF_MSG_MAX];
+	const char *s;
+	size_t i, j, n;
+	int *ok;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		conf_err(e, jpath, "expected an array of http:// URLs");
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n < (size_t)k->min) {
+		conf_err(e, jpath, "must list at least one server");
+		return;
+	}
+	if (n > (size_t)k->max) {
+		conf_err(e, jpath, "at most %lld servers are allowed", (long long)k->max);
+		return;
+	}
+	c->backends = calloc(n, sizeof(*c->backends));
+	ok = calloc(n, sizeof(*ok));
+	if (c->backends == NULL || ok == NULL) {
+		conf_err(e, jpath, "out of memory");
+		free(ok);
+		return;
+	}
+	c->nbackends = n;
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
+		if ((s = conf_string(json_object_array_get_idx(v, i))) == NULL) {
+			conf_err(e, ipath, "expected an http:// URL");
+			continue;
+		}
+		if (conf_parse_url(s, &c->backends[i], msg, sizeof(msg)) == -1) {
+			conf_err(e, ipath, "%s", msg);
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (ok[j] && c->backends[j].port == c->backends[i].port &&
+			    strcasecmp(c->backends[j].host, c->backends[i].host) == 0)
+				break;
+		if (j < i)
+			conf_err(e, ipath, "duplicate of %s[%zu]", jpath, j);
+		else
+			ok[i] = 1;
+	}
+	free(ok);
+}
+
+/* "workers": a count, or "auto" (left UNSET for conf_defaults). */
+static void
+conf_set_workers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+	int64_t n;
+
+	if ((s = conf_string(v)) != NULL && strcmp(s, "auto") == 0)
+		return;
+	if (!json_object_is_type(v, json_type_int)) {
+		conf_err(e, jpath, "expected a positive integer or \"auto\"");
+		return;
+	}
+	n = json_object_get_int64(v);
+	if (n < k->min || n > k->max)
+		conf_err(e, jpath, "must be between %lld and %lld",
+		    (long long)k->min, (long long)k->max);
+	else
+		*(unsigned *)((char *)base + k->off) = (unsigned)n;
+}
+
+static void conf_walk(struct conf_errs *e, const struct conf_key *keys,
+    struct json_object *obj, void *base, const char *jpath);
+
+static void
+conf_set_object(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	if (!json_object_is_type(v, json_type_object))
+		conf_err(e, jpath, "expected an object");
+	else
+		conf_walk(e, k->sub, v, (char *)base + k->off, jpath);
+}
+
+static void
+conf_set_bool(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		conf_err(e, jpath, "expected true or false");
+	else
+		*(int *)((char *)base + k->off) = json_object_get_boolean(v) ? 1 : 0;
+}
+
+static void
+conf_set_uint(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	int64_t n;
+
+	if (!json_object_is_type(v, json_type_int)) {
+		conf_err(e, jpath, "expected an integer between %lld and %lld",
+		    (long long)k->min, (long long)k->max);
+		return;
+	}
+	n = json_object_get_int64(v);
+	if (n < k->min || n > k->max)
+		conf_err(e, jpath, "must be between %lld and %lld",
+		    (long long)k->min, (long long)k->max);
+	else
+		*(unsigned *)((char *)base + k->off) = (unsigned)n;
+}
+
+/* "expectStatus": one code in k->min..k->max, or 0 for any 2xx or 3xx. */
+static void
+conf_set_status(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	int64_t n;
+
+	if (!json_object_is_type(v, json_type_int)) {
+		conf_err(e, jpath, "expected an HTTP status code (an integer)");
+		return;
+	}
+	n = json_object_get_int64(v);
+	if (n != 0 && (n < k->min || n > k->max))
+		conf_err(e, jpath, "must be between %lld and %lld (or 0 for any 2xx or 3xx)",
+		    (long long)k->min, (long long)k->max);
+	else
+		*(int *)((char *)base + k->off) = (int)n;
+}
+
+/* A request path for probes: it goes on the request line as is, so visible ASCII only. */
+static void
+conf_set_http_path(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	char *dst = (char *)base + k->off;
+	const char *s, *p;
+
+	if ((s = conf_string(v)) == NULL) {
+		conf_err(e, jpath, "expected a string such as \"/health\"");
+		return;
+	}
+	if (s[0] != '/') {
+		conf_err(e, jpath, "must start with \"/\"");
+		return;
+	}
+	for (p = s; *p != '\0'; p++) {
+		if (*p <= 0x20 || *p >= 0x7f) {
+			conf_err(e, jpath, "must not contain spaces, control characters or non-ASCII bytes");
+			return;
+		}
+		if (*p == '#') {
+			conf_err(e, jpath, "must not contain \"#\"");
+			return;
+		}
+	}
+	if (strlen(s) >= CONF_PATH_MAX) {
+		conf_err(e, jpath, "too long (at most %d bytes)", CONF_PATH_MAX - 1);
+		return;
+	}
+	memcpy(dst, s, strlen(s) + 1);
+}
+
+/*
+ * Walks the members of <obj> in file order against the NULL-terminated table
+ * <keys>: each known key's setter runs, each unknown key is a problem, and so
+ * is each required key left out.
+ */
+static void
+conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *obj,
+    void *base, const char *jpath)
+{
+	char kpath[CONF_JPATH_MAX];
+	uint32_t seen = 0;
+	size_t i;
+
+	{
+		json_object_object_foreach(obj, key, val) {
+			conf_jpath(kpath, sizeof(kpath), jpath, key);
+			for (i = 0; keys[i].name != NULL; i++)
+				if (strcmp(keys[i].name, key) == 0)
+					break;
+			if (keys[i].name == NULL) {
+				conf_err(e, kpath, "unknown key");
+				continue;
+			}
+			seen |= 1u << i;
+			keys[i].set(e, &keys[i], val, base, kpath);
+		}
+	}
+	for (i = 0; keys[i].name != NULL; i++) {
+		if (keys[i].required && !(seen & (1u << i))) {
+			conf_jpath(kpath, sizeof(kpath), jpath, keys[i].name);
+			conf_err(e, kpath, "required key is missing");
+		}
+	}
+}
+
+static unsigned
+conf_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > CONF_WORKERS_MAX ? CONF_WORKERS_MAX : (unsigned)n;
+}
+
+/* Second pass: what was left UNSET gets its default. */
+static void
+conf_defaults(struct conf *c)
+{
+	if (c->workers == 0)
+		c->workers = conf_cpus();
+	if (c->health_interval_ms == 0)
+		c->health_interval_ms = 2000;
+	if (c->health.path[0] == '\0')
+		memcpy(c->health.path, "/", 2);
+	if (c->health.timeout_ms == 0)
+		c->health.timeout_ms = 1000;
+	if (c->health.rise == 0)
+		c->health.rise = 1;
+	if (c->health.fall == 0)
+		c->health.fall = 1;
+	if (c->expose_server_header == CONF_UNSET)
+		c->expose_server_header = 1;
+}
+
+/*
+ * json-c takes 'single-quoted' member names even in strict mode. Once it has
+ * accepted <buf>, returns the offset of the first single quote outside a
+ * string, or <len> when there is none.
+ */
+static size_t
+conf_find_squote(const char *buf, size_t len)
+{
+	size_t i;
+	int instr = 0;
+
+	for (i = 0; i < len; i++) {
+		if (instr) {
+			if (buf[i] == '\\')
+				i++;
+			else if (buf[i] == '"')
+				instr = 0;
+		} else if (buf[i] == '"')
+			instr = 1;
+		else if (buf[i] == '\'')
+			return i;
+	}
+	return len;
+}
+
+/*
+ * Parses and validates <len> bytes at <buf>, which must be followed by a NUL
+ * (json-c needs it to end a top-level value). <name> prefixes every message.
+ */
+static int
+conf_parse(struct conf **out, const char *buf, size_t len, const char *name,
+    char *err, size_t errlen)
+{
+	struct conf_errs e = { err, errlen, 0, name, 0 };
+	struct json_tokener *tok;
+	struct json_object *root = NULL;
+	enum json_tokener_error jerr;
+	struct conf *c = NULL;
+	const char *nul;
+	size_t bom = 0, end;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		bom = 3;
+	if (bom + strspn(buf + bom, " \t\r\n") == len) {
+		conf_err(&e, NULL, "empty configuration (expected a JSON object)");
+		return -1;
+	}
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		conf_err_at(&e, buf, (size_t)(nul - buf), bom, "NUL byte in the file");
+		return -1;
+	}
+	if ((tok = json_tokener_new()) == NULL) {
+		conf_err(&e, NULL, "out of memory");
+		return -1;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, buf + bom, (int)(len - bom + 1));
+	jerr = json_tokener_get_error(tok);
+	end = bom + json_tokener_get_parse_end(tok);
+	json_tokener_free(tok);
+	if (jerr != json_tokener_success) {
+		conf_err_at(&e, buf, end, bom, json_tokener_error_desc(jerr));
+		goto fail;
+	}
+	end += strspn(buf + end, " \t\r\n");
+	if (end < len) {
+		conf_err_at(&e, buf, end, bom, "unexpected data after the top-level object");
+		goto fail;
+	}
+	if ((end = conf_find_squote(buf, len)) < len) {
+		conf_err_at(&e, buf, end, bom, "strings must be in double quotes");
+		goto fail;
+	}
+	if (!json_object_is_type(root, json_type_object)) {
+		conf_err(&e, NULL, "expected a JSON object at the top level");
+		goto fail;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		conf_err(&e, NULL, "out of memory");
+		goto fail;
+	}
+	c->expose_server_header = CONF_UNSET;
+	conf_walk(&e, conf_keys, root, c, "");
+	if (e.count > 0)
+		goto fail;
+	conf_defaults(c);
+	if ((c->path = strdup(name)) == NULL) {
+		conf_err(&e, NULL, "out of memory");
+		goto fail;
+	}
+	json_object_put(root);
+	*out = c;
+	return 0;
+fail:
+	conf_free(c);
+	json_object_put(root);
+	return -1;
+}
+
+int
+conf_load(struct conf **out, const char *path, char *err, size_t errlen)
+{
+	struct conf_errs e = { err, errlen, 0, path, 0 };
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int fd, rc;
+
+	*out = NULL;
+	if (errlen > 0)
+		err[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		conf_err(&e, NULL, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	/* One byte more than allowed, to tell "exactly 1 MiB" from "more". */
+	if ((buf = malloc(CONF_FILE_MAX + 2)) == NULL) {
+		conf_err(&e, NULL, "out of memory");
+		close(fd);
+		return -1;
+	}
+	while (len <= CONF_FILE_MAX) {
+		n = read(fd, buf + len, CONF_FILE_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			conf_err(&e, NULL, "cannot read: %s", strerror(errno));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > CONF_FILE_MAX) {
+		conf_err(&e, NULL, "file too large (more than 1 MiB)");
+		goto fail;
+	}
+	buf[len] = '\0';
+	rc = conf_parse(out, buf, len, path, err, errlen);
+	free(buf);
+	close(fd);
+	return rc;
+fail:
+	free(buf);
+	close(fd);
+	return -1;
+}
+
+int
+conf_load_string(struct conf **out, const char *json, const char *name, char *err, size_t errlen)
+{
+	struct conf_errs e = { err, errlen, 0, name, 0 };
+	size_t len = strlen(json);
+
+	*out = NULL;
+	if (len > CONF_FILE_MAX) {
+		if (errlen > 0)
+			err[0] = '\0';
+		conf_err(&e, NULL, "configuration too large (more than 1 MiB)");
+		return -1;
+	}
+	return conf_parse(out, json, len, name, err, errlen);
+}
+
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->backends);
+	free(c);
+}

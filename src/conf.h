@@ -1,0 +1,89 @@
+/*
+ * rondo's configuration: config.json parsed with json-c into an immutable
+ * struct conf, validated whole before anything uses it.
+ *
+ * Leaf module: it never logs, it fills the caller's error buffer with one line
+ * per problem ("config.json: servers[2]: expected an http:// URL").
+ */
+#ifndef RONDO_CONF_H
+#define RONDO_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONF_MAX_BACKENDS 256
+#define CONF_URL_MAX 256
+#define CONF_HOST_MAX 256
+#define CONF_PATH_MAX 256
+
+struct conf_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+struct conf_backend {
+	char url[CONF_URL_MAX];		/* as written in the config, e.g. "http://localhost:5001" */
+	char host[CONF_HOST_MAX];	/* host part as written: "localhost", "127.0.0.1", "::1" */
+	uint16_t port;
+	char hostport[CONF_HOST_MAX + 8];	/* for the Host header of probes: "localhost:5001", "[::1]:5001" */
+	struct conf_addr addr;		/* resolved at load time */
+};
+
+struct conf_health {
+	char path[CONF_PATH_MAX];	/* "/" */
+	uint64_t timeout_ms;		/* 1000 */
+	unsigned rise;			/* consecutive successes to go up: 1 */
+	unsigned fall;			/* consecutive failures to go down: 1 */
+	int expect_status;		/* 0: any 2xx or 3xx; else exactly this code */
+};
+
+struct conf {
+	char *path;			/* the file it came from */
+	struct conf_addr listen;
+	char listen_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:8080", "[::]:8080" for logs */
+	unsigned workers;		/* resolved: "auto" is the CPU count */
+	uint64_t health_interval_ms;	/* healthCheckInterval: 2000 */
+	struct conf_health health;
+	int expose_server_header;	/* exposeServerHeader: 1 */
+	size_t nbackends;
+	struct conf_backend *backends;
+};
+
+/*
+ * Reads and validates the file at path. On success returns 0 and *out owns a
+ * new conf (free with conf_free). On failure returns -1, *out is NULL, and err
+ * holds every problem found, one per line, each naming the file and the JSON
+ * path ("config.json: healthCheck.rise: must be between 1 and 100").
+ */
+int conf_load(struct conf **out, const char *path, char *err, size_t errlen);
+
+/* Same as conf_load on a string; name is used in messages in place of a file name. */
+int conf_load_string(struct conf **out, const char *json, const char *name, char *err, size_t errlen);
+
+void conf_free(struct conf *c);
+
+/*
+ * Go-style duration: "500ms", "2s", "1m30s", "1h", "1.5s", "250us" is refused
+ * (below a millisecond). A bare number is refused (unit required). 0 and
+ * negative values are refused. Returns 0 with *ms set, or -1.
+ */
+int conf_parse_duration(const char *s, uint64_t *ms);
+
+/*
+ * Listen address: ":8080", "8080" (all addresses, IPv6 dual-stack when
+ * available else IPv4), "127.0.0.1:8080", "[::1]:8080", "localhost:8080".
+ * Port 1..65535. Returns 0 or -1 with err filled.
+ */
+int conf_parse_listen(const char *s, struct conf_addr *a, char *name, size_t namelen,
+    char *err, size_t errlen);
+
+/*
+ * Backend URL "http://host[:port][/]" (port defaults to 80; host an IPv4
+ * literal, [IPv6] literal, or a name resolved now with getaddrinfo). Anything
+ * else (https, user info, a path other than "/", query) is refused.
+ * Returns 0 with b filled, or -1 with err filled.
+ */
+int conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen);
+
+#endif

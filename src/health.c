@@ -1,0 +1,269 @@
+/* Active health checks; see health.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "log.h"
+#include "net.h"
+#include "proc.h"
+#include "shm.h"
+#include "worker.h"
+#include "health.h"
+
+enum { PROBE_IDLE, PROBE_CONNECTING, PROBE_READING };
+
+struct probe {
+	struct health *h;
+	unsigned idx;			/* backend index */
+	int fd;
+	int phase;
+	ev_io io;
+	ev_timer timeout;
+	ev_tstamp started;
+	char req[CONF_PATH_MAX + CONF_HOST_MAX + 128];
+	size_t reqlen;
+	char resp[32];			/* enough for "HTTP/1.1 200" */
+	size_t resplen;
+	int state;			/* -1 unknown, 0 down, 1 up */
+	unsigned ok_streak, fail_streak;
+};
+
+struct health {
+	struct ev_loop *loop;
+	const struct conf *conf;
+	struct shm_seg *seg;
+	struct probe *probes;
+	ev_timer tick;
+	ev_io signal_w;
+	int sfd;
+};
+
+static const char *
+health_reason(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return "connect refused";
+	case ETIMEDOUT:
+		return "timeout";
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+		return "unreachable";
+	default:
+		return strerror(err);
+	}
+}
+
+static void
+probe_finish(struct probe *p, int ok, const char *why)
+{
+	struct health *h = p->h;
+	struct shm_backend *sb = &h->seg->backends[p->idx];
+	const char *url = h->conf->backends[p->idx].url;
+	int was = p->state;
+
+	ev_io_stop(h->loop, &p->io);
+	ev_timer_stop(h->loop, &p->timeout);
+	if (p->fd != -1)
+		close(p->fd);
+	p->fd = -1;
+	p->phase = PROBE_IDLE;
+	atomic_store_explicit(&sb->last_check_us,
+	    (uint64_t)((ev_now(h->loop) - p->started) * 1e6), memory_order_relaxed);
+	atomic_fetch_add_explicit(&sb->checks, 1, memory_order_relaxed);
+
+	if (ok) {
+		p->fail_streak = 0;
+		p->ok_streak++;
+	} else {
+		p->ok_streak = 0;
+		p->fail_streak++;
+	}
+	if (was == -1)
+		p->state = ok;		/* the first probe decides at once */
+	else if (was == 0 && ok && p->ok_streak >= h->conf->health.rise)
+		p->state = 1;
+	else if (was == 1 && !ok && p->fail_streak >= h->conf->health.fall)
+		p->state = 0;
+	if (p->state == was)
+		return;
+	shm_backend_set_up(h->seg, p->idx, p->state);
+	atomic_store_explicit(&sb->checked, 1, memory_order_release);
+	if (p->state)
+		log_info("backend %s is up", url);
+	else
+		log_warnx("backend %s is down (%s)", url, why);
+}
+
+/* Checks the status line once it is in: "HTTP/1.x NNN". */
+static void
+probe_check_status(struct probe *p, int eof)
+{
+	const struct conf_health *hc = &p->h->conf->health;
+	char why[48];
+	int status;
+
+	if (p->resplen < 12) {
+		if (eof)
+			probe_finish(p, 0, p->resplen == 0 ? "connection closed" : "bad response");
+		return;
+	}
+	if (memcmp(p->resp, "HTTP/1.", 7) != 0 || p->resp[8] != ' ' ||
+	    p->resp[9] < '1' || p->resp[9] > '5' || p->resp[10] < '0' || p->resp[10] > '9' ||
+	    p->resp[11] < '0' || p->resp[11] > '9') {
+		probe_finish(p, 0, "bad response");
+		return;
+	}
+	status = (p->resp[9] - '0') * 100 + (p->resp[10] - '0') * 10 + (p->resp[11] - '0');
+	snprintf(why, sizeof(why), "status %d", status);
+	if (hc->expect_status != 0)
+		probe_finish(p, status == hc->expect_status, why);
+	else
+		probe_finish(p, status >= 200 && status < 400, why);
+}
+
+static void
+probe_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct probe *p = w->data;
+	ssize_t n;
+
+	if (p->phase == PROBE_CONNECTING) {
+		if (net_connect_result(p->fd) == -1) {
+			probe_finish(p, 0, health_reason(errno));
+			return;
+		}
+		/* A few hundred bytes into an empty socket buffer: one write does it. */
+		n = write(p->fd, p->req, p->reqlen);
+		if (n != (ssize_t)p->reqlen) {
+			probe_finish(p, 0, n == -1 ? health_reason(errno) : "short write");
+			return;
+		}
+		p->phase = PROBE_READING;
+		ev_io_stop(loop, &p->io);
+		ev_io_set(&p->io, p->fd, EV_READ);
+		ev_io_start(loop, &p->io);
+		return;
+	}
+	n = read(p->fd, p->resp + p->resplen, sizeof(p->resp) - p->resplen);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		probe_finish(p, 0, health_reason(errno));
+		return;
+	}
+	p->resplen += (size_t)n;
+	probe_check_status(p, n == 0);
+}
+
+static void
+probe_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	probe_finish(w->data, 0, "timeout");
+}
+
+static void
+probe_start(struct probe *p)
+{
+	struct health *h = p->h;
+
+	if (p->phase != PROBE_IDLE)
+		return;		/* the previous one is still running: its timeout ends it */
+	p->started = ev_now(h->loop);
+	p->resplen = 0;
+	p->fd = net_connect(&h->conf->backends[p->idx].addr);
+	if (p->fd == -1) {
+		probe_finish(p, 0, health_reason(errno));
+		return;
+	}
+	p->phase = PROBE_CONNECTING;
+	ev_io_set(&p->io, p->fd, EV_WRITE);
+	ev_io_start(h->loop, &p->io);
+	ev_timer_set(&p->timeout, (double)h->conf->health.timeout_ms / 1000., 0.);
+	ev_timer_start(h->loop, &p->timeout);
+}
+
+static void
+health_tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct health *h = w->data;
+	size_t i;
+
+	ev_now_update(loop);
+	for (i = 0; i < h->conf->nbackends; i++)
+		probe_start(&h->probes[i]);
+}
+
+static void
+health_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct health *h = w->data;
+	int sig;
+
+	while ((sig = proc_signal_read(h->sfd)) != 0) {
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGQUIT)
+			ev_break(loop, EVBREAK_ALL);
+	}
+}
+
+int
+health_main(const struct conf *c, struct shm_seg *seg)
+{
+	struct health h = { .conf = c, .seg = seg };
+	size_t i;
+
+	log_set_procname("health");
+	if ((h.sfd = proc_child_init()) == -1) {
+		log_err("signal setup");
+		return WORKER_EXIT_FATAL;
+	}
+	if ((h.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL ||
+	    (h.probes = calloc(c->nbackends, sizeof(*h.probes))) == NULL) {
+		log_errx("cannot create an event loop");
+		return WORKER_EXIT_FATAL;
+	}
+	for (i = 0; i < c->nbackends; i++) {
+		struct probe *p = &h.probes[i];
+		const struct conf_backend *b = &c->backends[i];
+		int n;
+
+		p->h = &h;
+		p->idx = (unsigned)i;
+		p->fd = -1;
+		/* A backend whose state is known (carried over a reload) keeps it. */
+		p->state = atomic_load(&seg->backends[i].checked) ? shm_backend_up(seg, (unsigned)i) : -1;
+		n = snprintf(p->req, sizeof(p->req), "HEAD %s HTTP/1.1\r\nHost: %s\r\n"
+		    "User-Agent: rondo-health\r\nConnection: close\r\n\r\n",
+		    c->health.path, b->hostport);
+		p->reqlen = n > 0 && (size_t)n < sizeof(p->req) ? (size_t)n : 0;
+		ev_init(&p->io, probe_io_cb);
+		p->io.data = p;
+		ev_init(&p->timeout, probe_timeout_cb);
+		p->timeout.data = p;
+	}
+	ev_timer_init(&h.tick, health_tick_cb, 0., (double)c->health_interval_ms / 1000.);
+	h.tick.data = &h;
+	ev_timer_start(h.loop, &h.tick);
+	ev_io_init(&h.signal_w, health_signal_cb, h.sfd, EV_READ);
+	h.signal_w.data = &h;
+	ev_io_start(h.loop, &h.signal_w);
+
+	ev_run(h.loop, 0);
+
+	for (i = 0; i < c->nbackends; i++)
+		if (h.probes[i].fd != -1)
+			close(h.probes[i].fd);
+	free(h.probes);
+	close(h.sfd);
+	ev_loop_destroy(h.loop);
+	return 0;
+}

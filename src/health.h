@@ -1,0 +1,19 @@
+/*
+ * The health-check child: every healthCheckInterval it probes every backend at
+ * once with "HEAD <path>" and writes the result to the shared segment, after
+ * rise consecutive successes (down -> up) or fall consecutive failures
+ * (up -> down). Each transition is logged once:
+ *
+ *   health: backend http://10.0.0.5:8080 is down (connect refused)
+ *   health: backend http://10.0.0.5:8080 is up
+ */
+#ifndef RONDO_HEALTH_H
+#define RONDO_HEALTH_H
+
+struct conf;
+struct shm_seg;
+
+/* Runs the health checker in a freshly forked child. Returns the exit status. */
+int health_main(const struct conf *c, struct shm_seg *seg);
+
+#endif

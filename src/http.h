@@ -1,0 +1,144 @@
+/*
+ * HTTP/1.1 message heads and chunked bodies (RFC 9112), parsed in place.
+ *
+ * The parser never allocates and never copies: every string it returns points
+ * into the caller's buffer, which must stay put while the message is in use.
+ * It is strict on purpose: anything two implementations could read two ways
+ * (conflicting framing, obs-fold, bare LF, control bytes) is an error, so that
+ * rondo never forwards a message a backend could frame differently.
+ *
+ * No I/O, no libev: the module is tested on plain byte arrays.
+ */
+#ifndef RONDO_HTTP_H
+#define RONDO_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_MAX_HEADERS 100	/* more header fields than this: HTTP_E_TOO_LARGE */
+
+/* Results. Errors are negative and each maps to one status code (http_status_code). */
+enum {
+	HTTP_OK = 0,		/* a complete head (or body) was parsed */
+	HTTP_AGAIN = 1,		/* need more bytes; nothing is wrong yet */
+	HTTP_E_BAD = -1,		/* malformed: 400 (request) or 502 (response) */
+	HTTP_E_TOO_LARGE = -2,		/* head over the limit or too many fields: 431 */
+	HTTP_E_URI_TOO_LONG = -3,	/* request line over the limit: 414 */
+	HTTP_E_NOT_IMPLEMENTED = -4,	/* unknown transfer coding, CONNECT: 501 */
+	HTTP_E_VERSION = -5,		/* HTTP/2.0, HTTP/1.2, HTTP/3.x ...: 505 */
+};
+
+/* How the body of a message is delimited. */
+enum http_body {
+	HTTP_BODY_NONE,		/* no body at all */
+	HTTP_BODY_LENGTH,	/* exactly content_length bytes */
+	HTTP_BODY_CHUNKED,	/* chunked transfer coding, ends with the last chunk + trailers */
+	HTTP_BODY_EOF,		/* response only: until the server closes */
+};
+
+/* Flags of a parsed message (http_msg.flags). */
+#define HTTP_F_CONN_CLOSE	0x01	/* Connection: close (or HTTP/1.0 without keep-alive) */
+#define HTTP_F_CONN_KEEPALIVE	0x02	/* Connection: keep-alive token present */
+#define HTTP_F_CONN_UPGRADE	0x04	/* Connection: upgrade token present */
+#define HTTP_F_UPGRADE		0x08	/* an Upgrade header field is present */
+#define HTTP_F_EXPECT_CONTINUE	0x10	/* Expect: 100-continue */
+#define HTTP_F_METHOD_HEAD	0x20	/* request method is HEAD */
+
+struct http_str {
+	const char *p;		/* into the caller's buffer; not NUL-terminated */
+	size_t len;
+};
+
+struct http_header {
+	struct http_str name;	/* token, as sent (case preserved) */
+	struct http_str value;	/* leading and trailing whitespace removed */
+};
+
+struct http_msg {
+	/* request line (requests only) */
+	struct http_str method;
+	struct http_str target;
+	/* status line (responses only) */
+	int status;			/* 100..599 */
+	struct http_str reason;
+	/* both */
+	int minor;			/* HTTP/1.<minor>: 0 or 1 */
+	size_t head_len;		/* bytes from the first byte through the empty line */
+	size_t nheaders;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	struct http_str host;		/* the Host field value (requests), len 0 if none */
+	enum http_body body;
+	uint64_t content_length;	/* valid when body == HTTP_BODY_LENGTH */
+	unsigned flags;			/* HTTP_F_* */
+};
+
+/*
+ * Parses a request head from buf[0..len). max_head bounds the whole head
+ * (request line included): past it, HTTP_E_URI_TOO_LONG while still in the
+ * request line, HTTP_E_TOO_LARGE after. Returns HTTP_OK with *m filled
+ * (m->head_len tells where the body starts), HTTP_AGAIN when the head is
+ * incomplete, or an HTTP_E_* code. Leading empty lines (RFC 9112 2.2) are
+ * skipped and counted in head_len.
+ *
+ * Rejected: bare LF or CR, control bytes, obs-fold, whitespace before a colon,
+ * an empty or non-token field name, a missing or repeated Host in HTTP/1.1,
+ * Content-Length that is not 1*DIGIT, overflows or disagrees with another,
+ * Content-Length together with Transfer-Encoding, Transfer-Encoding in
+ * HTTP/1.0, any transfer coding other than a single "chunked" (501), CONNECT
+ * (501), a version other than HTTP/1.0 or HTTP/1.1 (505 for a well-formed
+ * HTTP/x.y, 400 otherwise), a target that is not origin-form ("/..."),
+ * absolute-form ("http://...") or "*" with OPTIONS.
+ */
+int http_parse_request(struct http_msg *m, const char *buf, size_t len, size_t max_head);
+
+/*
+ * Parses a response head. req_flags are the flags of the request it answers
+ * (HTTP_F_METHOD_HEAD makes the body HTTP_BODY_NONE). 1xx, 204 and 304 have
+ * no body; Transfer-Encoding ending in chunked gives HTTP_BODY_CHUNKED;
+ * Content-Length gives HTTP_BODY_LENGTH; otherwise HTTP_BODY_EOF.
+ * Transfer-Encoding with Content-Length, conflicting Content-Length and
+ * malformed lines are HTTP_E_BAD. Same return values as http_parse_request.
+ */
+int http_parse_response(struct http_msg *m, const char *buf, size_t len, size_t max_head,
+    unsigned req_flags);
+
+/* Chunked body decoder: a byte-level state machine that resumes anywhere. */
+struct http_chunked {
+	int state;		/* private */
+	uint64_t remaining;	/* private: data bytes left in the current chunk */
+	size_t line_len;	/* private: length of the current size/trailer line */
+	size_t trailer_len;	/* private: bytes of trailers so far */
+};
+
+void http_chunked_init(struct http_chunked *c);
+
+/*
+ * Feeds buf[0..len) of a chunked body to the decoder. *consumed is set to how
+ * many bytes belong to the body (sizes, extensions, data, trailers and the
+ * final CRLF included): the caller may forward exactly those bytes as they
+ * are. Returns HTTP_OK once the final CRLF was consumed (bytes after it are
+ * the next message's), HTTP_AGAIN when it needs more, HTTP_E_BAD on a chunk
+ * size that is not hex, overflows 2^62, a bad extension, a bare LF, a
+ * missing CRLF after data, or a malformed trailer field; HTTP_E_TOO_LARGE when
+ * the trailers or one size line exceed 8 KiB.
+ */
+int http_chunked_feed(struct http_chunked *c, const char *buf, size_t len, size_t *consumed);
+
+/* The status code to send for an HTTP_E_* result of http_parse_request (400, 414, 431, 501, 505). */
+int http_status_code(int err);
+
+/* Standard reason phrase for a status code, "Unknown" when there is none. */
+const char *http_reason(int status);
+
+/*
+ * True when header h must not be forwarded by a proxy: a hop-by-hop field
+ * (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
+ * Upgrade, Proxy-Authenticate... see RFC 9110 7.6.1) or one named in a
+ * Connection field of m.
+ */
+int http_header_is_hop(const struct http_msg *m, const struct http_header *h);
+
+/* Case-insensitive comparison of s with the NUL-terminated lit: 1 if equal. */
+int http_str_eq(struct http_str s, const char *lit);
+
+#endif

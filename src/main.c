@@ -1,0 +1,99 @@
+/* rondo: command line, configuration test, daemon mode; then the master takes over. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "master.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: rondo [-c FILE] [-t] [-w N] [-D] [-p PIDFILE] [-v] [-h] [-V]\n"
+	    "  -c FILE     configuration file (default ./config.json)\n"
+	    "  -t          check the configuration and exit (0 valid, 1 not)\n"
+	    "  -w N        number of worker processes (overrides \"workers\")\n"
+	    "  -D          run in the background (the log stays on stderr)\n"
+	    "  -p PIDFILE  write the master's pid to PIDFILE\n"
+	    "  -v          verbose: debug log lines\n"
+	    "  -h          this help\n"
+	    "  -V          print the version\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct master_opts o = { .conf_path = "config.json" };
+	int test = 0, daemonize = 0, ch;
+	struct conf *c;
+	char err[8192];
+	char *end;
+	long n;
+
+	while ((ch = getopt(argc, argv, "c:tw:Dp:vhV")) != -1) {
+		switch (ch) {
+		case 'c':
+			o.conf_path = optarg;
+			break;
+		case 't':
+			test = 1;
+			break;
+		case 'w':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 || n > 64) {
+				fprintf(stderr, "rondo: -w: expected a number of workers from 1 to 64\n");
+				return 1;
+			}
+			o.workers = (unsigned)n;
+			break;
+		case 'D':
+			daemonize = 1;
+			break;
+		case 'p':
+			o.pidfile = optarg;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rondo %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 1;
+	}
+	log_init("master", o.verbose);
+	if (conf_load(&c, o.conf_path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		if (test)
+			fprintf(stderr, "rondo: configuration %s is invalid\n", o.conf_path);
+		return 1;
+	}
+	if (test) {
+		printf("rondo: configuration %s is valid: listen %s, %zu backends\n", o.conf_path,
+		    c->listen_name, c->nbackends);
+		conf_free(c);
+		return 0;
+	}
+	if (daemonize && daemon(1, 1) == -1) {
+		fprintf(stderr, "rondo: daemon: %s\n", strerror(errno));
+		conf_free(c);
+		return 1;
+	}
+	return master_run(c, &o);
+}

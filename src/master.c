@@ -1,0 +1,442 @@
+/*
+ * Master process: prefork, supervision, reload, stop; see master.h.
+ *
+ * Children belong to a generation (one per loaded configuration). A reload
+ * starts a complete new generation (health child and workers, new segment
+ * with the health state carried over) on the same listening socket, then asks
+ * the old workers to drain (SIGQUIT). Only the current generation is respawned.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "conf.h"
+#include "health.h"
+#include "log.h"
+#include "master.h"
+#include "net.h"
+#include "shm.h"
+#include "worker.h"
+
+#define MASTER_MAX_CHILDREN	512
+#define LISTEN_BACKLOG		4096
+#define RESPAWN_DELAY		1.0	/* a child that died this young is restarted after this */
+#define STOP_TIMEOUT		10.0	/* SIGTERM: SIGKILL whatever is left after this */
+#define QUIT_TIMEOUT		35.0	/* SIGQUIT: workers drain for 30 s */
+
+enum child_role { ROLE_WORKER, ROLE_HEALTH };
+
+struct generation {
+	unsigned id;
+	struct conf *conf;
+	struct shm_seg *seg;
+	int lfd;
+	unsigned workers;
+	unsigned live;			/* children of this generation still running */
+	struct generation *next;	/* older generations, still draining */
+};
+
+struct child {
+	pid_t pid;			/* 0: free slot */
+	enum child_role role;
+	int id;				/* worker number, 1-based; 0 for health */
+	struct generation *gen;
+	ev_tstamp started;
+};
+
+struct master {
+	struct ev_loop *loop;
+	const struct master_opts *opts;
+	struct generation *cur;
+	struct child children[MASTER_MAX_CHILDREN];
+	ev_signal sig_term, sig_int, sig_quit, sig_hup;
+	ev_child child_w;
+	ev_timer respawn_w;
+	ev_timer stop_w;
+	int stopping;			/* 0, or the signal that asked for it */
+	int exit_status;
+};
+
+static struct child *
+master_child_find(struct master *m, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < MASTER_MAX_CHILDREN; i++)
+		if (m->children[i].pid == pid)
+			return &m->children[i];
+	return NULL;
+}
+
+static int
+master_child_exists(struct master *m, struct generation *g, enum child_role role, int id)
+{
+	size_t i;
+
+	for (i = 0; i < MASTER_MAX_CHILDREN; i++) {
+		struct child *ch = &m->children[i];
+
+		if (ch->pid != 0 && ch->gen == g && ch->role == role && ch->id == id)
+			return 1;
+	}
+	return 0;
+}
+
+static const char *
+child_name(const struct child *ch, char *buf, size_t len)
+{
+	if (ch->role == ROLE_HEALTH)
+		snprintf(buf, len, "health checker");
+	else
+		snprintf(buf, len, "worker %d", ch->id);
+	return buf;
+}
+
+/* Forks one child of generation g. The child never returns. */
+static int
+master_spawn(struct master *m, struct generation *g, enum child_role role, int id)
+{
+	struct child *slot;
+	pid_t pid;
+	int status;
+
+	if ((slot = master_child_find(m, 0)) == NULL) {
+		log_errx("too many child processes");
+		return -1;
+	}
+	pid = fork();
+	if (pid == -1) {
+		log_err("fork");
+		return -1;
+	}
+	if (pid == 0) {
+		/* The child: the master's loop is left alone and never run again. */
+		if (role == ROLE_WORKER)
+			status = worker_main(id, g->lfd, g->conf, g->seg);
+		else
+			status = health_main(g->conf, g->seg);
+		_exit(status);
+	}
+	slot->pid = pid;
+	slot->role = role;
+	slot->id = id;
+	slot->gen = g;
+	slot->started = ev_now(m->loop);
+	g->live++;
+	return 0;
+}
+
+/* Starts whatever child of the current generation is missing. */
+static void
+master_fill(struct master *m)
+{
+	struct generation *g = m->cur;
+	unsigned i;
+
+	if (m->stopping)
+		return;
+	if (!master_child_exists(m, g, ROLE_HEALTH, 0))
+		master_spawn(m, g, ROLE_HEALTH, 0);
+	for (i = 1; i <= g->workers; i++)
+		if (!master_child_exists(m, g, ROLE_WORKER, (int)i))
+			master_spawn(m, g, ROLE_WORKER, (int)i);
+}
+
+static void
+master_signal_children(struct master *m, struct generation *g, int role_mask, int sig)
+{
+	size_t i;
+
+	for (i = 0; i < MASTER_MAX_CHILDREN; i++) {
+		struct child *ch = &m->children[i];
+
+		if (ch->pid != 0 && (g == NULL || ch->gen == g) && (role_mask & (1 << ch->role)))
+			kill(ch->pid, sig);
+	}
+}
+
+static unsigned
+master_live(const struct master *m)
+{
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < MASTER_MAX_CHILDREN; i++)
+		n += m->children[i].pid != 0;
+	return n;
+}
+
+static void
+generation_free(struct generation *g, int close_listener)
+{
+	if (close_listener && g->lfd != -1)
+		close(g->lfd);
+	shm_destroy(g->seg);
+	conf_free(g->conf);
+	free(g);
+}
+
+/* An old generation whose last child exited is released. */
+static void
+master_reap_generations(struct master *m)
+{
+	struct generation **gp = &m->cur->next, *g;
+
+	while ((g = *gp) != NULL) {
+		if (g->live > 0) {
+			gp = &g->next;
+			continue;
+		}
+		*gp = g->next;
+		log_info("generation %u finished", g->id);
+		generation_free(g, 1);
+	}
+}
+
+static void
+master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
+{
+	struct master *m = w->data;
+	struct child *ch = master_child_find(m, w->rpid);
+	struct generation *g;
+	char name[32];
+	int st = w->rstatus;
+
+	if (ch == NULL || w->rpid == 0)
+		return;
+	g = ch->gen;
+	child_name(ch, name, sizeof(name));
+	ch->pid = 0;
+	g->live--;
+	if (m->stopping || g != m->cur) {
+		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGQUIT)
+			log_warnx("%s (pid %d, generation %u) killed by signal %d", name,
+			    (int)w->rpid, g->id, WTERMSIG(st));
+		if (g != m->cur)
+			master_reap_generations(m);
+		if (m->stopping && master_live(m) == 0)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == WORKER_EXIT_FATAL) {
+		log_errx("%s (pid %d) failed at startup, stopping", name, (int)w->rpid);
+		m->exit_status = 2;
+		m->stopping = SIGTERM;
+		master_signal_children(m, NULL, 3, SIGTERM);
+		ev_timer_start(loop, &m->stop_w);
+		if (master_live(m) == 0)
+			ev_break(loop, EVBREAK_ALL);
+		return;
+	}
+	if (WIFSIGNALED(st))
+		log_warnx("%s (pid %d) killed by signal %d, restarting", name, (int)w->rpid,
+		    WTERMSIG(st));
+	else
+		log_warnx("%s (pid %d) exited with status %d, restarting", name, (int)w->rpid,
+		    WEXITSTATUS(st));
+	if (ev_now(loop) - ch->started < RESPAWN_DELAY) {
+		/* Dying young: do not spin, try again in a second. */
+		if (!ev_is_active(&m->respawn_w))
+			ev_timer_start(loop, &m->respawn_w);
+		return;
+	}
+	master_fill(m);
+}
+
+static void
+master_respawn_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	master_fill(w->data);
+}
+
+static void
+master_stop_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct master *m = w->data;
+
+	log_warnx("children still running after the stop timeout: killing them");
+	master_signal_children(m, NULL, 3, SIGKILL);
+}
+
+/*
+ * SIGHUP: load the file again. A bad file changes nothing. A good one becomes
+ * a new generation; the old one drains.
+ */
+static void
+master_reload(struct master *m)
+{
+	struct generation *g, *old = m->cur;
+	struct conf *c;
+	char err[4096];
+
+	log_info("reloading %s", m->opts->conf_path);
+	if (conf_load(&c, m->opts->conf_path, err, sizeof(err)) == -1) {
+		log_errx("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		conf_free(c);
+		log_errx("reload failed: out of memory");
+		return;
+	}
+	g->id = old->id + 1;
+	g->conf = c;
+	g->workers = m->opts->workers ? m->opts->workers : c->workers;
+	if (c->listen.len == old->conf->listen.len &&
+	    memcmp(&c->listen.ss, &old->conf->listen.ss, c->listen.len) == 0) {
+		g->lfd = old->lfd;
+	} else if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
+		log_errx("reload failed: listen on %s: %s", c->listen_name, err);
+		conf_free(c);
+		free(g);
+		return;
+	}
+	if ((g->seg = shm_create(c, err, sizeof(err))) == NULL) {
+		log_errx("reload failed: %s", err);
+		if (g->lfd != old->lfd)
+			close(g->lfd);
+		conf_free(c);
+		free(g);
+		return;
+	}
+	shm_carry_health(g->seg, old->seg);
+	atomic_store(&g->seg->generation, g->id);
+	g->next = old;
+	m->cur = g;
+	master_fill(m);
+	/* The new workers accept from now on; the old ones finish what they have. */
+	master_signal_children(m, old, 1 << ROLE_WORKER, SIGQUIT);
+	master_signal_children(m, old, 1 << ROLE_HEALTH, SIGTERM);
+	for (; old != NULL; old = old->next) {
+		/* The new generation owns the socket; old workers hold their own copy. */
+		if (old->lfd != g->lfd && old->lfd != -1)
+			close(old->lfd);
+		old->lfd = -1;
+	}
+	log_info("reload done, generation %u: listening on %s, %u workers, %zu backends",
+	    g->id, c->listen_name, g->workers, c->nbackends);
+}
+
+static void
+master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct master *m = w->data;
+
+	if (w->signum == SIGHUP) {
+		if (!m->stopping)
+			master_reload(m);
+		return;
+	}
+	if (m->stopping == w->signum)
+		return;
+	m->stopping = w->signum;
+	if (w->signum == SIGQUIT) {
+		log_info("graceful stop: draining workers");
+		master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGQUIT);
+		master_signal_children(m, NULL, 1 << ROLE_HEALTH, SIGTERM);
+		ev_timer_set(&m->stop_w, QUIT_TIMEOUT, 0.);
+	} else {
+		log_info("stopping");
+		master_signal_children(m, NULL, 3, SIGTERM);
+		ev_timer_set(&m->stop_w, STOP_TIMEOUT, 0.);
+	}
+	ev_timer_stop(loop, &m->respawn_w);
+	ev_timer_start(loop, &m->stop_w);
+	if (master_live(m) == 0)
+		ev_break(loop, EVBREAK_ALL);
+}
+
+static int
+master_write_pidfile(const char *path)
+{
+	FILE *f;
+
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f);
+}
+
+int
+master_run(struct conf *c, const struct master_opts *o)
+{
+	static struct master m;
+	struct generation *g;
+	char err[512];
+
+	memset(&m, 0, sizeof(m));
+	m.opts = o;
+	if ((m.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
+		log_errx("cannot create the event loop (bad LIBEV_FLAGS?)");
+		conf_free(c);
+		return 1;
+	}
+	if ((g = calloc(1, sizeof(*g))) == NULL) {
+		conf_free(c);
+		return 1;
+	}
+	g->id = 1;
+	g->conf = c;
+	g->workers = o->workers ? o->workers : c->workers;
+	if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
+		log_errx("listen on %s: %s", c->listen_name, err);
+		generation_free(g, 0);
+		return 1;
+	}
+	if ((g->seg = shm_create(c, err, sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		generation_free(g, 1);
+		return 1;
+	}
+	atomic_store(&g->seg->generation, 1);
+	m.cur = g;
+	if (o->pidfile != NULL && master_write_pidfile(o->pidfile) == -1) {
+		log_err("pid file %s", o->pidfile);
+		generation_free(g, 1);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	ev_signal_init(&m.sig_term, master_signal_cb, SIGTERM);
+	ev_signal_init(&m.sig_int, master_signal_cb, SIGINT);
+	ev_signal_init(&m.sig_quit, master_signal_cb, SIGQUIT);
+	ev_signal_init(&m.sig_hup, master_signal_cb, SIGHUP);
+	m.sig_term.data = m.sig_int.data = m.sig_quit.data = m.sig_hup.data = &m;
+	ev_signal_start(m.loop, &m.sig_term);
+	ev_signal_start(m.loop, &m.sig_int);
+	ev_signal_start(m.loop, &m.sig_quit);
+	ev_signal_start(m.loop, &m.sig_hup);
+	ev_child_init(&m.child_w, master_child_cb, 0, 0);
+	m.child_w.data = &m;
+	ev_child_start(m.loop, &m.child_w);
+	ev_timer_init(&m.respawn_w, master_respawn_cb, RESPAWN_DELAY, 0.);
+	m.respawn_w.data = &m;
+	ev_timer_init(&m.stop_w, master_stop_timeout_cb, STOP_TIMEOUT, 0.);
+	m.stop_w.data = &m;
+
+	log_info("rondo %s starting: %zu backends, %u workers", PACKAGE_VERSION, c->nbackends,
+	    g->workers);
+	master_fill(&m);
+	log_info("ready: listening on %s, %u workers, %zu backends", c->listen_name, g->workers,
+	    c->nbackends);
+
+	ev_run(m.loop, 0);
+
+	while ((g = m.cur) != NULL) {
+		m.cur = g->next;
+		generation_free(g, 1);
+	}
+	if (o->pidfile != NULL)
+		unlink(o->pidfile);
+	log_info("stopped");
+	return m.exit_status;
+}

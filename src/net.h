@@ -1,0 +1,29 @@
+/* Socket helpers shared by the master, workers and the health child. No libev here. */
+#ifndef RONDO_NET_H
+#define RONDO_NET_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct conf_addr;
+
+/*
+ * Opens a non-blocking listening socket on a (SO_REUSEADDR, dual-stack for
+ * "::"). Returns the fd, or -1 with err filled; no fd leaks.
+ */
+int net_listen(const struct conf_addr *a, int backlog, char *err, size_t errlen);
+
+/*
+ * Starts a non-blocking connect to a with TCP_NODELAY set. Returns the fd
+ * (connected or in progress: wait for writability, then net_connect_result),
+ * or -1 with errno set.
+ */
+int net_connect(const struct conf_addr *a);
+
+/* After writability: 0 if the connect succeeded, else -1 with errno set to the reason. */
+int net_connect_result(int fd);
+
+/* Numeric text of an address without the port ("127.0.0.1", "::1"). */
+void net_addr_host(const struct sockaddr *sa, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,1327 @@
+/*
+ * Sessions: client connection -> request head -> backend -> relay -> next request.
+ *
+ * Each session owns up to four fixed buffers taken from the worker's pool:
+ *   cin  bytes from the client (request head, body, pipelined requests)
+ *   sin  bytes from the backend (response head, body)
+ *   rqh  the rewritten request head, kept until the response starts (for a retry)
+ *   rsh  the rewritten response head, or a response rondo makes itself
+ * Bodies are never copied: validated body bytes are written straight from
+ * cin/sin with writev, together with the head that precedes them.
+ *
+ * Each direction has a small state machine (request: HEAD, BODY, DONE;
+ * response: WAIT, HEAD, BODY, DONE). After every event the session's watcher
+ * interests are recomputed from that state by session_update_io(), so
+ * backpressure is simply "no room in the buffer, no read interest".
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "balance.h"
+#include "buf.h"
+#include "conf.h"
+#include "http.h"
+#include "log.h"
+#include "net.h"
+#include "proxy.h"
+#include "shm.h"
+
+#define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
+#define POOL_MAX_PER_BACKEND	64	/* idle backend connections kept per backend */
+#define BUF_POOL_MAX		256	/* free buffers kept by the worker */
+
+/* Timeouts in seconds; inactivity in the phase named. */
+#define T_CLIENT_HEADER	30.0	/* a request head is arriving */
+#define T_CLIENT_IDLE	60.0	/* keep-alive: waiting for the next request */
+#define T_CONNECT	5.0	/* backend connect */
+#define T_SERVER	60.0	/* waiting for the backend / streaming */
+#define T_UPSTREAM_IDLE	15.0	/* pooled backend connection */
+#define T_LINGER	2.0	/* draining the client after an error response */
+
+enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
+enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
+
+struct upstream {
+	struct proxy *px;
+	struct session *s;		/* owner while in use, NULL when pooled */
+	int fd;
+	int backend;			/* index in the config and the segment */
+	int connecting;			/* connect() in progress */
+	unsigned events;		/* EV_READ/EV_WRITE currently watched */
+	unsigned nreq;			/* requests sent on this connection */
+	int noreuse;			/* the backend said close, or framing by EOF */
+	ev_io io;
+	ev_timer idle;			/* pooled: close when idle too long */
+	struct upstream *next;		/* pool list */
+};
+
+struct session {
+	struct proxy *px;
+	int cfd;
+	unsigned cevents;		/* EV_READ/EV_WRITE currently watched on cfd */
+	ev_io cio;
+	ev_timer timer;
+	double timeout;			/* current inactivity timeout */
+	struct session *prev, *next;	/* the worker's list of sessions */
+
+	struct buf *cin, *sin, *rqh, *rsh;
+	struct upstream *up;
+	int backend;			/* chosen backend, -1 before */
+	struct balance_tried tried;
+	int counted;			/* counted in the backend's active */
+
+	/* request */
+	enum rq_state rq;
+	enum http_body rq_body;
+	uint64_t rq_left;		/* LENGTH: body bytes not yet sent */
+	size_t rq_ready;		/* validated body bytes at the head of cin */
+	int rq_all_in;			/* the whole body is in cin (or sent) */
+	int rq_sent_body;		/* some body byte went to the backend */
+	unsigned rq_flags;
+	int rq_minor;
+	struct http_chunked rq_chunk;
+
+	/* response */
+	enum rs_state rs;
+	enum http_body rs_body;
+	uint64_t rs_left;
+	size_t rs_ready;
+	int rs_all_in;
+	int rs_started;			/* some response byte went to the client */
+	int rs_status;
+	struct http_chunked rs_chunk;
+
+	int client_close;		/* close the client after this response */
+	int local;			/* sending a response of our own, then close */
+	int lingering;			/* response sent, discarding client input */
+	int retried;			/* a reused connection failed once already */
+	unsigned up_gen;		/* bumped whenever up changes */
+	char client_ip[INET6_ADDRSTRLEN];
+};
+
+struct proxy {
+	struct ev_loop *loop;
+	const struct conf *conf;
+	struct shm_seg *seg;
+	struct session *sessions;	/* all live sessions */
+	unsigned nsessions;
+	struct session *free_sessions;
+	struct buf *free_bufs;
+	unsigned nfree_bufs;
+	struct upstream **pool;		/* idle connections per backend */
+	unsigned *npool;
+	int draining;
+	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
+};
+
+static void client_cb(struct ev_loop *, ev_io *, int);
+static void upstream_cb(struct ev_loop *, ev_io *, int);
+static void timer_cb(struct ev_loop *, ev_timer *, int);
+static void session_close(struct session *);
+static void session_update_io(struct session *);
+static void request_start(struct session *);
+static void upstream_flush(struct session *);
+static void client_flush(struct session *);
+static void exchange_check_done(struct session *);
+static void respond_local(struct session *, int, const char *);
+
+/* --- buffers -------------------------------------------------------------------------- */
+
+static struct buf *
+buf_get(struct proxy *px)
+{
+	struct buf *b = px->free_bufs;
+
+	if (b != NULL) {
+		px->free_bufs = b->next;
+		px->nfree_bufs--;
+	} else if ((b = malloc(sizeof(*b))) == NULL) {
+		return NULL;
+	}
+	buf_reset(b);
+	return b;
+}
+
+static void
+buf_put(struct proxy *px, struct buf **bp)
+{
+	struct buf *b = *bp;
+
+	if (b == NULL)
+		return;
+	*bp = NULL;
+	if (px->nfree_bufs >= BUF_POOL_MAX) {
+		free(b);
+		return;
+	}
+	b->next = px->free_bufs;
+	px->free_bufs = b;
+	px->nfree_bufs++;
+}
+
+/* Appends printf output to b; returns -1 when it does not fit. */
+static int __attribute__((format(printf, 2, 3)))
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->end, buf_space(b), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= buf_space(b))
+		return -1;
+	b->end += (size_t)n;
+	return 0;
+}
+
+static int
+buf_append(struct buf *b, const char *p, size_t len)
+{
+	if (len > buf_space(b))
+		return -1;
+	memcpy(b->data + b->end, p, len);
+	b->end += len;
+	return 0;
+}
+
+static int
+buf_append_header(struct buf *b, const struct http_header *h)
+{
+	if (h->name.len + h->value.len + 4 > buf_space(b))
+		return -1;
+	memcpy(b->data + b->end, h->name.p, h->name.len);
+	b->end += h->name.len;
+	b->data[b->end++] = ':';
+	b->data[b->end++] = ' ';
+	memcpy(b->data + b->end, h->value.p, h->value.len);
+	b->end += h->value.len;
+	b->data[b->end++] = '\r';
+	b->data[b->end++] = '\n';
+	return 0;
+}
+
+/* --- watchers ------------------------------------------------------------------------- */
+
+static void
+client_set_events(struct session *s, unsigned ev)
+{
+	if (ev == s->cevents)
+		return;
+	ev_io_stop(s->px->loop, &s->cio);
+	s->cevents = ev;
+	if (ev) {
+		ev_io_set(&s->cio, s->cfd, (int)ev);
+		ev_io_start(s->px->loop, &s->cio);
+	}
+}
+
+static void
+upstream_set_events(struct upstream *up, unsigned ev)
+{
+	if (ev == up->events)
+		return;
+	ev_io_stop(up->px->loop, &up->io);
+	up->events = ev;
+	if (ev) {
+		ev_io_set(&up->io, up->fd, (int)ev);
+		ev_io_start(up->px->loop, &up->io);
+	}
+}
+
+static void
+session_timeout(struct session *s, double t)
+{
+	s->timeout = t;
+	s->timer.repeat = t;
+	ev_timer_again(s->px->loop, &s->timer);
+}
+
+/* Restarts the inactivity timer of the current phase: called on every bit of progress. */
+static void
+session_touch(struct session *s)
+{
+	ev_timer_again(s->px->loop, &s->timer);
+}
+
+/* --- backend connections -------------------------------------------------------------- */
+
+static void
+upstream_destroy(struct upstream *up)
+{
+	ev_io_stop(up->px->loop, &up->io);
+	ev_timer_stop(up->px->loop, &up->idle);
+	close(up->fd);
+	free(up);
+}
+
+static void
+pool_remove(struct proxy *px, struct upstream *up)
+{
+	struct upstream **pp;
+
+	for (pp = &px->pool[up->backend]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == up) {
+			*pp = up->next;
+			px->npool[up->backend]--;
+			return;
+		}
+	}
+}
+
+/* A pooled connection became readable (the backend closed it) or timed out: drop it. */
+static void
+pool_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct upstream *up = w->data;
+
+	pool_remove(up->px, up);
+	upstream_destroy(up);
+}
+
+static void
+pool_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct upstream *up = w->data;
+
+	pool_remove(up->px, up);
+	upstream_destroy(up);
+}
+
+/* Gives a healthy, idle backend connection back to the pool (or closes it when full). */
+static void
+upstream_release(struct proxy *px, struct upstream *up)
+{
+	if (px->draining || px->npool[up->backend] >= POOL_MAX_PER_BACKEND) {
+		upstream_destroy(up);
+		return;
+	}
+	up->s = NULL;
+	ev_io_stop(px->loop, &up->io);
+	ev_set_cb(&up->io, pool_io_cb);
+	up->events = EV_READ;
+	ev_io_set(&up->io, up->fd, EV_READ);
+	ev_io_start(px->loop, &up->io);
+	ev_timer_set(&up->idle, T_UPSTREAM_IDLE, 0.);
+	ev_timer_start(px->loop, &up->idle);
+	up->next = px->pool[up->backend];
+	px->pool[up->backend] = up;
+	px->npool[up->backend]++;
+}
+
+/* Takes an idle connection to backend b from the pool, or NULL. */
+static struct upstream *
+pool_take(struct proxy *px, int b)
+{
+	struct upstream *up = px->pool[b];
+
+	if (up == NULL)
+		return NULL;
+	px->pool[b] = up->next;
+	px->npool[b]--;
+	ev_io_stop(px->loop, &up->io);
+	ev_timer_stop(px->loop, &up->idle);
+	ev_set_cb(&up->io, upstream_cb);
+	up->events = 0;
+	up->next = NULL;
+	return up;
+}
+
+static struct upstream *
+upstream_connect(struct proxy *px, int b)
+{
+	struct upstream *up;
+	int fd;
+
+	if ((fd = net_connect(&px->conf->backends[b].addr)) == -1)
+		return NULL;
+	if ((up = calloc(1, sizeof(*up))) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	up->px = px;
+	up->fd = fd;
+	up->backend = b;
+	up->connecting = 1;
+	ev_io_init(&up->io, upstream_cb, fd, 0);
+	up->io.data = up;
+	ev_timer_init(&up->idle, pool_idle_cb, T_UPSTREAM_IDLE, 0.);
+	up->idle.data = up;
+	return up;
+}
+
+/* Drops the session's backend connection: back to the pool when reusable, else closed. */
+static void
+session_drop_upstream(struct session *s, int reusable)
+{
+	struct upstream *up = s->up;
+
+	if (s->counted) {
+		atomic_fetch_sub_explicit(&s->px->seg->backends[s->backend].active, 1,
+		    memory_order_relaxed);
+		s->counted = 0;
+	}
+	if (up == NULL)
+		return;
+	s->up = NULL;
+	if (reusable)
+		upstream_release(s->px, up);
+	else
+		upstream_destroy(up);
+}
+
+static void
+backend_failed(struct session *s)
+{
+	shm_counter_add(&s->px->seg->backends[s->backend].failures, 1);
+}
+
+/*
+ * Connects the session to a backend: a pooled connection to the round-robin
+ * choice when there is one, else a new connect. A backend that refuses at once
+ * is skipped. Sends 503 when no backend is healthy, 502 when all failed.
+ */
+static void
+session_pick_and_connect(struct session *s, int fresh)
+{
+	struct proxy *px = s->px;
+	struct upstream *up;
+	int b;
+
+	for (;;) {
+		if (fresh && s->backend != -1) {
+			b = s->backend;		/* same backend, a new connection */
+		} else {
+			b = balance_pick(px->seg, &s->tried);
+			if (b == -1) {
+				if (balance_healthy(px->seg) == 0)
+					respond_local(s, 503, "No healthy server available");
+				else
+					respond_local(s, 502, "Bad Gateway");
+				return;
+			}
+		}
+		s->backend = b;
+		up = fresh ? NULL : pool_take(px, b);
+		fresh = 0;
+		if (up == NULL && (up = upstream_connect(px, b)) == NULL) {
+			log_warn("connect to %s", px->conf->backends[b].url);
+			backend_failed(s);
+			balance_tried_add(&s->tried, b);
+			continue;
+		}
+		break;
+	}
+	up->s = s;
+	s->up = up;
+	s->up_gen++;
+	up->nreq++;
+	s->counted = 1;
+	atomic_fetch_add_explicit(&px->seg->backends[b].active, 1, memory_order_relaxed);
+	shm_counter_add(&px->seg->backends[b].requests, 1);
+	s->rs = RS_HEAD;
+	session_timeout(s, up->connecting ? T_CONNECT : T_SERVER);
+	if (!up->connecting)
+		upstream_flush(s);
+}
+
+/*
+ * The backend connection failed before any response byte. Retries when that is
+ * safe: a connect failure (nothing was sent) goes to another backend; a reused
+ * connection that the backend closed goes again on a fresh one, if no body
+ * byte was sent. Otherwise 502.
+ */
+static void
+upstream_failed_early(struct session *s, const char *why, int connect_failed)
+{
+	struct upstream *up = s->up;
+	int reused = up != NULL && up->nreq > 1 && !up->connecting;
+
+	if (connect_failed) {
+		log_warnx("backend %s: connect failed (%s), trying another",
+		    s->px->conf->backends[s->backend].url, why);
+		backend_failed(s);
+		balance_tried_add(&s->tried, s->backend);
+		session_drop_upstream(s, 0);
+		s->rqh->start = 0;
+		session_pick_and_connect(s, 0);
+		return;
+	}
+	if (reused && !s->rq_sent_body && !s->retried) {
+		/* A keep-alive connection closed by the backend: the usual race. */
+		s->retried = 1;
+		session_drop_upstream(s, 0);
+		s->rqh->start = 0;
+		session_pick_and_connect(s, 1);
+		return;
+	}
+	log_warnx("backend %s: %s before the response", s->px->conf->backends[s->backend].url, why);
+	backend_failed(s);
+	session_drop_upstream(s, 0);
+	respond_local(s, 502, "Bad Gateway");
+}
+
+/* --- responses of our own --------------------------------------------------------------- */
+
+/*
+ * Answers the client with status and a short text body, then closes (after
+ * lingering so that the client reads the answer before any reset). When part
+ * of a backend response was already sent the client is just closed: anything
+ * else would look like a complete response.
+ */
+static void
+respond_local(struct session *s, int status, const char *body)
+{
+	struct proxy *px = s->px;
+
+	session_drop_upstream(s, 0);
+	if (s->rs_started) {
+		session_close(s);
+		return;
+	}
+	if (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL) {
+		session_close(s);
+		return;
+	}
+	buf_reset(s->rsh);
+	if (buf_printf(s->rsh, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	    status, http_reason(status), strlen(body), body) == -1) {
+		session_close(s);
+		return;
+	}
+	s->local = 1;
+	s->client_close = 1;
+	s->rs = RS_DONE;
+	s->rs_ready = 0;
+	s->rq = RQ_DONE;
+	session_timeout(s, T_SERVER);
+	client_flush(s);
+}
+
+/* --- request side ----------------------------------------------------------------------- */
+
+static int
+header_is(const struct http_header *h, const char *name)
+{
+	return http_str_eq(h->name, name);
+}
+
+/*
+ * Writes the head to send to the backend into s->rqh: request line in
+ * HTTP/1.1, end-to-end fields as received, framing normalised (one
+ * Content-Length or Transfer-Encoding: chunked), X-Forwarded-* set. Returns -1
+ * when it does not fit.
+ */
+static int
+request_rewrite(struct session *s, const struct http_msg *m)
+{
+	struct buf *b = s->rqh;
+	size_t i, nxff = 0;
+	int r = 0;
+
+	r |= buf_append(b, m->method.p, m->method.len);
+	r |= buf_append(b, " ", 1);
+	r |= buf_append(b, m->target.p, m->target.len);
+	r |= buf_append(b, " HTTP/1.1\r\n", 11);
+	for (i = 0; i < m->nheaders && r == 0; i++) {
+		const struct http_header *h = &m->headers[i];
+
+		if (http_header_is_hop(m, h) || header_is(h, "Content-Length") ||
+		    header_is(h, "X-Forwarded-Proto") || header_is(h, "X-Forwarded-Host"))
+			continue;
+		if (header_is(h, "X-Forwarded-For")) {
+			/* Joined into one field below, with the client's address last. */
+			nxff++;
+			continue;
+		}
+		r |= buf_append_header(b, h);
+	}
+	if (m->body == HTTP_BODY_LENGTH)
+		r |= buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)m->content_length);
+	else if (m->body == HTTP_BODY_CHUNKED)
+		r |= buf_append(b, "Transfer-Encoding: chunked\r\n", 28);
+	r |= buf_append(b, "X-Forwarded-For: ", 17);
+	if (nxff > 0) {
+		for (i = 0; i < m->nheaders && r == 0; i++) {
+			if (!header_is(&m->headers[i], "X-Forwarded-For"))
+				continue;
+			r |= buf_append(b, m->headers[i].value.p, m->headers[i].value.len);
+			r |= buf_append(b, ", ", 2);
+		}
+	}
+	r |= buf_printf(b, "%s\r\nX-Forwarded-Proto: http\r\n", s->client_ip);
+	if (m->host.len > 0) {
+		r |= buf_append(b, "X-Forwarded-Host: ", 18);
+		r |= buf_append(b, m->host.p, m->host.len);
+		r |= buf_append(b, "\r\n", 2);
+	}
+	r |= buf_append(b, "\r\n", 2);
+	return r ? -1 : 0;
+}
+
+/* Finds how many body bytes at the head of cin are validated and may be sent. */
+static int
+request_scan_body(struct session *s)
+{
+	struct buf *in = s->cin;
+	size_t avail = buf_len(in), n = 0;
+	int r;
+
+	if (s->rq != RQ_BODY || s->rq_all_in)
+		return 0;
+	if (s->rq_body == HTTP_BODY_LENGTH) {
+		s->rq_ready = avail < s->rq_left ? avail : (size_t)s->rq_left;
+		s->rq_all_in = s->rq_ready == s->rq_left;
+		return 0;
+	}
+	r = http_chunked_feed(&s->rq_chunk, in->data + in->start + s->rq_ready,
+	    avail - s->rq_ready, &n);
+	s->rq_ready += n;
+	if (r == HTTP_OK)
+		s->rq_all_in = 1;
+	else if (r != HTTP_AGAIN)
+		return -1;
+	return 0;
+}
+
+/* A request head may be complete in cin: parse it and start the exchange. */
+static void
+request_start(struct session *s)
+{
+	struct proxy *px = s->px;
+	struct http_msg *m = &px->msg;
+	int r;
+
+	r = http_parse_request(m, s->cin->data + s->cin->start, buf_len(s->cin), HEAD_MAX);
+	if (r == HTTP_AGAIN) {
+		if (buf_len(s->cin) > 0)
+			session_timeout(s, T_CLIENT_HEADER);
+		return;
+	}
+	if (r != HTTP_OK) {
+		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
+		s->rq = RQ_DONE;
+		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
+		return;
+	}
+	s->rq_flags = m->flags;
+	s->rq_minor = m->minor;
+	s->rq_body = m->body;
+	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
+	s->rq_ready = 0;
+	s->rq_sent_body = 0;
+	s->rq_all_in = m->body == HTTP_BODY_NONE ||
+	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
+	http_chunked_init(&s->rq_chunk);
+	if (m->flags & HTTP_F_CONN_CLOSE)
+		s->client_close = 1;
+	s->backend = -1;
+	s->retried = 0;
+	memset(&s->tried, 0, sizeof(s->tried));
+	s->rs = RS_WAIT;
+	s->rs_started = 0;
+	s->rs_all_in = 0;
+	s->rs_ready = 0;
+
+	if ((s->rqh == NULL && (s->rqh = buf_get(px)) == NULL) ||
+	    (s->sin == NULL && (s->sin = buf_get(px)) == NULL) ||
+	    (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL)) {
+		session_close(s);
+		return;
+	}
+	buf_reset(s->rqh);
+	buf_reset(s->rsh);
+	buf_reset(s->sin);
+	if (request_rewrite(s, m) == -1) {
+		s->rq = RQ_DONE;
+		respond_local(s, 431, http_reason(431));
+		return;
+	}
+	buf_consume(s->cin, m->head_len);
+	/* RQ_DONE comes once upstream_flush has sent the head and the whole body. */
+	s->rq = RQ_BODY;
+	if (request_scan_body(s) == -1) {
+		respond_local(s, 400, http_reason(400));
+		return;
+	}
+	session_pick_and_connect(s, 0);
+}
+
+/* Writes the request head and ready body bytes to the backend. */
+static void
+upstream_flush(struct session *s)
+{
+	struct upstream *up = s->up;
+	struct iovec iov[2];
+	size_t head, body;
+	ssize_t n;
+	int cnt = 0;
+
+	if (up == NULL || up->connecting)
+		return;
+	head = buf_len(s->rqh);
+	body = s->rq_ready;
+	if (head == 0 && body == 0)
+		return;
+	if (head > 0) {
+		iov[cnt].iov_base = s->rqh->data + s->rqh->start;
+		iov[cnt++].iov_len = head;
+	}
+	if (body > 0) {
+		iov[cnt].iov_base = s->cin->data + s->cin->start;
+		iov[cnt++].iov_len = body;
+	}
+	n = writev(up->fd, iov, cnt);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		if (s->rs_started || s->rs == RS_BODY) {
+			/* The backend stopped reading but is answering: let the response finish. */
+			s->rq_ready = 0;
+			s->rq = RQ_DONE;
+			s->rq_all_in = 1;
+			s->client_close = 1;
+			return;
+		}
+		upstream_failed_early(s, strerror(errno), 0);
+		return;
+	}
+	session_touch(s);
+	if ((size_t)n >= head) {
+		s->rqh->start = s->rqh->end;	/* kept (not reset) so a retry can rewind */
+		n -= (ssize_t)head;
+		if (n > 0) {
+			buf_consume(s->cin, (size_t)n);
+			s->rq_ready -= (size_t)n;
+			if (s->rq_body == HTTP_BODY_LENGTH)
+				s->rq_left -= (uint64_t)n;
+			s->rq_sent_body = 1;
+		}
+	} else {
+		s->rqh->start += (size_t)n;
+	}
+	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0)
+		s->rq = RQ_DONE;
+}
+
+/* --- response side ---------------------------------------------------------------------- */
+
+/* Writes the client's view of the response head m into s->rsh. */
+static int
+response_rewrite(struct session *s, const struct http_msg *m)
+{
+	struct buf *b = s->rsh;
+	size_t i;
+	int r = 0, cl_done = 0, keep_te = m->body == HTTP_BODY_EOF;
+
+	r |= buf_printf(b, "HTTP/1.1 %d ", m->status);
+	r |= buf_append(b, m->reason.p, m->reason.len);
+	r |= buf_append(b, "\r\n", 2);
+	for (i = 0; i < m->nheaders && r == 0; i++) {
+		const struct http_header *h = &m->headers[i];
+
+		if (header_is(h, "Transfer-Encoding") && keep_te) {
+			r |= buf_append_header(b, h);
+			continue;
+		}
+		if (http_header_is_hop(m, h))
+			continue;
+		if (header_is(h, "Content-Length")) {
+			/* Duplicates were checked to be equal: send one. */
+			if (cl_done++)
+				continue;
+		}
+		r |= buf_append_header(b, h);
+	}
+	if (m->status >= 200) {
+		if (m->body == HTTP_BODY_CHUNKED)
+			r |= buf_append(b, "Transfer-Encoding: chunked\r\n", 28);
+		if (s->px->conf->expose_server_header)
+			r |= buf_printf(b, "X-Forwarded-Server: %s\r\n",
+			    s->px->conf->backends[s->backend].url);
+		if (s->client_close)
+			r |= buf_append(b, "Connection: close\r\n", 19);
+		else if (s->rq_minor == 0)
+			r |= buf_append(b, "Connection: keep-alive\r\n", 24);
+	}
+	r |= buf_append(b, "\r\n", 2);
+	return r ? -1 : 0;
+}
+
+static int
+response_scan_body(struct session *s)
+{
+	struct buf *in = s->sin;
+	size_t avail = buf_len(in), n = 0;
+	int r;
+
+	if (s->rs != RS_BODY || s->rs_all_in)
+		return 0;
+	switch (s->rs_body) {
+	case HTTP_BODY_LENGTH:
+		s->rs_ready = avail < s->rs_left ? avail : (size_t)s->rs_left;
+		s->rs_all_in = s->rs_ready == s->rs_left;
+		return 0;
+	case HTTP_BODY_EOF:
+		s->rs_ready = avail;
+		return 0;
+	case HTTP_BODY_CHUNKED:
+		r = http_chunked_feed(&s->rs_chunk, in->data + in->start + s->rs_ready,
+		    avail - s->rs_ready, &n);
+		s->rs_ready += n;
+		if (r == HTTP_OK)
+			s->rs_all_in = 1;
+		else if (r != HTTP_AGAIN)
+			return -1;
+		return 0;
+	default:
+		s->rs_all_in = 1;
+		return 0;
+	}
+}
+
+/* Parses response heads in sin (1xx ones are passed on) until the final one. */
+static void
+response_start(struct session *s)
+{
+	struct proxy *px = s->px;
+	struct http_msg *m = &px->msg;
+	int r;
+
+	while (s->rs == RS_HEAD) {
+		r = http_parse_response(m, s->sin->data + s->sin->start, buf_len(s->sin),
+		    HEAD_MAX, s->rq_flags);
+		if (r == HTTP_AGAIN)
+			return;
+		if (r != HTTP_OK || m->status == 101) {
+			log_warnx("backend %s: malformed response", px->conf->backends[s->backend].url);
+			backend_failed(s);
+			session_drop_upstream(s, 0);
+			respond_local(s, 502, "Bad Gateway");
+			return;
+		}
+		if (m->status >= 200) {
+			s->rs_status = m->status;
+			s->rs_body = m->body;
+			s->rs_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
+			s->rs_ready = 0;
+			s->rs_all_in = m->body == HTTP_BODY_NONE ||
+			    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
+			http_chunked_init(&s->rs_chunk);
+			/* A body delimited by the close can only be relayed the same way. */
+			if (m->body == HTTP_BODY_EOF || px->draining)
+				s->client_close = 1;
+			if ((m->flags & HTTP_F_CONN_CLOSE) || m->body == HTTP_BODY_EOF)
+				s->up->noreuse = 1;
+		}
+		if (response_rewrite(s, m) == -1) {
+			log_warnx("backend %s: response head too large",
+			    px->conf->backends[s->backend].url);
+			session_drop_upstream(s, 0);
+			respond_local(s, 502, "Bad Gateway");
+			return;
+		}
+		buf_consume(s->sin, m->head_len);
+		if (m->status >= 200)
+			s->rs = RS_BODY;
+	}
+	if (response_scan_body(s) == -1) {
+		log_warnx("backend %s: malformed chunked body", px->conf->backends[s->backend].url);
+		backend_failed(s);
+		s->client_close = 1;
+		session_close(s);
+	}
+}
+
+/* Writes the response head and ready body bytes to the client. */
+static void
+client_flush(struct session *s)
+{
+	struct iovec iov[2];
+	size_t head, body;
+	ssize_t n;
+	int cnt = 0;
+
+	head = s->rsh != NULL ? buf_len(s->rsh) : 0;
+	body = s->rs == RS_BODY ? s->rs_ready : 0;
+	if (head == 0 && body == 0) {
+		exchange_check_done(s);
+		return;
+	}
+	if (head > 0) {
+		iov[cnt].iov_base = s->rsh->data + s->rsh->start;
+		iov[cnt++].iov_len = head;
+	}
+	if (body > 0) {
+		iov[cnt].iov_base = s->sin->data + s->sin->start;
+		iov[cnt++].iov_len = body;
+	}
+	n = writev(s->cfd, iov, cnt);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		log_debug("%s: write: %s", s->client_ip, strerror(errno));
+		session_close(s);
+		return;
+	}
+	session_touch(s);
+	s->rs_started = 1;
+	if ((size_t)n >= head) {
+		if (head > 0)
+			buf_reset(s->rsh);
+		n -= (ssize_t)head;
+		if (n > 0) {
+			buf_consume(s->sin, (size_t)n);
+			s->rs_ready -= (size_t)n;
+			if (s->rs_body == HTTP_BODY_LENGTH)
+				s->rs_left -= (uint64_t)n;
+		}
+	} else {
+		s->rsh->start += (size_t)n;
+	}
+	exchange_check_done(s);
+}
+
+/* --- end of an exchange ----------------------------------------------------------------- */
+
+/* Everything was sent back and forth: reuse both connections or close. */
+static void
+exchange_check_done(struct session *s)
+{
+	struct proxy *px = s->px;
+	int up_reusable;
+
+	if (s->rsh != NULL && buf_len(s->rsh) > 0)
+		return;
+	if (s->local) {
+		/* Our own response went out: close, reading what the client still sends. */
+		if (!s->lingering) {
+			s->lingering = 1;
+			shutdown(s->cfd, SHUT_WR);
+			session_timeout(s, T_LINGER);
+		}
+		return;
+	}
+	if (s->rs != RS_BODY || !s->rs_all_in || s->rs_ready > 0 || s->rs_body == HTTP_BODY_EOF)
+		return;
+	if (s->rq != RQ_DONE) {
+		/* The response is complete before the request body: stop here. */
+		s->client_close = 1;
+		up_reusable = 0;
+	} else {
+		up_reusable = s->up != NULL && !s->up->noreuse && buf_len(s->sin) == 0;
+	}
+	s->rs = RS_DONE;
+	session_drop_upstream(s, up_reusable);
+	if (s->client_close || px->draining) {
+		session_close(s);
+		return;
+	}
+	/* Ready for the next request; a pipelined one may already be in cin. */
+	s->rq = RQ_HEAD;
+	s->rs = RS_WAIT;
+	buf_put(px, &s->rqh);
+	buf_put(px, &s->rsh);
+	buf_put(px, &s->sin);
+	if (buf_len(s->cin) == 0) {
+		buf_put(px, &s->cin);
+		session_timeout(s, T_CLIENT_IDLE);
+	} else {
+		buf_compact(s->cin);
+		session_timeout(s, T_CLIENT_HEADER);
+		request_start(s);
+	}
+}
+
+/* --- events ----------------------------------------------------------------------------- */
+
+static void
+client_read(struct session *s)
+{
+	struct proxy *px = s->px;
+	ssize_t n;
+
+	if (s->cin == NULL && (s->cin = buf_get(px)) == NULL) {
+		session_close(s);
+		return;
+	}
+	if (buf_space(s->cin) == 0)
+		buf_compact(s->cin);
+	if (buf_space(s->cin) == 0)
+		return;		/* full: wait until the backend takes some */
+	n = read(s->cfd, s->cin->data + s->cin->end, buf_space(s->cin));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n == -1)
+			log_debug("%s: read: %s", s->client_ip, strerror(errno));
+		if (s->rq == RQ_BODY && !s->rq_all_in)
+			log_info("%s: client closed during the request body", s->client_ip);
+		session_close(s);
+		return;
+	}
+	if (s->lingering) {
+		buf_reset(s->cin);
+		return;
+	}
+	s->cin->end += (size_t)n;
+	session_touch(s);
+	if (s->rq == RQ_HEAD) {
+		request_start(s);
+		return;
+	}
+	if (request_scan_body(s) == -1) {
+		log_info("%s: malformed chunked request body", s->client_ip);
+		session_drop_upstream(s, 0);
+		if (s->rs_started)
+			session_close(s);
+		else
+			respond_local(s, 400, http_reason(400));
+		return;
+	}
+	upstream_flush(s);
+}
+
+static void
+upstream_read(struct session *s)
+{
+	struct upstream *up = s->up;
+	ssize_t n;
+
+	if (buf_space(s->sin) == 0)
+		buf_compact(s->sin);
+	if (buf_space(s->sin) == 0)
+		return;
+	n = read(up->fd, s->sin->data + s->sin->end, buf_space(s->sin));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		const char *why = n == 0 ? "connection closed" : strerror(errno);
+
+		if (s->rs == RS_HEAD && buf_len(s->sin) == 0 && !s->rs_started) {
+			upstream_failed_early(s, why, 0);
+			return;
+		}
+		if (s->rs == RS_BODY && s->rs_body == HTTP_BODY_EOF && n == 0) {
+			s->rs_all_in = 1;
+			s->rs_body = HTTP_BODY_LENGTH;	/* now delimited: what is in sin */
+			s->rs_left = s->rs_ready;
+			s->client_close = 1;
+			s->up->noreuse = 1;
+			client_flush(s);
+			return;
+		}
+		log_warnx("backend %s: %s in the middle of the response",
+		    s->px->conf->backends[s->backend].url, why);
+		backend_failed(s);
+		if (s->rs_started) {
+			session_close(s);	/* never let a truncated response look complete */
+			return;
+		}
+		session_drop_upstream(s, 0);
+		respond_local(s, 502, "Bad Gateway");
+		return;
+	}
+	s->sin->end += (size_t)n;
+	session_touch(s);
+	if (s->rs == RS_HEAD) {
+		response_start(s);
+		if (s->up == NULL || s->local)
+			return;
+	} else if (response_scan_body(s) == -1) {
+		log_warnx("backend %s: malformed chunked body", s->px->conf->backends[s->backend].url);
+		backend_failed(s);
+		session_close(s);
+		return;
+	}
+	client_flush(s);
+}
+
+/* Recomputes which events each side waits for, from the state of the exchange. */
+static void
+session_update_io(struct session *s)
+{
+	struct upstream *up = s->up;
+	unsigned cev = 0, uev = 0;
+
+	if (s->lingering) {
+		cev = EV_READ;
+	} else {
+		if (!s->local && (s->rq == RQ_HEAD || (s->rq == RQ_BODY && !s->rq_all_in)) &&
+		    (s->cin == NULL || buf_space(s->cin) > 0 || s->cin->start > 0))
+			cev |= EV_READ;
+		if ((s->rsh != NULL && buf_len(s->rsh) > 0) || (s->rs == RS_BODY && s->rs_ready > 0))
+			cev |= EV_WRITE;
+	}
+	client_set_events(s, cev);
+	if (up == NULL)
+		return;
+	if (up->connecting) {
+		uev = EV_WRITE;
+	} else {
+		if ((s->rs == RS_HEAD || (s->rs == RS_BODY && !s->rs_all_in)) &&
+		    (buf_space(s->sin) > 0 || s->sin->start > 0))
+			uev |= EV_READ;
+		if (buf_len(s->rqh) > 0 || s->rq_ready > 0)
+			uev |= EV_WRITE;
+	}
+	upstream_set_events(up, uev);
+}
+
+/*
+ * Any step may close the session: callbacks check s->cfd (-1 once closed; the
+ * struct itself is only reused by a later accept) before the next step.
+ */
+static void
+client_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+
+	if (revents & EV_WRITE) {
+		client_flush(s);
+		if (s->cfd == -1)
+			return;
+	}
+	if (revents & EV_READ) {
+		client_read(s);
+		if (s->cfd == -1)
+			return;
+	}
+	session_update_io(s);
+}
+
+static void
+upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct upstream *up = w->data;
+	struct session *s = up->s;
+	unsigned gen = s->up_gen;
+
+	if (up->connecting) {
+		if (net_connect_result(up->fd) == -1) {
+			upstream_failed_early(s, strerror(errno), 1);
+			if (s->cfd != -1)
+				session_update_io(s);
+			return;
+		}
+		up->connecting = 0;
+		session_timeout(s, T_SERVER);
+	}
+	if (revents & EV_WRITE) {
+		upstream_flush(s);
+		if (s->cfd == -1)
+			return;
+	}
+	/* up may be gone (a retry replaced it): only read from the one that fired. */
+	if ((revents & EV_READ) && s->up_gen == gen) {
+		upstream_read(s);
+		if (s->cfd == -1)
+			return;
+	}
+	/* Reading the response may have freed room in cin: read and send more of the body. */
+	session_update_io(s);
+}
+
+static void
+timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	if (s->lingering || s->local) {
+		session_close(s);
+		return;
+	}
+	if (s->up != NULL && s->up->connecting) {
+		upstream_failed_early(s, "timeout", 1);
+		if (s->cfd != -1)
+			session_update_io(s);
+		return;
+	}
+	if (s->rq == RQ_HEAD) {
+		if (s->cin != NULL && buf_len(s->cin) > 0) {
+			log_info("%s: request head timeout", s->client_ip);
+			respond_local(s, 408, http_reason(408));
+			if (s->cfd != -1)
+				session_update_io(s);
+			return;
+		}
+		session_close(s);	/* idle keep-alive client */
+		return;
+	}
+	if (s->up != NULL && !s->rs_started && s->rs == RS_HEAD) {
+		log_warnx("backend %s: no response within %.0fs", s->px->conf->backends[s->backend].url,
+		    s->timeout);
+		backend_failed(s);
+		respond_local(s, 504, http_reason(504));
+		if (s->cfd != -1)
+			session_update_io(s);
+		return;
+	}
+	log_info("%s: timeout while streaming, closing", s->client_ip);
+	session_close(s);
+}
+
+/* --- sessions --------------------------------------------------------------------------- */
+
+/*
+ * The only way out of a session: stops its watchers, closes the client and the
+ * backend connection (never pooled from here), gives back the buffers. The
+ * struct goes to the free list with cfd = -1, which callbacks check after any
+ * step that may have closed it.
+ */
+static void
+session_close(struct session *s)
+{
+	struct proxy *px = s->px;
+
+	if (s->cfd == -1)
+		return;
+	session_drop_upstream(s, 0);
+	ev_io_stop(px->loop, &s->cio);
+	ev_timer_stop(px->loop, &s->timer);
+	close(s->cfd);
+	s->cfd = -1;
+	buf_put(px, &s->cin);
+	buf_put(px, &s->sin);
+	buf_put(px, &s->rqh);
+	buf_put(px, &s->rsh);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		px->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	px->nsessions--;
+	/*
+	 * Freed lazily: a callback further up the stack may still look at s->cfd.
+	 * The slot is reused by the next accept, which happens from the loop, after
+	 * every callback of this iteration returned.
+	 */
+	s->next = px->free_sessions;
+	px->free_sessions = s;
+}
+
+void
+proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
+{
+	struct session *s;
+
+	if ((s = px->free_sessions) != NULL)
+		px->free_sessions = s->next;
+	else if ((s = malloc(sizeof(*s))) == NULL) {
+		log_warnx("out of memory for a new session");
+		close(fd);
+		return;
+	}
+	memset(s, 0, sizeof(*s));
+	s->px = px;
+	s->cfd = fd;
+	s->backend = -1;
+	s->rq = RQ_HEAD;
+	s->rs = RS_WAIT;
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->client_ip,
+		    sizeof(s->client_ip));
+	else
+		net_addr_host(peer, s->client_ip, sizeof(s->client_ip));
+	ev_io_init(&s->cio, client_cb, fd, 0);
+	s->cio.data = s;
+	ev_init(&s->timer, timer_cb);
+	s->timer.data = s;
+	s->next = px->sessions;
+	if (px->sessions != NULL)
+		px->sessions->prev = s;
+	px->sessions = s;
+	px->nsessions++;
+	session_timeout(s, T_CLIENT_HEADER);
+	client_set_events(s, EV_READ);
+}
+
+struct proxy *
+proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg)
+{
+	struct proxy *px;
+
+	if ((px = calloc(1, sizeof(*px))) == NULL)
+		return NULL;
+	px->loop = loop;
+	px->conf = c;
+	px->seg = seg;
+	px->pool = calloc(c->nbackends, sizeof(*px->pool));
+	px->npool = calloc(c->nbackends, sizeof(*px->npool));
+	if (px->pool == NULL || px->npool == NULL) {
+		free(px->pool);
+		free(px->npool);
+		free(px);
+		return NULL;
+	}
+	return px;
+}
+
+void
+proxy_drain(struct proxy *px)
+{
+	struct session *s, *next;
+	size_t b;
+
+	px->draining = 1;
+	for (s = px->sessions; s != NULL; s = next) {
+		next = s->next;
+		/* Idle between requests, nothing buffered: nothing to lose. */
+		if (s->rq == RQ_HEAD && (s->cin == NULL || buf_len(s->cin) == 0))
+			session_close(s);
+	}
+	for (b = 0; b < px->conf->nbackends; b++) {
+		while (px->pool[b] != NULL) {
+			struct upstream *up = px->pool[b];
+
+			pool_remove(px, up);
+			upstream_destroy(up);
+		}
+	}
+}
+
+unsigned
+proxy_sessions(const struct proxy *px)
+{
+	return px->nsessions;
+}
+
+void
+proxy_free(struct proxy *px)
+{
+	struct session *s;
+	struct buf *b;
+
+	if (px == NULL)
+		return;
+	while (px->sessions != NULL)
+		session_close(px->sessions);
+	proxy_drain(px);
+	while ((s = px->free_sessions) != NULL) {
+		px->free_sessions = s->next;
+		free(s);
+	}
+	while ((b = px->free_bufs) != NULL) {
+		px->free_bufs = b->next;
+		free(b);
+	}
+	free(px->pool);
+	free(px->npool);
+	free(px);
+}

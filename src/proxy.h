@@ -1,0 +1,40 @@
+/*
+ * The per-worker data path: client sessions and pooled backend connections.
+ *
+ * A session reads a request head, picks a backend, forwards the rewritten head
+ * and streams the body, then streams the response back, both directions at
+ * once through fixed buffers (backpressure: a full buffer stops reading on the
+ * side that fills it). Keep-alive and pipelining on the client side: requests
+ * are answered in order, one at a time. Backend connections are kept alive and
+ * reused by the worker.
+ */
+#ifndef RONDO_PROXY_H
+#define RONDO_PROXY_H
+
+#include <sys/socket.h>
+
+struct conf;
+struct ev_loop;
+struct proxy;
+struct shm_seg;
+
+/* Creates the worker's proxy state. Returns NULL on allocation failure. */
+struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg);
+
+/*
+ * Takes ownership of the accepted, non-blocking client fd and starts a session.
+ * On failure (out of memory) the fd is closed. Runs inside the accept callback.
+ */
+void proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer);
+
+/*
+ * Graceful stop: idle keep-alive clients are closed now, busy ones after their
+ * current response. proxy_sessions() tells when everything is done.
+ */
+void proxy_drain(struct proxy *px);
+unsigned proxy_sessions(const struct proxy *px);
+
+/* Closes every session and pooled connection and frees px. */
+void proxy_free(struct proxy *px);
+
+#endif

@@ -1,0 +1,59 @@
+/* Creation of the shared backend table; see shm.h for the layout and its writers. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "conf.h"
+#include "shm.h"
+
+struct shm_seg *
+shm_create(const struct conf *c, char *err, size_t errlen)
+{
+	struct shm_seg *seg;
+	size_t size, i;
+
+	size = sizeof(*seg) + c->nbackends * sizeof(struct shm_backend);
+	seg = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (seg == MAP_FAILED) {
+		snprintf(err, errlen, "shared memory (%zu bytes): %s", size, strerror(errno));
+		return NULL;
+	}
+	/* Fresh anonymous pages are zero: only the non-zero fields need setting. */
+	seg->magic = SHM_MAGIC;
+	seg->layout_version = SHM_LAYOUT_VERSION;
+	seg->size = size;
+	seg->nbackends = (uint32_t)c->nbackends;
+	for (i = 0; i < c->nbackends; i++) {
+		snprintf(seg->backends[i].name, sizeof(seg->backends[i].name), "%s",
+		    c->backends[i].url);
+		atomic_init(&seg->backends[i].up, 1);
+	}
+	return seg;
+}
+
+void
+shm_destroy(struct shm_seg *seg)
+{
+	if (seg != NULL)
+		munmap(seg, seg->size);
+}
+
+void
+shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < seg->nbackends; i++) {
+		for (j = 0; j < old->nbackends; j++) {
+			if (strcmp(seg->backends[i].name, old->backends[j].name) != 0)
+				continue;
+			atomic_store(&seg->backends[i].up, atomic_load(&old->backends[j].up));
+			atomic_store(&seg->backends[i].checked,
+			    atomic_load(&old->backends[j].checked));
+			break;
+		}
+	}
+}

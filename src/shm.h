@@ -1,0 +1,83 @@
+/*
+ * The shared-memory segment: the backend table every rondo process sees.
+ *
+ * The master maps it (MAP_SHARED | MAP_ANONYMOUS) before it forks, so the
+ * workers and the health child inherit the same pages. It is flat: fixed-size
+ * names and integers, no pointers, so any process can read it as is.
+ *
+ * One writer per field:
+ *   up, checks, last_*         the health child (release stores; readers acquire)
+ *   rr                         every worker, atomic fetch-add (the global rotation)
+ *   requests, failures, active every worker, relaxed atomic adds
+ *   generation                 the master
+ *
+ * Layout (bump SHM_LAYOUT_VERSION on any change):
+ *
+ *   struct shm_seg        header: magic, version, size, generation, nbackends
+ *     rr                  own cache line: the round-robin counter
+ *   struct shm_backend[n] one cache-line-aligned slot per backend, in config order
+ */
+#ifndef RONDO_SHM_H
+#define RONDO_SHM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHM_MAGIC 0x524f4e44u		/* "ROND" */
+#define SHM_LAYOUT_VERSION 1
+#define SHM_NAME_MAX 256
+
+struct conf;
+
+struct shm_backend {
+	char name[SHM_NAME_MAX];	/* the URL as written in the config: the slot's key */
+	_Atomic uint32_t up;		/* 1 when healthy (health child) */
+	_Atomic uint32_t checked;	/* 1 once the first probe finished (health child) */
+	_Atomic uint64_t checks;	/* probes done (health child) */
+	_Atomic uint64_t last_check_us;	/* latency of the last probe (health child) */
+	_Atomic int64_t active;		/* requests in flight, all workers */
+	_Atomic uint64_t requests;	/* requests sent, all workers */
+	_Atomic uint64_t failures;	/* connect errors and bad responses, all workers */
+} __attribute__((aligned(64)));
+
+struct shm_seg {
+	uint32_t magic;			/* SHM_MAGIC */
+	uint32_t layout_version;	/* SHM_LAYOUT_VERSION */
+	size_t size;			/* bytes mapped */
+	_Atomic uint64_t generation;	/* config generation (master) */
+	uint32_t nbackends;
+	_Atomic uint64_t rr __attribute__((aligned(64)));	/* round-robin counter */
+	struct shm_backend backends[] __attribute__((aligned(64)));
+};
+
+/*
+ * Maps a new segment sized for c's backends, every backend up and unchecked.
+ * Returns NULL with err filled when mmap fails. Call before fork(); free with
+ * shm_destroy (in each process that wants to drop the mapping).
+ */
+struct shm_seg *shm_create(const struct conf *c, char *err, size_t errlen);
+void shm_destroy(struct shm_seg *seg);
+
+/* Copies health state from old to seg for every backend whose name is in both. */
+void shm_carry_health(struct shm_seg *seg, const struct shm_seg *old);
+
+static inline int
+shm_backend_up(const struct shm_seg *seg, unsigned i)
+{
+	return atomic_load_explicit(&seg->backends[i].up, memory_order_acquire) != 0;
+}
+
+static inline void
+shm_backend_set_up(struct shm_seg *seg, unsigned i, int up)
+{
+	atomic_store_explicit(&seg->backends[i].up, up ? 1u : 0u, memory_order_release);
+}
+
+static inline void
+shm_counter_add(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,20 @@
+/*
+ * A worker process: its own libev loop, accepting on the listening socket it
+ * shares with the other workers, running the proxy sessions it accepted.
+ *
+ * SIGTERM/SIGINT: exit at once. SIGQUIT: stop accepting, let the sessions in
+ * flight finish (idle keep-alive clients are closed), exit when none is left
+ * or at the drain deadline.
+ */
+#ifndef RONDO_WORKER_H
+#define RONDO_WORKER_H
+
+struct conf;
+struct shm_seg;
+
+#define WORKER_EXIT_FATAL 2	/* exit status: do not respawn */
+
+/* Runs worker id (1-based) in a freshly forked child. Returns the exit status. */
+int worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg);
+
+#endif

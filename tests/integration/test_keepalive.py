@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Persistent connections: client keep-alive, pipelining, upstream reuse, close."""
+
+import lib
+from lib import expect, expect_eq
+
+suite = lib.Suite("test_keepalive")
+
+
+def start(ctx, nbackends=1, workers=2):
+    bs = ctx.backends_n(nbackends)
+    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url for b in bs], "workers": workers})
+    if not r.external:
+        lib.warm_up(r, [b.name for b in bs])
+    return r, bs
+
+
+@suite.test(external_ok=True)
+def fifty_on_one_connection(ctx):
+    r, bs = start(ctx, nbackends=2)
+    paths = ["/", "/conn", "/echo", "/status?code=404", "/stream?bytes=3000&chunked=1"]
+    with r.client() as c:
+        for i in range(50):
+            path = paths[i % len(paths)]
+            body = b"ping %d" % i if path == "/echo" else None
+            resp = c.request("POST" if body else "GET", path, body=body)
+            want = 404 if "404" in path else 200
+            expect_eq(resp.status, want, "request %d (%s) status" % (i, path))
+            expect_eq(resp.header("X-Path"), path, "request %d X-Path" % i)
+            if body:
+                expect_eq(resp.body, body, "request %d echo" % i)
+            expect("close" not in resp.tokens("connection"),
+                   "request %d: rondo announced Connection: close", i)
+
+
+@suite.test(external_ok=True)
+def pipelining_in_order(ctx):
+    r, bs = start(ctx, nbackends=2)
+    reqs, want = [], []
+    for i in range(10):
+        if i == 4:
+            path = "/echo?i=4"
+            reqs.append(lib.build_request("POST", path, body=b"body of request 4"))
+            want.append(("POST", path, b"body of request 4"))
+        elif i == 7:
+            path = "/stream?bytes=5000&i=7"
+            reqs.append(lib.build_request("HEAD", path))
+            want.append(("HEAD", path, b""))
+        else:
+            # the first ones take longest: answers must still come in order
+            path = "/delay?ms=%d&i=%d" % ((10 - i) * 15, i)
+            reqs.append(lib.build_request("GET", path))
+            want.append(("GET", path, None))
+    with r.client() as c:
+        c.send(b"".join(reqs))
+        for i, (method, path, body) in enumerate(want):
+            resp = c.read_response(method)
+            expect_eq(resp.status, 200, "pipelined response %d status" % i)
+            expect_eq(resp.header("X-Path"), path, "pipelined response %d is for" % i)
+            if body is not None:
+                expect_eq(resp.body, body, "pipelined response %d body" % i)
+            else:
+                expect(path.encode() in resp.body, "pipelined response %d body %r", i, resp.body)
+        resp = c.request("GET", "/after")
+        expect_eq((resp.status, resp.header("X-Path")), (200, "/after"), "request after the pipeline")
+
+
+@suite.test
+def upstream_reuse(ctx):
+    r, bs = start(ctx, nbackends=1, workers=1)
+    n = 100
+    conns = set()
+    with r.client() as c:
+        for i in range(n):
+            resp = c.request("GET", "/conn")
+            expect_eq(resp.status, 200, "request %d status" % i)
+            conns.add(resp.json()["conn"])
+    expect(len(conns) <= 5, "%d requests on one client connection used %d backend connections",
+           n, len(conns))
+
+
+@suite.test
+def upstream_reuse_across_clients(ctx):
+    r, bs = start(ctx, nbackends=1, workers=1)
+    n = 100
+    conns = set()
+    for i in range(n):
+        resp = r.get("/conn")
+        expect_eq(resp.status, 200, "request %d status" % i)
+        conns.add(resp.json()["conn"])
+    expect(len(conns) <= 10, "%d client connections in a row used %d backend connections",
+           n, len(conns))
+
+
+@suite.test(external_ok=True)
+def http10_closes(ctx):
+    r, bs = start(ctx)
+    with r.client() as c:
+        resp = c.request("GET", "/", version="HTTP/1.0")
+        expect_eq(resp.status, 200, "HTTP/1.0 status")
+        expect(resp.body.startswith(b"hello from"), "HTTP/1.0 body %r", resp.body)
+        expect(resp.framing == "close" or c.closed_by_peer(),
+               "rondo kept an HTTP/1.0 connection without keep-alive open")
+    with r.client() as c:
+        resp = c.request("GET", "/", version="HTTP/1.0", host=None)
+        expect_eq(resp.status, 200, "HTTP/1.0 status without Host")
+
+
+@suite.test(external_ok=True)
+def connection_close_honoured(ctx):
+    r, bs = start(ctx)
+    with r.client() as c:
+        resp = c.request("GET", "/", headers=[("Connection", "close")])
+        expect_eq(resp.status, 200, "status")
+        expect("close" in resp.tokens("connection"), "no Connection: close in the answer: %s",
+               resp.headers)
+        expect(resp.framing == "close" or c.closed_by_peer(),
+               "rondo kept the connection open after Connection: close")
+    # Second request of a connection, then close
+    with r.client() as c:
+        expect_eq(c.request("GET", "/a").status, 200, "first request")
+        resp = c.request("POST", "/echo", headers=[("Connection", "close")], body=b"bye")
+        expect_eq((resp.status, resp.body), (200, b"bye"), "closing request")
+        expect(resp.framing == "close" or c.closed_by_peer(),
+               "rondo kept the connection open after Connection: close")
+
+
+@suite.test
+def backend_close_does_not_close_client(ctx):
+    # "close=1" makes the backend answer Connection: close and hang up: rondo
+    # must keep the client connection, not relay that close, and never send
+    # the next request on the closed upstream connection.
+    r, bs = start(ctx, workers=1)
+    with r.client() as c:
+        ids = []
+        for i in range(10):
+            path = "/conn?close=1" if i % 2 else "/conn"
+            resp = c.request("GET", path)
+            expect_eq(resp.status, 200, "request %d (%s) status" % (i, path))
+            expect("close" not in resp.tokens("connection"),
+                   "request %d: the backend's Connection: close reached the client", i)
+            ids.append(resp.json()["conn"])
+    for i in range(1, 10, 2):
+        if i + 1 < 10:
+            expect(ids[i + 1] != ids[i], "request %d went on the backend connection closed by "
+                   "request %d (ids %s)", i + 1, i, ids)
+
+
+if __name__ == "__main__":
+    suite.main()

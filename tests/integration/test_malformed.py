@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Malformed requests: the right status, the connection closed, and not one
+byte of them at the backend (which records everything it receives)."""
+
+import lib
+from lib import expect, expect_eq
+
+suite = lib.Suite("test_malformed")
+
+H = b"Host: rondo.test\r\n"
+
+# name, raw request, expected status
+CASES = [
+    ("bare_lf", b"GET / HTTP/1.1\nHost: rondo.test\n\n", 400),
+    ("bare_lf_in_header", b"GET / HTTP/1.1\r\n" + H + b"X-A: 1\nX-B: 2\r\n\r\n", 400),
+    ("bare_cr", b"GET / HTTP/1.1\r\n" + H + b"X-A: 1\rX-B: 2\r\n\r\n", 400),
+    ("obs_fold", b"GET / HTTP/1.1\r\n" + H + b"X-A: a\r\n  folded\r\n\r\n", 400),
+    ("cl_and_te", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("te_and_cl", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", 400),
+    ("two_different_cl", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Content-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400),
+    ("cl_list_different", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Content-Length: 5, 6\r\n\r\nhello!", 400),
+    ("cl_negative", b"POST /echo HTTP/1.1\r\n" + H + b"Content-Length: -1\r\n\r\n", 400),
+    ("cl_plus", b"POST /echo HTTP/1.1\r\n" + H + b"Content-Length: +5\r\n\r\nhello", 400),
+    ("cl_overflow", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Content-Length: 99999999999999999999999\r\n\r\n", 400),
+    ("te_gzip", b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\nxxxx", 501),
+    ("te_chunked_then_gzip", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 501),
+    ("te_in_http10", b"POST /echo HTTP/1.0\r\n" + H +
+     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    ("http_2_0", b"GET / HTTP/2.0\r\n" + H + b"\r\n", 505),
+    ("http_1_2", b"GET / HTTP/1.2\r\n" + H + b"\r\n", 505),
+    ("garbage_version", b"GET / HTTX/1.1\r\n" + H + b"\r\n", 400),
+    ("missing_host_11", b"GET / HTTP/1.1\r\nX-A: b\r\n\r\n", 400),
+    ("two_hosts", b"GET / HTTP/1.1\r\n" + H + b"Host: other.test\r\n\r\n", 400),
+    ("nul_in_header", b"GET / HTTP/1.1\r\n" + H + b"X-A: a\x00b\r\n\r\n", 400),
+    ("nul_in_target", b"GET /a\x00b HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("space_before_colon", b"GET / HTTP/1.1\r\n" + H + b"X-A : b\r\n\r\n", 400),
+    ("empty_header_name", b"GET / HTTP/1.1\r\n" + H + b": b\r\n\r\n", 400),
+    ("bad_target", b"GET nopath HTTP/1.1\r\n" + H + b"\r\n", 400),
+    ("connect", b"CONNECT rondo.test:443 HTTP/1.1\r\n" + H + b"\r\n", 501),
+    ("header_20k", b"GET / HTTP/1.1\r\n" + H + b"X-Big: " + b"a" * 20480 + b"\r\n\r\n", 431),
+    ("many_headers", b"GET / HTTP/1.1\r\n" + H +
+     b"".join(b"X-H%d: v\r\n" % i for i in range(200)) + b"\r\n", 431),
+    ("uri_20k", b"GET /" + b"a" * 20480 + b" HTTP/1.1\r\n" + H + b"\r\n", 414),
+]
+
+
+def start(ctx):
+    b = ctx.backend("rec", record=True)
+    r = ctx.rondo({"healthCheckInterval": "300ms", "servers": [b.url], "workers": 1})
+    lib.warm_up(r, [b.name])
+    return r, b
+
+
+def valid_request_works(r, b, tag):
+    before = b.records()
+    resp = r.get("/valid-" + tag)
+    expect_eq(resp.status, 200, "valid request after the malformed one")
+    expect_eq(resp.header("X-Path"), "/valid-" + tag, "X-Path of the valid request")
+    rec = lib.strip_health_checks(b.records()[len(before):])
+    expect(rec.startswith(b"GET /valid-" + tag.encode() + b" HTTP/1.1\r\n"),
+           "the backend recorded %r for the valid request", rec[:100])
+
+
+def make_case(name, raw, status):
+    def case(ctx):
+        r, b = start(ctx)
+        before = b.records()
+        with r.client() as c:
+            c.send(raw)
+            try:
+                resp = c.read_response()
+            except lib.ConnectionClosed as e:
+                raise lib.TestFailure("no %d response: %s" % (status, e))
+            expect_eq(resp.status, status, "status")
+            expect("close" in resp.tokens("connection"),
+                   "no Connection: close in the %d response: %s", resp.status, resp.headers)
+            expect_eq(int(resp.header("Content-Length", "-1")), len(resp.body),
+                      "Content-Length of the error response")
+            expect(c.closed_by_peer(), "connection still open after the %d", resp.status)
+        leaked = lib.strip_health_checks(b.records()[len(before):])
+        expect(leaked == b"", "the backend received %d bytes: %r", len(leaked), leaked[:120])
+        valid_request_works(r, b, name)
+    case.__name__ = name
+    return case
+
+
+for _name, _raw, _status in CASES:
+    suite.test(make_case(_name, _raw, _status))
+
+
+@suite.test
+def many_in_a_row(ctx):
+    # All the cases against one rondo, then a valid request: nothing leaks,
+    # nothing is left in a bad state.
+    r, b = start(ctx)
+    before = b.records()
+    for name, raw, status in CASES:
+        with r.client() as c:
+            c.send(raw)
+            resp = c.read_response()
+            expect_eq(resp.status, status, "%s: status" % name)
+            expect(c.closed_by_peer(), "%s: connection still open", name)
+    leaked = lib.strip_health_checks(b.records()[len(before):])
+    expect(leaked == b"", "the backend received %d bytes: %r", len(leaked), leaked[:120])
+    valid_request_works(r, b, "after-all")
+
+
+@suite.test
+def smuggled_request_not_forwarded(ctx):
+    # A valid request followed on the same connection by a CL+TE one: the
+    # first is answered, the second refused, and only the first is recorded.
+    r, b = start(ctx)
+    before = b.records()
+    first = b"GET /first HTTP/1.1\r\n" + H + b"\r\n"
+    second = (b"POST /echo HTTP/1.1\r\n" + H + b"Content-Length: 44\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n" + H + b"\r\n")
+    with r.client() as c:
+        c.send(first + second)
+        resp = c.read_response()
+        expect_eq((resp.status, resp.header("X-Path")), (200, "/first"), "first response")
+        resp = c.read_response()
+        expect_eq(resp.status, 400, "status of the CL+TE request")
+        expect(c.closed_by_peer(), "connection still open after the 400")
+    rec = lib.strip_health_checks(b.records()[len(before):])
+    expect(b"smuggled" not in rec and rec.count(b"HTTP/1.1\r\n") == 1,
+           "the backend received %r", rec[:300])
+
+
+if __name__ == "__main__":
+    suite.main()

@@ -1,0 +1,727 @@
+/*
+ * conf: durations, listen addresses and backend URLs as tables, then whole
+ * files: the tutorial config, tests/fixtures/good (all load), and each
+ * tests/fixtures/bad file with the message it must produce.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "conf.h"
+
+#define GOOD_DIR	FIXTURES "/good"
+#define BAD_DIR		FIXTURES "/bad"
+#define EXAMPLE		FIXTURES "/../../examples/config.json"
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+#define ck_assert_has(haystack, needle)						\
+	ck_assert_msg(strstr((haystack), (needle)) != NULL,			\
+	    "expected \"%s\" in \"%s\"", (needle), (haystack))
+
+static uint16_t
+addr_port(const struct conf_addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+/* The numeric address in <a>, without the port. */
+static const char *
+addr_ip(const struct conf_addr *a, char *buf, size_t len)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, buf, len);
+	return inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->ss)->sin_addr, buf, len);
+}
+
+static int
+have_ipv6(void)
+{
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	if (fd == -1)
+		return 0;
+	close(fd);
+	return 1;
+}
+
+/* Durations */
+
+static const struct {
+	const char	*s;
+	uint64_t	 ms;
+} durations_ok[] = {
+	{ "500ms",	500 },
+	{ "2s",		2000 },
+	{ "1m30s",	90000 },
+	{ "1h",		3600000 },
+	{ "1.5s",	1500 },
+	{ ".5s",	500 },
+	{ "1.s",	1000 },
+	{ "0.5m",	30000 },
+	{ "1ms",	1 },
+	{ "2s500ms",	2500 },
+	{ "1h30m",	5400000 },
+	{ "0.001s",	1 },
+	{ "24h",	86400000 },
+	{ "23h59m59.999s", 86399999 },
+};
+
+START_TEST(test_duration_ok)
+{
+	uint64_t ms = 0;
+
+	ck_assert_msg(conf_parse_duration(durations_ok[_i].s, &ms) == 0,
+	    "\"%s\" refused", durations_ok[_i].s);
+	ck_assert_uint_eq(ms, durations_ok[_i].ms);
+}
+END_TEST
+
+static const char *const durations_bad[] = {
+	"",		/* empty */
+	"2",		/* unit required */
+	"1m30",
+	"0",
+	"0s",
+	"0ms",
+	"-1s",
+	"+1s",
+	"1x",
+	"1S",
+	"250us",	/* below a millisecond: refused */
+	"1000us",
+	"1µs",
+	"5ns",
+	"1.5ms",	/* not a whole millisecond */
+	"0.0001s",
+	"s",
+	".s",
+	"1.2.3s",
+	" 1s",
+	"1s ",
+	"1 s",
+	"25h",		/* over 24h */
+	"24h1ms",
+	"99999999999999999999999h",
+};
+
+START_TEST(test_duration_bad)
+{
+	uint64_t ms = 42;
+
+	ck_assert_msg(conf_parse_duration(durations_bad[_i], &ms) == -1,
+	    "\"%s\" accepted", durations_bad[_i]);
+	ck_assert_uint_eq(ms, 42);
+}
+END_TEST
+
+/* Listen addresses */
+
+static const struct {
+	const char	*s;
+	int		 family;	/* 0: the wildcard, IPv6 if the kernel has it */
+	const char	*ip;
+	uint16_t	 port;
+	const char	*name;
+} listens_ok[] = {
+	{ ":8080",		0,		NULL,		8080,	NULL },
+	{ "8080",		0,		NULL,		8080,	NULL },
+	{ ":1",			0,		NULL,		1,	NULL },
+	{ "127.0.0.1:8080",	AF_INET,	"127.0.0.1",	8080,	"127.0.0.1:8080" },
+	{ "0.0.0.0:65535",	AF_INET,	"0.0.0.0",	65535,	"0.0.0.0:65535" },
+	{ "[::1]:8080",		AF_INET6,	"::1",		8080,	"[::1]:8080" },
+	{ "[::]:8080",		AF_INET6,	"::",		8080,	"[::]:8080" },
+	{ "localhost:8080",	AF_INET,	"127.0.0.1",	8080,	"127.0.0.1:8080" },
+};
+
+START_TEST(test_listen_ok)
+{
+	struct conf_addr a;
+	char name[64], err[256] = "", ip[INET6_ADDRSTRLEN];
+	int family = listens_ok[_i].family;
+
+	ck_assert_msg(conf_parse_listen(listens_ok[_i].s, &a, name, sizeof(name),
+	    err, sizeof(err)) == 0, "\"%s\": %s", listens_ok[_i].s, err);
+	if (family == 0) {
+		family = have_ipv6() ? AF_INET6 : AF_INET;
+		ck_assert_str_eq(addr_ip(&a, ip, sizeof(ip)), family == AF_INET6 ? "::" : "0.0.0.0");
+		snprintf(err, sizeof(err), family == AF_INET6 ? "[::]:%u" : "0.0.0.0:%u",
+		    (unsigned)listens_ok[_i].port);
+		ck_assert_str_eq(name, err);
+	} else {
+		ck_assert_str_eq(addr_ip(&a, ip, sizeof(ip)), listens_ok[_i].ip);
+		ck_assert_str_eq(name, listens_ok[_i].name);
+	}
+	ck_assert_int_eq(a.ss.ss_family, family);
+	ck_assert_uint_eq(a.len, family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	ck_assert_uint_eq(addr_port(&a), listens_ok[_i].port);
+}
+END_TEST
+
+static const struct {
+	const char	*s;
+	const char	*why;
+} listens_bad[] = {
+	{ ":0",			"port number must be between 1 and 65535" },
+	{ ":70000",		"port number must be between 1 and 65535" },
+	{ "99999999999999999999999", "port number must be between 1 and 65535" },
+	{ "abc",		"expected \"PORT\", \":PORT\" or \"HOST:PORT\"" },
+	{ "",			"expected \"PORT\"" },
+	{ "[::1",		"missing \"]\"" },
+	{ "[::1]8080",		"expected \":PORT\" after \"]\"" },
+	{ "[1.2.3.4]:80",	"invalid IPv6 address" },
+	{ "[]:80",		"invalid IPv6 address" },
+	{ "1.2.3.4:",		"missing port number" },
+	{ ":",			"missing port number" },
+	{ ":80x",		"port must be a number" },
+	{ ":-1",		"port must be a number" },
+	{ "::1:8080",		"IPv6 addresses must be written in brackets" },
+	{ "1.2.3.256:80",	"invalid IPv4 address" },
+	{ "127.1:80",		"invalid IPv4 address" },
+	{ "bad host:80",	"invalid character in host name" },
+};
+
+START_TEST(test_listen_bad)
+{
+	struct conf_addr a;
+	char name[64], err[256] = "";
+
+	ck_assert_msg(conf_parse_listen(listens_bad[_i].s, &a, name, sizeof(name),
+	    err, sizeof(err)) == -1, "\"%s\" accepted", listens_bad[_i].s);
+	ck_assert_has(err, listens_bad[_i].why);
+}
+END_TEST
+
+/* Backend URLs */
+
+static const struct {
+	const char	*s;
+	int		 family;
+	const char	*ip;
+	uint16_t	 port;
+	const char	*host;
+	const char	*hostport;
+} urls_ok[] = {
+	{ "http://127.0.0.1:5001",	AF_INET,  "127.0.0.1", 5001, "127.0.0.1", "127.0.0.1:5001" },
+	{ "http://127.0.0.1:5001/",	AF_INET,  "127.0.0.1", 5001, "127.0.0.1", "127.0.0.1:5001" },
+	{ "http://localhost:5002",	AF_INET,  "127.0.0.1", 5002, "localhost", "localhost:5002" },
+	{ "http://localhost",		AF_INET,  "127.0.0.1", 80,   "localhost", "localhost" },
+	{ "http://[::1]:5003",		AF_INET6, "::1",       5003, "::1",       "[::1]:5003" },
+	{ "http://[::1]/",		AF_INET6, "::1",       80,   "::1",       "[::1]" },
+	{ "http://10.1.2.3",		AF_INET,  "10.1.2.3",  80,   "10.1.2.3",  "10.1.2.3" },
+	{ "HTTP://127.0.0.1:65535",	AF_INET,  "127.0.0.1", 65535, "127.0.0.1", "127.0.0.1:65535" },
+};
+
+START_TEST(test_url_ok)
+{
+	struct conf_backend b;
+	char err[256] = "", ip[INET6_ADDRSTRLEN];
+
+	ck_assert_msg(conf_parse_url(urls_ok[_i].s, &b, err, sizeof(err)) == 0,
+	    "\"%s\": %s", urls_ok[_i].s, err);
+	ck_assert_str_eq(b.url, urls_ok[_i].s);
+	ck_assert_str_eq(b.host, urls_ok[_i].host);
+	ck_assert_str_eq(b.hostport, urls_ok[_i].hostport);
+	ck_assert_uint_eq(b.port, urls_ok[_i].port);
+	ck_assert_int_eq(b.addr.ss.ss_family, urls_ok[_i].family);
+	ck_assert_str_eq(addr_ip(&b.addr, ip, sizeof(ip)), urls_ok[_i].ip);
+	ck_assert_uint_eq(addr_port(&b.addr), urls_ok[_i].port);
+}
+END_TEST
+
+static const struct {
+	const char	*s;
+	const char	*why;
+} urls_bad[] = {
+	{ "https://127.0.0.1:5001",	"https is not supported" },
+	{ "ftp://127.0.0.1",		"expected an http:// URL" },
+	{ "127.0.0.1:5001",		"expected an http:// URL" },
+	{ "",				"expected an http:// URL" },
+	{ "http://",			"missing host" },
+	{ "http:///",			"missing host" },
+	{ "http://:5001",		"missing host" },
+	{ "http://user@127.0.0.1:5001",	"user info" },
+	{ "http://u:p@127.0.0.1",	"user info" },
+	{ "http://127.0.0.1:5001/api",	"a path is not supported" },
+	{ "http://127.0.0.1:5001//",	"a path is not supported" },
+	{ "http://127.0.0.1:5001?x=1",	"a query string is not supported" },
+	{ "http://127.0.0.1:5001/?x=1",	"a query string is not supported" },
+	{ "http://127.0.0.1:5001#top",	"a fragment is not supported" },
+	{ "http://127.0.0.1:0",		"port number must be between 1 and 65535" },
+	{ "http://127.0.0.1:65536",	"port number must be between 1 and 65535" },
+	{ "http://127.0.0.1:",		"missing port number" },
+	{ "http://127.0.0.1:http",	"port must be a number" },
+	{ "http://[::1",		"missing \"]\"" },
+	{ "http://[::1]5001",		"expected \":PORT\" after \"]\"" },
+	{ "http://[::1]:",		"missing port number" },
+	{ "http://[nope]:5001",		"invalid IPv6 address" },
+	{ "http://::1:5001",		"IPv6 addresses must be written in brackets" },
+	{ "http://1.2.3.999",		"invalid IPv4 address" },
+	{ "http://bad_host!:80",	"invalid character in host name" },
+	{ "http://a b:80",		"invalid character in host name" },
+};
+
+START_TEST(test_url_bad)
+{
+	struct conf_backend b;
+	char err[256] = "";
+
+	ck_assert_msg(conf_parse_url(urls_bad[_i].s, &b, err, sizeof(err)) == -1,
+	    "\"%s\" accepted", urls_bad[_i].s);
+	ck_assert_has(err, urls_bad[_i].why);
+}
+END_TEST
+
+START_TEST(test_url_too_long)
+{
+	struct conf_backend b;
+	char url[CONF_URL_MAX + 16], err[256] = "";
+
+	memset(url, 'a', sizeof(url) - 1);
+	url[sizeof(url) - 1] = '\0';
+	memcpy(url, "http://", 7);
+	ck_assert_int_eq(conf_parse_url(url, &b, err, sizeof(err)), -1);
+	ck_assert_has(err, "URL too long");
+}
+END_TEST
+
+/* A separate case: with a slow resolver this may take a few seconds. */
+START_TEST(test_url_unresolvable)
+{
+	struct conf_backend b;
+	char err[256] = "";
+
+	ck_assert_int_eq(conf_parse_url("http://no-such-host.invalid:5001", &b, err, sizeof(err)), -1);
+	ck_assert_has(err, "cannot resolve \"no-such-host.invalid\": ");
+}
+END_TEST
+
+/* Whole files */
+
+/* The tutorial's file loads as written, every default filled in. */
+START_TEST(test_example)
+{
+	struct conf *c;
+	char err[1024] = "", ip[INET6_ADDRSTRLEN], url[64];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i;
+
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(err, "");
+	ck_assert_str_eq(c->path, EXAMPLE);
+	ck_assert_uint_eq(addr_port(&c->listen), 8080);
+	ck_assert_str_eq(c->listen_name, have_ipv6() ? "[::]:8080" : "0.0.0.0:8080");
+	ck_assert_uint_eq(c->health_interval_ms, 2000);
+	ck_assert_uint_eq(c->workers, cpus < 1 ? 1 : cpus > 64 ? 64 : (unsigned)cpus);
+	ck_assert_str_eq(c->health.path, "/");
+	ck_assert_uint_eq(c->health.timeout_ms, 1000);
+	ck_assert_uint_eq(c->health.rise, 1);
+	ck_assert_uint_eq(c->health.fall, 1);
+	ck_assert_int_eq(c->health.expect_status, 0);
+	ck_assert_int_eq(c->expose_server_header, 1);
+	ck_assert_uint_eq(c->nbackends, 3);
+	for (i = 0; i < 3; i++) {
+		snprintf(url, sizeof(url), "http://localhost:%zu", 5001 + i);
+		ck_assert_str_eq(c->backends[i].url, url);
+		ck_assert_str_eq(c->backends[i].host, "localhost");
+		ck_assert_uint_eq(c->backends[i].port, 5001 + i);
+		ck_assert_int_eq(c->backends[i].addr.ss.ss_family, AF_INET);
+		ck_assert_str_eq(addr_ip(&c->backends[i].addr, ip, sizeof(ip)), "127.0.0.1");
+		ck_assert_uint_eq(addr_port(&c->backends[i].addr), 5001 + i);
+	}
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct conf *c;
+	char err[1024] = "", ip[INET6_ADDRSTRLEN];
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/full.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->listen_name, "127.0.0.1:8080");
+	ck_assert_int_eq(c->listen.ss.ss_family, AF_INET);
+	ck_assert_uint_eq(c->health_interval_ms, 90000);
+	ck_assert_uint_eq(c->workers, 4);
+	ck_assert_int_eq(c->expose_server_header, 0);
+	ck_assert_str_eq(c->health.path, "/healthz?full=1");
+	ck_assert_uint_eq(c->health.timeout_ms, 500);
+	ck_assert_uint_eq(c->health.rise, 2);
+	ck_assert_uint_eq(c->health.fall, 3);
+	ck_assert_int_eq(c->health.expect_status, 204);
+	ck_assert_uint_eq(c->nbackends, 4);
+	ck_assert_str_eq(c->backends[1].url, "http://localhost:5002/");
+	ck_assert_str_eq(c->backends[1].hostport, "localhost:5002");
+	ck_assert_str_eq(c->backends[2].hostport, "[::1]:5003");
+	ck_assert_str_eq(addr_ip(&c->backends[2].addr, ip, sizeof(ip)), "::1");
+	ck_assert_uint_eq(c->backends[3].port, 80);
+	ck_assert_str_eq(c->backends[3].hostport, "10.0.0.7");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_good_fixtures)
+{
+	struct conf *c;
+	struct dirent *de;
+	char path[1024], err[1024];
+	size_t n, count = 0;
+	DIR *d;
+
+	ck_assert_ptr_nonnull(d = opendir(GOOD_DIR));
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", GOOD_DIR, de->d_name);
+		err[0] = '\0';
+		ck_assert_msg(conf_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_ge(c->nbackends, 1);
+		conf_free(c);
+		count++;
+	}
+	closedir(d);
+	ck_assert_uint_ge(count, 5);
+}
+END_TEST
+
+/* What each bad fixture must say, after its own path. */
+static const struct {
+	const char	*file;
+	const char	*says;
+} bad[] = {
+	{ "empty.json",			": empty configuration (expected a JSON object)" },
+	{ "nul-byte.json",		":2:18: NUL byte in the file" },
+	{ "syntax-trailing-comma.json",	":3:38: unexpected character" },
+	{ "syntax-eof.json",		":4:1: unexpected end of data" },
+	{ "syntax-comment.json",	":2:2: quoted object property name expected" },
+	{ "syntax-trailing-data.json",	":5:1: unexpected character" },
+	{ "syntax-single-quote.json",	":2:2: strings must be in double quotes" },
+	{ "syntax-utf8.json",		":4:32: invalid utf-8 string" },
+	{ "top-array.json",		": expected a JSON object at the top level" },
+	{ "unknown-key.json",		": healthChek: unknown key" },
+	{ "unknown-nested-key.json",	": healthCheck.paht: unknown key" },
+	{ "missing-port.json",		": port: required key is missing" },
+	{ "missing-servers.json",	": servers: required key is missing" },
+	{ "port-zero.json",		": port: port number must be between 1 and 65535" },
+	{ "port-number-range.json",	": port: port number must be between 1 and 65535" },
+	{ "port-type.json",		": port: expected a port such as \":8080\"" },
+	{ "port-bare-ipv6.json",	": port: IPv6 addresses must be written in brackets" },
+	{ "interval-bare-number.json",	": healthCheckInterval: a unit is required" },
+	{ "interval-number.json",	": healthCheckInterval: expected a duration string" },
+	{ "interval-zero.json",		": healthCheckInterval: must be greater than 0" },
+	{ "interval-too-long.json",	": healthCheckInterval: must be at most 24h" },
+	{ "interval-micro.json",	": healthCheckInterval: unit must be one of h, m, s or ms" },
+	{ "servers-empty.json",		": servers: must list at least one server" },
+	{ "servers-not-array.json",	": servers: expected an array of http:// URLs" },
+	{ "servers-too-many.json",	": servers: at most 256 servers are allowed" },
+	{ "server-https.json",		": servers[1]: https is not supported: expected an http:// URL" },
+	{ "server-path.json",		": servers[0]: a path is not supported" },
+	{ "server-query.json",		": servers[0]: a query string is not supported" },
+	{ "server-userinfo.json",	": servers[0]: user info (\"user@\") is not supported" },
+	{ "server-port.json",		": servers[0]: port number must be between 1 and 65535" },
+	{ "server-empty-host.json",	": servers[0]: missing host" },
+	{ "server-duplicate.json",	": servers[2]: duplicate of servers[0]" },
+	{ "server-not-string.json",	": servers[0]: expected an http:// URL" },
+	{ "workers-string.json",	": workers: expected a positive integer or \"auto\"" },
+	{ "workers-float.json",		": workers: expected a positive integer or \"auto\"" },
+	{ "workers-range.json",		": workers: must be between 1 and 64" },
+	{ "workers-zero.json",		": workers: must be between 1 and 64" },
+	{ "health-not-object.json",	": healthCheck: expected an object" },
+	{ "health-path.json",		": healthCheck.path: must start with \"/\"" },
+	{ "health-path-space.json",	": healthCheck.path: must not contain spaces" },
+	{ "health-timeout.json",	": healthCheck.timeout: must be greater than 0" },
+	{ "health-rise.json",		": healthCheck.rise: must be between 1 and 100" },
+	{ "health-fall.json",		": healthCheck.fall: must be between 1 and 100" },
+	{ "health-fall-type.json",	": healthCheck.fall: expected an integer between 1 and 100" },
+	{ "health-status.json",		": healthCheck.expectStatus: must be between 100 and 599" },
+	{ "expose-type.json",		": exposeServerHeader: expected true or false" },
+	{ "many-errors.json",		": port: port number must be between 1 and 65535\n" },
+};
+
+START_TEST(test_bad_fixture)
+{
+	static struct conf dummy;
+	struct conf *c = &dummy;	/* must come back NULL */
+	char path[1024], want[1024], err[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", BAD_DIR, bad[_i].file);
+	snprintf(want, sizeof(want), "%s%s", path, bad[_i].says);
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_msg(strncmp(err, path, strlen(path)) == 0, "\"%s\" does not start with the path", err);
+	ck_assert_has(err, want);
+}
+END_TEST
+
+/* Every file in fixtures/bad has its expected message above. */
+START_TEST(test_bad_fixtures_listed)
+{
+	struct dirent *de;
+	size_t i, n;
+	DIR *d;
+
+	ck_assert_ptr_nonnull(d = opendir(BAD_DIR));
+	while ((de = readdir(d)) != NULL) {
+		n = strlen(de->d_name);
+		if (n < 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+			continue;
+		for (i = 0; i < NELEM(bad); i++)
+			if (strcmp(bad[i].file, de->d_name) == 0)
+				break;
+		ck_assert_msg(i < NELEM(bad), "bad/%s has no expected message", de->d_name);
+	}
+	closedir(d);
+}
+END_TEST
+
+/* All problems come back together, in file order, one per line. */
+START_TEST(test_many_errors)
+{
+	static const char *const lines[] = {
+		"port: port number must be between 1 and 65535",
+		"healthCheckInterval: a unit is required, as in \"2s\" or \"500ms\"",
+		"servers[0]: https is not supported: expected an http:// URL",
+		"servers[2]: duplicate of servers[1]",
+		"workers: expected a positive integer or \"auto\"",
+		"healthChek: unknown key",
+		"healthCheck.rise: must be between 1 and 100",
+		"healthCheck.paht: unknown key",
+	};
+	const char *path = BAD_DIR "/many-errors.json";
+	char err[4096], want[4096];
+	struct conf *c;
+	size_t i, n = 0;
+
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof(err)), -1);
+	for (i = 0; i < NELEM(lines); i++)
+		n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s: %s",
+		    i > 0 ? "\n" : "", path, lines[i]);
+	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+START_TEST(test_missing_required)
+{
+	struct conf *c;
+	char err[1024];
+
+	ck_assert_int_eq(conf_load_string(&c, "{}", "test", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "test: port: required key is missing\n"
+	    "test: servers: required key is missing");
+}
+END_TEST
+
+START_TEST(test_unknown_keys)
+{
+	struct conf *c;
+	char err[1024];
+
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": 8080, \"servers\": [\"http://127.0.0.1:1\"], \"Port\": 1,"
+	    " \"healthCheck\": {\"interval\": \"1s\"}, \"a\\nb\": 0}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "config.json: Port: unknown key\n"
+	    "config.json: healthCheck.interval: unknown key\n"
+	    "config.json: a\\x0ab: unknown key");
+}
+END_TEST
+
+START_TEST(test_syntax_line_col)
+{
+	struct conf *c;
+	char err[1024];
+
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\n  \"port\": 8080,\n  \"servers\": [\"http://127.0.0.1:1\" \"x\"]\n}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "config.json:3:36: array value separator ',' expected");
+	/* Columns count characters, not bytes. */
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"h\u00e9\u00e9\": 1,}", "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "config.json:1:11: unexpected character");
+	ck_assert_int_eq(conf_load_string(&c, "null", "x", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x: expected a JSON object at the top level");
+	ck_assert_int_eq(conf_load_string(&c, " \n\t", "x", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x: empty configuration (expected a JSON object)");
+}
+END_TEST
+
+START_TEST(test_load_string)
+{
+	struct conf *c = NULL;
+	char err[1024] = "x";
+
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": \"127.0.0.1:9000\", \"servers\": [\"http://127.0.0.1:9001\"],"
+	    " \"workers\": 3, \"healthCheck\": {\"expectStatus\": 0}}",
+	    "<inline>", err, sizeof(err)), 0);
+	ck_assert_str_eq(err, "");
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->path, "<inline>");
+	ck_assert_str_eq(c->listen_name, "127.0.0.1:9000");
+	ck_assert_uint_eq(c->workers, 3);
+	ck_assert_int_eq(c->health.expect_status, 0);
+	ck_assert_uint_eq(c->nbackends, 1);
+	conf_free(c);
+
+	ck_assert_int_eq(conf_load_string(&c, "{\"port\": \":8080\", \"servers\": [\"http://x:0\"]}",
+	    "<inline>", err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, "<inline>: servers[0]: port number must be between 1 and 65535");
+	/* A NUL escaped inside a string cuts nothing short: refused. */
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": \":8080\", \"servers\": [\"http://127.0.0.1:1\\u0000/evil\"]}",
+	    "<inline>", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "<inline>: servers[0]: expected an http:// URL");
+}
+END_TEST
+
+START_TEST(test_cannot_read)
+{
+	struct conf *c;
+	char err[1024];
+
+	ck_assert_int_eq(conf_load(&c, FIXTURES "/no-such.json", err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, FIXTURES "/no-such.json: cannot read: No such file or directory");
+	ck_assert_int_eq(conf_load(&c, FIXTURES, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, FIXTURES ": cannot read: Is a directory");
+}
+END_TEST
+
+/* Exactly 1 MiB loads; one byte more is refused. */
+START_TEST(test_size_limit)
+{
+	static const char body[] = "{\"port\": 8080, \"servers\": [\"http://127.0.0.1:1\"]}";
+	const char *tmpdir = getenv("TMPDIR");
+	char path[1024], err[1024];
+	struct conf *c;
+	size_t size;
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/check_conf.XXXXXX", tmpdir != NULL ? tmpdir : "/tmp");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_ptr_nonnull(f = fdopen(fd, "w"));
+	fputs(body, f);
+	for (size = sizeof(body) - 1; size < 1024 * 1024; size++)
+		fputc(' ', f);
+	ck_assert_int_eq(fflush(f), 0);
+	ck_assert_msg(conf_load(&c, path, err, sizeof(err)) == 0, "%s", err);
+	conf_free(c);
+	fputc('\n', f);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_int_eq(conf_load(&c, path, err, sizeof(err)), -1);
+	unlink(path);
+	ck_assert_has(err, ": file too large (more than 1 MiB)");
+}
+END_TEST
+
+/* A short buffer gets a cut, terminated message and nothing past its end. */
+START_TEST(test_err_truncated)
+{
+	char err[64];
+	struct conf *c;
+	size_t i;
+
+	memset(err, 'Z', sizeof(err));
+	ck_assert_int_eq(conf_load(&c, BAD_DIR "/many-errors.json", err, 40), -1);
+	ck_assert_uint_eq(strlen(err), 39);
+	ck_assert_str_eq(err + 36, "...");
+	for (i = 40; i < sizeof(err); i++)
+		ck_assert_int_eq(err[i], 'Z');
+	memset(err, 'Z', sizeof(err));
+	ck_assert_int_eq(conf_load_string(&c, "{}", "x", err, 1), -1);
+	ck_assert_int_eq(err[0], '\0');
+	ck_assert_int_eq(err[1], 'Z');
+	ck_assert_int_eq(conf_load_string(&c, "{}", "x", NULL, 0), -1);
+	ck_assert_int_eq(conf_load(&c, "/nonexistent/x.json", NULL, 0), -1);
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
+START_TEST(test_free_null)
+{
+	conf_free(NULL);
+}
+END_TEST
+
+static Suite *
+conf_suite(void)
+{
+	Suite *s = suite_create("conf");
+	TCase *tc;
+
+	tc = tcase_create("duration");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, test_duration_ok, 0, NELEM(durations_ok));
+	tcase_add_loop_test(tc, test_duration_bad, 0, NELEM(durations_bad));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("listen");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, test_listen_ok, 0, NELEM(listens_ok));
+	tcase_add_loop_test(tc, test_listen_bad, 0, NELEM(listens_bad));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("url");
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, test_url_ok, 0, NELEM(urls_ok));
+	tcase_add_loop_test(tc, test_url_bad, 0, NELEM(urls_bad));
+	tcase_add_test(tc, test_url_too_long);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("resolve");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_url_unresolvable);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files");
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_example);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_good_fixtures);
+	tcase_add_loop_test(tc, test_bad_fixture, 0, NELEM(bad));
+	tcase_add_test(tc, test_bad_fixtures_listed);
+	tcase_add_test(tc, test_many_errors);
+	tcase_add_test(tc, test_cannot_read);
+	tcase_add_test(tc, test_size_limit);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("messages");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_missing_required);
+	tcase_add_test(tc, test_unknown_keys);
+	tcase_add_test(tc, test_syntax_line_col);
+	tcase_add_test(tc, test_load_string);
+	tcase_add_test(tc, test_err_truncated);
+	tcase_add_test(tc, test_free_null);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(conf_suite());
+	int failed;
+
+	/* Fork mode is Check's default; CK_FORK=no in the environment to debug. */
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
