@@ -168,7 +168,7 @@ conf_jpath(char *dst, size_t dstlen, const char *parent, const char *s)
 	if (r < 0 || (size_t)r >= dstlen)
 		return;
 	for (n = (size_t)r; *s != '\0' && n + 5 < dstlen; s++) {
-		if (*s >= 0x20 && *s < 0x7f)
+		if ((unsigned char)*s >= 0x20 && (unsigned char)*s < 0x7f)
 			dst[n++] = *s;
 		else
 			n += (size_t)snprintf(dst + n, dstlen - n, "\\x%02x", (unsigned char)*s);
@@ -468,7 +468,7 @@ conf_parse_listen(const char *s, struct conf_addr *a, char *name, size_t namelen
 int
 conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen)
 {
-	const char *auth, *rest, *host, *close, *colon, *port = NULL;
+	const char *auth, *rest, *host, *rb, *colon, *port = NULL;
 	size_t slen, alen, hlen, plen = 0;
 	uint16_t portnum = 80;
 	const char *why;
@@ -501,19 +501,19 @@ conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen)
 		return -1;
 	}
 	if (alen > 0 && auth[0] == '[') {
-		if ((close = memchr(auth, ']', alen)) == NULL) {
+		if ((rb = memchr(auth, ']', alen)) == NULL) {
 			snprintf(err, errlen, "missing \"]\" after the IPv6 address");
 			return -1;
 		}
 		host = auth + 1;
-		hlen = (size_t)(close - host);
+		hlen = (size_t)(rb - host);
 		bracketed = 1;
-		if (close + 1 < auth + alen) {
-			if (close[1] != ':') {
+		if (rb + 1 < auth + alen) {
+			if (rb[1] != ':') {
 				snprintf(err, errlen, "expected \":PORT\" after \"]\"");
 				return -1;
 			}
-			port = close + 2;
+			port = rb + 2;
 		}
 	} else {
 		host = auth;
@@ -538,7 +538,10 @@ conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", why);
 		return -1;
 	}
-	/* hlen < slen < sizeof(b->url) == sizeof(b->host) */
+	if (hlen >= sizeof(b->host)) {
+		snprintf(err, errlen, "host name too long");
+		return -1;
+	}
 	memcpy(b->host, host, hlen);
 	b->host[hlen] = '\0';
 	if (conf_resolve(b->host, bracketed, &b->addr, err, errlen) == -1)
@@ -760,7 +763,7 @@ conf_set_http_path(struct conf_errs *e, const struct conf_key *k, struct json_ob
 		return;
 	}
 	for (p = s; *p != '\0'; p++) {
-		if (*p <= 0x20 || *p >= 0x7f) {
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
 			conf_err(e, jpath, "must not contain spaces, control characters or non-ASCII bytes");
 			return;
 		}

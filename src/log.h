@@ -1,5 +1,5 @@
 /*
- * Logging: one line per event on stderr (or a file after -D), written with a
+ * Logging: one line per event on stderr (kept by -D), written with a
  * single write(2) so lines of the master, workers and health child never mix.
  *
  *   2026-11-24T22:52:15.123Z rondo[4242] worker 1: accept: Too many open files
