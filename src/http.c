@@ -16,10 +16,10 @@
 
 #include "http.h"
 
-#define HTTP_MAX_EMPTY_LINES	4			/* CRLFs skipped before the start line */
-#define HTTP_NUM_MAX		(UINT64_C(1) << 62)	/* largest Content-Length or chunk size */
-#define HTTP_CHUNK_LINE_MAX	8192			/* one chunk-size line, extensions included */
-#define HTTP_TRAILERS_MAX	8192			/* all the trailer section of a chunked body */
+#define HTTP_MAX_EMPTY_LINES	4		/* CRLFs skipped before the start line */
+#define HTTP_NUM_MAX	(UINT64_C(1) << 62)	/* largest Content-Length or chunk size */
+#define HTTP_CHUNK_LINE_MAX	8192		/* a chunk-size line, with extensions and CRLF */
+#define HTTP_TRAILERS_MAX	8192		/* the trailer section, final CRLF included */
 
 /* Byte classes, bits of http_ctype[]. */
 #define C_TOKEN	0x01	/* tchar (RFC 9110 5.6.2) */
@@ -67,6 +67,11 @@ static const unsigned char http_ctype[256] = {
 #define IS(c, cls)	(http_ctype[(unsigned char)(c)] & (cls))
 #define IS_WS(c)	((c) == ' ' || (c) == '\t')
 
+/* SWAR on 64-bit words: whether any byte of x is below b (b <= 128), or is DEL. */
+#define SWAR_ONES	UINT64_C(0x0101010101010101)
+#define SWAR_LESS(x, b)	(((x) - SWAR_ONES * (b)) & ~(x) & (SWAR_ONES * 0x80))
+#define SWAR_DEL(x)	SWAR_LESS((x) ^ (SWAR_ONES * 0x7f), 1)
+
 /* What the field lines of one head say about its framing, decided at its end. */
 struct http_head {
 	uint64_t cl;		/* the Content-Length value, when ncl > 0 */
@@ -101,12 +106,9 @@ http_str_eq(struct http_str s, const char *lit)
 	return strlen(lit) == s.len && http_mem_caseeq(s.p, lit, s.len);
 }
 
-/* Case-sensitive comparison, for methods. */
-static int
-http_str_same(struct http_str s, const char *lit)
-{
-	return strlen(lit) == s.len && memcmp(s.p, lit, s.len) == 0;
-}
+/* http_str_eq for a string literal, without strlen; STR_SAME is case-sensitive (methods). */
+#define STR_EQ(s, lit)	((s).len == sizeof(lit) - 1 && http_mem_caseeq((s).p, lit, (s).len))
+#define STR_SAME(s, lit) ((s).len == sizeof(lit) - 1 && memcmp((s).p, lit, (s).len) == 0)
 
 /* Whether every byte of s has one of the classes cls; an empty s has not. */
 static int
@@ -142,6 +144,27 @@ http_list_next(struct http_str v, size_t *i, struct http_str *e)
 	e->p = v.p + s;
 	e->len = end - s;
 	return 1;
+}
+
+/*
+ * Skips the bytes of class cls, C_VCHAR or C_FIELD, from buf[p]: returns the
+ * offset of the first other byte, or n. Targets and field values are most of
+ * a head: they go eight bytes at a time while there is no control byte, DEL,
+ * or (for C_VCHAR) space among them; a byte at a time from the word with one.
+ */
+static size_t
+http_span(const char *buf, size_t p, size_t n, int cls)
+{
+	uint64_t x, lo = cls == C_VCHAR ? 0x21 : 0x20;
+
+	for (; n - p >= 8; p += 8) {
+		memcpy(&x, buf + p, 8);
+		if (SWAR_LESS(x, lo) | SWAR_DEL(x))
+			break;
+	}
+	while (p < n && IS(buf[p], cls))
+		p++;
+	return p;
 }
 
 /*
@@ -186,9 +209,10 @@ http_skip_empty(const char *buf, size_t n, size_t *pos)
 }
 
 /*
- * Cheap test of an incomplete head: whether buf[from..n) holds a line end
- * followed by an empty line (CRLF or bare LF), so that a full parse of it
- * ends in HTTP_OK or an error. Without one it could only say HTTP_AGAIN.
+ * Cheap test of an incomplete head: whether buf[from..n) holds an LF followed
+ * by another or by a CR and one more byte: an empty line or a broken one, at
+ * which a full parse ends in HTTP_OK or an error. Without one, a full parse
+ * could only say HTTP_AGAIN.
  */
 static int
 http_head_ended(const char *buf, size_t n, size_t from)
@@ -200,13 +224,16 @@ http_head_ended(const char *buf, size_t n, size_t from)
 	while ((q = memchr(q, '\n', (size_t)(end - q))) != NULL) {
 		if (++q == end)
 			return 0;
-		if (*q == '\n' || (*q == '\r' && q + 1 < end && q[1] == '\n'))
+		if (*q == '\n' || (*q == '\r' && q + 1 < end))
 			return 1;
 	}
 	return 0;
 }
 
-/* "HTTP/1.0" or "HTTP/1.1": HTTP_OK with *minor set, HTTP_E_VERSION for another HTTP/d.d, else HTTP_E_BAD. */
+/*
+ * Reads an HTTP-version: HTTP_OK with *minor set for "HTTP/1.0" and "HTTP/1.1",
+ * HTTP_E_VERSION for another "HTTP/d.d", HTTP_E_BAD for anything else.
+ */
 static int
 http_version(const char *s, size_t len, int *minor)
 {
@@ -271,7 +298,7 @@ http_target_ok(struct http_str method, struct http_str t)
 	if (t.p[0] == '/')
 		return 1;
 	if (t.len == 1 && t.p[0] == '*')
-		return http_str_same(method, "OPTIONS");
+		return STR_SAME(method, "OPTIONS");
 	if (t.len > 7 && http_mem_caseeq(t.p, "http://", 7))
 		s = 7;
 	else if (t.len > 8 && http_mem_caseeq(t.p, "https://", 8))
@@ -298,13 +325,13 @@ http_request_line(struct http_msg *m, const char *buf, size_t n, size_t *pos)
 		return HTTP_E_BAD;
 	m->method.p = buf + s;
 	m->method.len = p - s;
-	if (http_str_same(m->method, "CONNECT"))
+	if (STR_SAME(m->method, "CONNECT"))
 		return HTTP_E_NOT_IMPLEMENTED;
-	if (http_str_same(m->method, "HEAD"))
+	if (STR_SAME(m->method, "HEAD"))
 		m->flags |= HTTP_F_METHOD_HEAD;
 
-	for (s = ++p; p < n && IS(buf[p], C_VCHAR); p++)
-		;
+	s = ++p;
+	p = http_span(buf, p, n, C_VCHAR);
 	if (p == n)
 		return HTTP_AGAIN;
 	if (buf[p] != ' ' || p == s)
@@ -355,8 +382,8 @@ http_status_line(struct http_msg *m, const char *buf, size_t n, size_t *pos)
 		return HTTP_AGAIN;
 	s = p;
 	if (buf[p] == ' ') {
-		for (s = ++p; p < n && IS(buf[p], C_FIELD); p++)
-			;
+		s = ++p;
+		p = http_span(buf, p, n, C_FIELD);
 		if (p == n)
 			return HTTP_AGAIN;
 	}
@@ -397,7 +424,6 @@ http_content_length(struct http_head *hd, struct http_str v)
 	}
 	return HTTP_OK;
 }
-
 
 /*
  * Reads a Transfer-Encoding value, 1#transfer-coding where a coding is
@@ -450,7 +476,7 @@ http_transfer_encoding(struct http_head *hd, struct http_str v)
 					return HTTP_E_BAD;
 			}
 		}
-		hd->te_last_chunked = params == 0 && http_str_eq(coding, "chunked");
+		hd->te_last_chunked = params == 0 && STR_EQ(coding, "chunked");
 		hd->nchunked += (unsigned)hd->te_last_chunked;
 		hd->nte++;
 		if (p == end)
@@ -472,11 +498,11 @@ http_connection(struct http_msg *m, struct http_str v)
 			continue;
 		if (!http_str_all(e, C_TOKEN))
 			return HTTP_E_BAD;
-		if (http_str_eq(e, "close"))
+		if (STR_EQ(e, "close"))
 			m->flags |= HTTP_F_CONN_CLOSE;
-		else if (http_str_eq(e, "keep-alive"))
+		else if (STR_EQ(e, "keep-alive"))
 			m->flags |= HTTP_F_CONN_KEEPALIVE;
-		else if (http_str_eq(e, "upgrade"))
+		else if (STR_EQ(e, "upgrade"))
 			m->flags |= HTTP_F_CONN_UPGRADE;
 	}
 	return HTTP_OK;
@@ -488,30 +514,31 @@ http_field(struct http_msg *m, struct http_head *hd, const struct http_header *h
 {
 	switch (h->name.len) {
 	case 4:
-		if (response || !http_str_eq(h->name, "host"))
+		if (response || !STR_EQ(h->name, "host"))
 			break;
 		if (hd->nhost++ > 0 || !http_host_ok(h->value.p, h->value.len))
 			return HTTP_E_BAD;
 		m->host = h->value;
 		break;
 	case 6:
-		if (!response && http_str_eq(h->name, "expect") && http_str_eq(h->value, "100-continue"))
+		if (!response && STR_EQ(h->name, "expect") &&
+		    STR_EQ(h->value, "100-continue"))
 			m->flags |= HTTP_F_EXPECT_CONTINUE;
 		break;
 	case 7:
-		if (http_str_eq(h->name, "upgrade"))
+		if (STR_EQ(h->name, "upgrade"))
 			m->flags |= HTTP_F_UPGRADE;
 		break;
 	case 10:
-		if (http_str_eq(h->name, "connection"))
+		if (STR_EQ(h->name, "connection"))
 			return http_connection(m, h->value);
 		break;
 	case 14:
-		if (http_str_eq(h->name, "content-length"))
+		if (STR_EQ(h->name, "content-length"))
 			return http_content_length(hd, h->value);
 		break;
 	case 17:
-		if (http_str_eq(h->name, "transfer-encoding"))
+		if (STR_EQ(h->name, "transfer-encoding"))
 			return http_transfer_encoding(hd, h->value);
 		break;
 	}
@@ -545,8 +572,8 @@ http_fields(struct http_msg *m, struct http_head *hd, const char *buf, size_t n,
 		ne = p;
 		for (p++; p < n && IS_WS(buf[p]); p++)
 			;
-		for (vs = p; p < n && IS(buf[p], C_FIELD); p++)
-			;
+		vs = p;
+		p = http_span(buf, p, n, C_FIELD);
 		if (p == n)
 			return HTTP_AGAIN;
 		if ((rc = http_eol(buf, n, p)) != HTTP_OK)
@@ -570,7 +597,10 @@ http_fields(struct http_msg *m, struct http_head *hd, const char *buf, size_t n,
 	return HTTP_OK;
 }
 
-/* Decides how the body of a request is framed, once its head is complete. */
+/*
+ * Decides how the body of a request is framed once its head is complete:
+ * chunked, a Content-Length over 0, or none (Content-Length: 0 included).
+ */
 static int
 http_frame_request(struct http_msg *m, const struct http_head *hd)
 {
@@ -701,8 +731,9 @@ http_hex(unsigned char ch)
 }
 
 /*
- * The transition of the size line and trailer states on byte ch. Returns the
- * next state, CH_ERR_BAD for a byte the grammar does not allow there.
+ * The transition from state st (any but CH_DATA and those from CH_DONE on) on
+ * byte ch: the next state, or CH_ERR_BAD for a byte the grammar does not allow
+ * there. Accumulates the chunk size in c->remaining.
  */
 static int
 http_chunked_step(struct http_chunked *c, int st, unsigned char ch)
@@ -895,18 +926,21 @@ http_reason(int status)
 int
 http_header_is_hop(const struct http_msg *m, const struct http_header *h)
 {
-	static const char *const hop[] = {
-		"connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
-		"proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+#define HOP(lit)	{ lit, sizeof(lit) - 1 }
+	static const struct http_str hop[] = {
+		HOP("connection"), HOP("keep-alive"), HOP("proxy-authenticate"),
+		HOP("proxy-authorization"), HOP("proxy-connection"), HOP("te"), HOP("trailer"),
+		HOP("transfer-encoding"), HOP("upgrade"),
 	};
+#undef HOP
 	struct http_str e;
 	size_t i, j;
 
 	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (http_str_eq(h->name, hop[i]))
+		if (h->name.len == hop[i].len && http_mem_caseeq(h->name.p, hop[i].p, hop[i].len))
 			return 1;
 	for (i = 0; i < m->nheaders; i++) {
-		if (!http_str_eq(m->headers[i].name, "connection"))
+		if (!STR_EQ(m->headers[i].name, "connection"))
 			continue;
 		j = 0;
 		while (http_list_next(m->headers[i].value, &j, &e))

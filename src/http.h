@@ -68,17 +68,28 @@ struct http_msg {
 	struct http_header headers[HTTP_MAX_HEADERS];
 	struct http_str host;		/* the Host field value (requests), len 0 if none */
 	enum http_body body;
-	uint64_t content_length;	/* valid when body == HTTP_BODY_LENGTH */
+	uint64_t content_length;	/* the Content-Length value, 0 without one; frames the
+					   body only when body == HTTP_BODY_LENGTH */
 	unsigned flags;			/* HTTP_F_* */
 };
 
 /*
  * Parses a request head from buf[0..len). max_head bounds the whole head
  * (request line included): past it, HTTP_E_URI_TOO_LONG while still in the
- * request line, HTTP_E_TOO_LARGE after. Returns HTTP_OK with *m filled
+ * request line, HTTP_E_TOO_LARGE after; decided as soon as len >= max_head,
+ * without waiting for the end of the head. Returns HTTP_OK with *m filled
  * (m->head_len tells where the body starts), HTTP_AGAIN when the head is
- * incomplete, or an HTTP_E_* code. Leading empty lines (RFC 9112 2.2) are
- * skipped and counted in head_len.
+ * incomplete, or an HTTP_E_* code; *m means nothing unless HTTP_OK. Keeps no
+ * state: call again with the whole buffer when more bytes came; the answer
+ * is the same whatever the pieces were. Up to four leading empty lines (RFC
+ * 9112 2.2) are skipped and counted in head_len.
+ *
+ * Body: HTTP_BODY_CHUNKED, HTTP_BODY_LENGTH for a Content-Length over 0, else
+ * HTTP_BODY_NONE (Content-Length: 0 included). Equal repeated Content-Length
+ * values are one. HTTP/1.0 without a keep-alive token gets HTTP_F_CONN_CLOSE;
+ * with both close and keep-alive tokens, both flags are set: close wins.
+ * m->host is the Host field as sent; for an absolute-form target, RFC 9112
+ * 3.2.2 says the target's authority is the one to use.
  *
  * Rejected: bare LF or CR, control bytes, obs-fold, whitespace before a colon,
  * an empty or non-token field name, a missing or repeated Host in HTTP/1.1,
@@ -96,8 +107,12 @@ int http_parse_request(struct http_msg *m, const char *buf, size_t len, size_t m
  * (HTTP_F_METHOD_HEAD makes the body HTTP_BODY_NONE). 1xx, 204 and 304 have
  * no body; Transfer-Encoding ending in chunked gives HTTP_BODY_CHUNKED;
  * Content-Length gives HTTP_BODY_LENGTH; otherwise HTTP_BODY_EOF.
- * Transfer-Encoding with Content-Length, conflicting Content-Length and
- * malformed lines are HTTP_E_BAD. Same return values as http_parse_request.
+ * Transfer-Encoding with Content-Length, or in an HTTP/1.0 response,
+ * conflicting Content-Length and malformed lines are HTTP_E_BAD; a version
+ * other than 1.0 and 1.1 is HTTP_E_VERSION; past max_head, HTTP_E_TOO_LARGE.
+ * Content-Length: 0 gives HTTP_BODY_NONE. Host is not looked at, and the
+ * reason phrase may be empty or missing ("HTTP/1.1 200\r\n"). Otherwise as
+ * http_parse_request.
  */
 int http_parse_response(struct http_msg *m, const char *buf, size_t len, size_t max_head,
     unsigned req_flags);
@@ -117,14 +132,20 @@ void http_chunked_init(struct http_chunked *c);
  * many bytes belong to the body (sizes, extensions, data, trailers and the
  * final CRLF included): the caller may forward exactly those bytes as they
  * are. Returns HTTP_OK once the final CRLF was consumed (bytes after it are
- * the next message's), HTTP_AGAIN when it needs more, HTTP_E_BAD on a chunk
- * size that is not hex, overflows 2^62, a bad extension, a bare LF, a
- * missing CRLF after data, or a malformed trailer field; HTTP_E_TOO_LARGE when
- * the trailers or one size line exceed 8 KiB.
+ * the next message's), HTTP_AGAIN when it needs more (all of buf consumed),
+ * HTTP_E_BAD on a chunk size that is not hex, overflows 2^62, a bad
+ * extension, a bare LF, a missing CRLF after data, or a malformed trailer
+ * field; HTTP_E_TOO_LARGE when the trailers or one size line exceed 8 KiB.
+ * On an error *consumed is the offset of the offending byte. Once it said
+ * HTTP_OK or an error, it says it again, consuming nothing.
  */
 int http_chunked_feed(struct http_chunked *c, const char *buf, size_t len, size_t *consumed);
 
-/* The status code to send for an HTTP_E_* result of http_parse_request (400, 414, 431, 501, 505). */
+/*
+ * The status code to send for an HTTP_E_* result of http_parse_request (400,
+ * 414, 431, 501, 505); 500 for anything else. A proxy answers 502 for any
+ * error in a response.
+ */
 int http_status_code(int err);
 
 /* Standard reason phrase for a status code, "Unknown" when there is none. */
@@ -133,8 +154,10 @@ const char *http_reason(int status);
 /*
  * True when header h must not be forwarded by a proxy: a hop-by-hop field
  * (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
- * Upgrade, Proxy-Authenticate... see RFC 9110 7.6.1) or one named in a
- * Connection field of m.
+ * Upgrade, Proxy-Authenticate, Proxy-Authorization; RFC 9110 7.6.1, RFC 2616
+ * 13.5.1) or one named in a Connection field of m. A proxy that relays a
+ * chunked body as it came must then send its own "Transfer-Encoding:
+ * chunked", and its own Connection/Upgrade to pass an upgrade on.
  */
 int http_header_is_hop(const struct http_msg *m, const struct http_header *h);
 

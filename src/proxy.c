@@ -541,6 +541,10 @@ request_rewrite(struct session *s, const struct http_msg *m)
 	for (i = 0; i < m->nheaders && r == 0; i++) {
 		const struct http_header *h = &m->headers[i];
 
+		if (header_is(h, "Trailer")) {
+			r |= buf_append_header(b, h);	/* trailers pass inside the chunked body */
+			continue;
+		}
 		if (http_header_is_hop(m, h) || header_is(h, "Content-Length") ||
 		    header_is(h, "X-Forwarded-Proto") || header_is(h, "X-Forwarded-Host"))
 			continue;
@@ -727,7 +731,7 @@ response_rewrite(struct session *s, const struct http_msg *m)
 {
 	struct buf *b = s->rsh;
 	size_t i;
-	int r = 0, cl_done = 0, keep_te = m->body == HTTP_BODY_EOF;
+	int r = 0, cl_done = 0;
 
 	r |= buf_printf(b, "HTTP/1.1 %d ", m->status);
 	r |= buf_append(b, m->reason.p, m->reason.len);
@@ -735,7 +739,12 @@ response_rewrite(struct session *s, const struct http_msg *m)
 	for (i = 0; i < m->nheaders && r == 0; i++) {
 		const struct http_header *h = &m->headers[i];
 
-		if (header_is(h, "Transfer-Encoding") && keep_te) {
+		/*
+		 * The body is relayed as it came, so its Transfer-Encoding (which the
+		 * parser checked ends in chunked, or delimits by close) and Trailer
+		 * fields go with it.
+		 */
+		if (header_is(h, "Transfer-Encoding") || header_is(h, "Trailer")) {
 			r |= buf_append_header(b, h);
 			continue;
 		}
@@ -749,8 +758,6 @@ response_rewrite(struct session *s, const struct http_msg *m)
 		r |= buf_append_header(b, h);
 	}
 	if (m->status >= 200) {
-		if (m->body == HTTP_BODY_CHUNKED)
-			r |= buf_append(b, "Transfer-Encoding: chunked\r\n", 28);
 		if (s->px->conf->expose_server_header)
 			r |= buf_printf(b, "X-Forwarded-Server: %s\r\n",
 			    s->px->conf->backends[s->backend].url);
