@@ -109,6 +109,7 @@ struct session {
 	int lingering;			/* response sent, discarding client input */
 	int retried;			/* a reused connection failed once already */
 	unsigned up_gen;		/* bumped whenever up changes */
+	unsigned nreq;			/* exchanges completed on this connection */
 	char client_ip[INET6_ADDRSTRLEN];
 };
 
@@ -611,6 +612,7 @@ request_start(struct session *s)
 	struct http_msg *m = &px->msg;
 	int r;
 
+	s->rs_started = 0;	/* nothing of this exchange's response was sent yet */
 	r = http_parse_request(m, s->cin->data + s->cin->start, buf_len(s->cin), HEAD_MAX);
 	if (r == HTTP_AGAIN) {
 		if (buf_len(s->cin) > 0)
@@ -638,7 +640,6 @@ request_start(struct session *s)
 	s->retried = 0;
 	memset(&s->tried, 0, sizeof(s->tried));
 	s->rs = RS_WAIT;
-	s->rs_started = 0;
 	s->rs_all_in = 0;
 	s->rs_ready = 0;
 
@@ -934,6 +935,7 @@ exchange_check_done(struct session *s)
 		up_reusable = s->up != NULL && !s->up->noreuse && buf_len(s->sin) == 0;
 	}
 	s->rs = RS_DONE;
+	s->nreq++;
 	session_drop_upstream(s, up_reusable);
 	if (s->client_close || px->draining) {
 		session_close(s);
@@ -1289,8 +1291,11 @@ proxy_drain(struct proxy *px)
 	px->draining = 1;
 	for (s = px->sessions; s != NULL; s = next) {
 		next = s->next;
-		/* Idle between requests, nothing buffered: nothing to lose. */
-		if (s->rq == RQ_HEAD && (s->cin == NULL || buf_len(s->cin) == 0))
+		/*
+		 * Idle between requests, nothing buffered: nothing to lose. A new
+		 * connection whose first request has not arrived yet is served.
+		 */
+		if (s->nreq > 0 && s->rq == RQ_HEAD && (s->cin == NULL || buf_len(s->cin) == 0))
 			session_close(s);
 	}
 	for (b = 0; b < px->conf->nbackends; b++) {

@@ -11,7 +11,9 @@ here, where it is seen and killed: nothing outlives the run.
 
 Output: one line per test, "PASS name", "FAIL name: reason" or "SKIP name:
 reason", then "N passed, M failed" alone on a line. Exit status 0, 1 if
-anything failed, 77 if everything was skipped (automake's SKIP).
+anything failed, 77 if everything was skipped (automake's SKIP). After a
+failure the temporary directory (configs, rondo logs, backend records) is
+kept, its path printed with the tail of rondo's log on stderr.
 
 Environment:
     RONDO_BIN           the daemon to test (default: $RONDO_SRCDIR/rondo)
@@ -27,7 +29,6 @@ Arguments: substrings selecting which tests of the file to run.
 
 import atexit
 import ctypes
-import errno
 import hashlib
 import json
 import os
@@ -175,8 +176,8 @@ def _become_subreaper():
 
 def spawn(argv, **kw):
     """Popen in a new session (own process group), remembered for cleanup."""
-    p = subprocess.Popen(argv, start_new_session=True, **kw)
     with _registry_lock:
+        p = subprocess.Popen(argv, start_new_session=True, **kw)
         _registry.append(p)
     return p
 
@@ -226,12 +227,17 @@ def reap_strays(kill=True):
     return strays
 
 
-def cleanup_all():
-    with _registry_lock:
-        procs = list(_registry)
-    for p in procs:
-        kill_tree(p)
-    reap_strays()
+def cleanup_all(final=False):
+    """Kills everything started by this file. final: keeps the registry
+    locked afterwards, so that no other thread starts anything new."""
+    _registry_lock.acquire()
+    try:
+        for p in list(_registry):
+            kill_tree(p)
+        reap_strays()
+    finally:
+        if not final:
+            _registry_lock.release()
 
 
 atexit.register(cleanup_all)
@@ -266,14 +272,16 @@ def free_port():
 
 def wait_until(pred, timeout, what, interval=0.02):
     """Polls pred() until it returns a true value (returned) or timeout seconds
-    pass (TestFailure naming what was awaited)."""
+    pass (TestFailure naming what was awaited: a string, or a function
+    returning one, called then)."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() >= deadline:
-            raise TestFailure("timed out after %.1fs waiting for %s" % (timeout, what))
+            raise TestFailure("timed out after %.1fs waiting for %s" % (
+                timeout, what() if callable(what) else what))
         time.sleep(interval)
 
 
@@ -356,10 +364,10 @@ def chunked(data, sizes=(1000,)):
     """data in the chunked coding, with chunk sizes cycling through sizes."""
     out, i, k = [], 0, 0
     while i < len(data):
-        n = sizes[k % len(sizes)]
+        piece = data[i:i + sizes[k % len(sizes)]]
         k += 1
-        out.append(b"%x\r\n" % n + data[i:i + n] + b"\r\n")
-        i += n
+        out.append(b"%x\r\n" % len(piece) + piece + b"\r\n")
+        i += len(piece)
     out.append(b"0\r\n\r\n")
     return b"".join(out)
 
@@ -566,8 +574,9 @@ def pattern_sha(n):
 
 
 def strip_health_checks(data):
-    """The recorded bytes without the heads of HEAD requests (health probes)."""
-    return re.sub(rb"HEAD [^\r\n]* HTTP/1\.[01]\r\n(?:[^\r\n]+\r\n)*\r\n", b"", data)
+    """The recorded bytes without the heads of well-formed HEAD requests
+    (health probes): anything else that reached the backend stays."""
+    return re.sub(rb"HEAD /[!-~]* HTTP/1\.[01]\r\n(?:[!-9;-~]+:[\t -~]*\r\n)*\r\n", b"", data)
 
 
 # ---------------------------------------------------------------------------
@@ -715,6 +724,19 @@ class Rondo:
                     self.proc.returncode, " / ".join(self.lines[-5:]) or "no output"))
         return self
 
+    def rewrite_config(self, config):
+        """Replaces the config file (a dict, keeping the port unless it has
+        one, or raw text) for a reload with SIGHUP."""
+        if isinstance(config, dict):
+            config = dict(config)
+            config.setdefault("port", self.config["port"])
+            self.config = config
+            config = json.dumps(config, indent=2)
+        tmp = self.conf_path + ".new"
+        with open(tmp, "w") as f:
+            f.write(config)
+        os.rename(tmp, self.conf_path)
+
     def mark(self):
         """Index of the next log line: pass as since= to wait_log."""
         with self.cond:
@@ -754,11 +776,11 @@ class Rondo:
         with self.cond:
             return "\n".join(self.lines)
 
-    def children(self):
-        return children_of(self.pid)
+    def children(self, procs=None):
+        return children_of(self.pid, procs)
 
-    def descendants(self):
-        return descendants_of(self.pid)
+    def descendants(self, procs=None):
+        return descendants_of(self.pid, procs)
 
     def total_rss_kib(self):
         return sum(rss_kib(p) for p in [self.pid] + self.descendants())
@@ -894,6 +916,10 @@ def warm_up(rondo, names, timeout=10.0, path="/"):
     return sent
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(1)
+
+
 class Suite:
     def __init__(self, title):
         self.title = title
@@ -918,18 +944,22 @@ class Suite:
             sys.stdout.flush()
 
     def _watchdog(self):
-        with self.lock:
+        # Never releases the lock: the test thread cannot print after this.
+        self.lock.acquire()
+        try:
+            cleanup_all(final=True)
             sys.stdout.write("FAIL watchdog: %s exceeded %.0fs, everything killed\n" % (
                 self.title, FILE_TIMEOUT))
             sys.stdout.write("%d passed, %d failed\n" % (self.passed, self.failed + 1))
             sys.stdout.flush()
-        try:
-            cleanup_all()
         finally:
             os._exit(1)
 
     def main(self):
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        # Killed from outside: still clean up (atexit), as for the watchdog.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _exit_on_signal)
         if not EXTERNAL and not os.access(RONDO_BIN, os.X_OK):
             print("SKIP %s: no rondo binary at %s (set RONDO_BIN)" % (self.title, RONDO_BIN))
             sys.exit(77)
@@ -953,7 +983,9 @@ class Suite:
                 if reports:
                     raise TestFailure("sanitizer report in rondo's log: %s" % reports[0])
                 self.passed += 1
-                self.say("PASS %s (%.1fs)" % (name, time.monotonic() - t0))
+                self.say("PASS %s" % name)
+                if VERBOSE:
+                    sys.stderr.write("  (%s took %.1fs)\n" % (name, time.monotonic() - t0))
             except TestSkip as e:
                 self.skipped += 1
                 self.say("SKIP %s: %s" % (name, e))

@@ -2,9 +2,11 @@
 """Round robin over three backends, forwarded headers, and the command line."""
 
 import re
+import sys
 
-import lib
-from lib import expect, expect_eq
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
 
 suite = lib.Suite("test_basic")
 
@@ -43,9 +45,9 @@ def forwarded_headers(ctx):
     resp = r.get("/headers", headers=[("Host", "client.example:8443")])
     expect_eq(resp.status, 200, "status")
     got = resp.json()["headers"]
-    names = [k for k, _ in got]
 
     def one(name):
+        names = [k for k, _ in got]
         vals = [v for k, v in got if k.lower() == name.lower()]
         expect(len(vals) == 1, "backend got %s %r, expected exactly one (headers: %s)",
                name, vals, names)
@@ -55,6 +57,17 @@ def forwarded_headers(ctx):
     expect_eq(one("X-Forwarded-Proto"), "http", "X-Forwarded-Proto")
     expect_eq(one("X-Forwarded-Host"), "client.example:8443", "X-Forwarded-Host")
     expect_eq(resp.json()["request_line"], "GET /headers HTTP/1.1", "request line")
+
+    # What a client claims is kept for X-Forwarded-For (the proxy's view is
+    # appended) and replaced for X-Forwarded-Proto and X-Forwarded-Host.
+    resp = r.get("/headers", headers=[("Host", "real.example"),
+                                      ("X-Forwarded-For", "10.1.2.3"),
+                                      ("X-Forwarded-Proto", "https"),
+                                      ("X-Forwarded-Host", "spoofed.example")])
+    got = resp.json()["headers"]
+    expect_eq(one("X-Forwarded-For"), "10.1.2.3, 127.0.0.1", "X-Forwarded-For appended to")
+    expect_eq(one("X-Forwarded-Proto"), "http", "X-Forwarded-Proto sent by the client")
+    expect_eq(one("X-Forwarded-Host"), "real.example", "X-Forwarded-Host sent by the client")
 
 
 @suite.test(external_ok=True)

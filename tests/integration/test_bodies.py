@@ -3,11 +3,13 @@
 intact, and streamed through rondo without growing its memory."""
 
 import hashlib
+import sys
 import threading
 import time
 
-import lib
-from lib import expect, expect_eq
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
 
 suite = lib.Suite("test_bodies")
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
 """Persistent connections: client keep-alive, pipelining, upstream reuse, close."""
 
-import lib
-from lib import expect, expect_eq
+import sys
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
 
 suite = lib.Suite("test_keepalive")
 
