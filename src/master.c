@@ -300,7 +300,7 @@ master_reload(struct master *m)
 		free(g);
 		return;
 	}
-	if ((g->seg = shm_create(c, err, sizeof(err))) == NULL) {
+	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL) {
 		log_errx("reload failed: %s", err);
 		if (g->lfd != old->lfd)
 			close(g->lfd);
@@ -392,7 +392,7 @@ master_run(struct conf *c, const struct master_opts *o)
 		generation_free(g, 0);
 		return 1;
 	}
-	if ((g->seg = shm_create(c, err, sizeof(err))) == NULL) {
+	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL) {
 		log_errx("%s", err);
 		generation_free(g, 1);
 		return 1;

@@ -119,6 +119,7 @@ struct proxy {
 	struct shm_seg *seg;
 	struct session *sessions;	/* all live sessions */
 	unsigned nsessions;
+	struct shm_worker *slot;	/* this worker's counters in the segment */
 	struct session *free_sessions;
 	struct buf *free_bufs;
 	unsigned nfree_bufs;
@@ -936,6 +937,7 @@ exchange_check_done(struct session *s)
 	}
 	s->rs = RS_DONE;
 	s->nreq++;
+	atomic_fetch_add_explicit(&px->slot->requests, 1, memory_order_relaxed);
 	session_drop_upstream(s, up_reusable);
 	if (s->client_close || px->draining) {
 		session_close(s);
@@ -1216,6 +1218,7 @@ session_close(struct session *s)
 	if (s->next != NULL)
 		s->next->prev = s->prev;
 	px->nsessions--;
+	atomic_store_explicit(&px->slot->sessions, px->nsessions, memory_order_relaxed);
 	/*
 	 * Freed lazily: a callback further up the stack may still look at s->cfd.
 	 * The slot is reused by the next accept, which happens from the loop, after
@@ -1257,12 +1260,14 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
 		px->sessions->prev = s;
 	px->sessions = s;
 	px->nsessions++;
+	atomic_store_explicit(&px->slot->sessions, px->nsessions, memory_order_relaxed);
+	atomic_fetch_add_explicit(&px->slot->accepted, 1, memory_order_relaxed);
 	session_timeout(s, T_CLIENT_HEADER);
 	client_set_events(s, EV_READ);
 }
 
 struct proxy *
-proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg)
+proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, int worker_id)
 {
 	struct proxy *px;
 
@@ -1271,6 +1276,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg)
 	px->loop = loop;
 	px->conf = c;
 	px->seg = seg;
+	px->slot = &seg->workers[(worker_id - 1) % SHM_MAX_WORKERS];
 	px->pool = calloc(c->nbackends, sizeof(*px->pool));
 	px->npool = calloc(c->nbackends, sizeof(*px->npool));
 	if (px->pool == NULL || px->npool == NULL) {
@@ -1312,6 +1318,14 @@ unsigned
 proxy_sessions(const struct proxy *px)
 {
 	return px->nsessions;
+}
+
+void
+proxy_totals(const struct proxy *px, unsigned long long *connections,
+    unsigned long long *requests)
+{
+	*connections = atomic_load_explicit(&px->slot->accepted, memory_order_relaxed);
+	*requests = atomic_load_explicit(&px->slot->requests, memory_order_relaxed);
 }
 
 void

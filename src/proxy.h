@@ -18,8 +18,12 @@ struct ev_loop;
 struct proxy;
 struct shm_seg;
 
-/* Creates the worker's proxy state. Returns NULL on allocation failure. */
-struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg);
+/*
+ * Creates the proxy state of worker worker_id (1-based), which keeps its
+ * counters in the segment's slot for that worker. Returns NULL when out of memory.
+ */
+struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg,
+    int worker_id);
 
 /*
  * Takes ownership of the accepted, non-blocking client fd and starts a session.
@@ -33,6 +37,10 @@ void proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer);
  */
 void proxy_drain(struct proxy *px);
 unsigned proxy_sessions(const struct proxy *px);
+
+/* Connections accepted and requests answered by backends since proxy_new. */
+void proxy_totals(const struct proxy *px, unsigned long long *connections,
+    unsigned long long *requests);
 
 /* Closes every session and pooled connection and frees px. */
 void proxy_free(struct proxy *px);

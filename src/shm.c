@@ -10,7 +10,7 @@
 #include "shm.h"
 
 struct shm_seg *
-shm_create(const struct conf *c, char *err, size_t errlen)
+shm_create(const struct conf *c, unsigned nworkers, char *err, size_t errlen)
 {
 	struct shm_seg *seg;
 	size_t size, i;
@@ -26,6 +26,7 @@ shm_create(const struct conf *c, char *err, size_t errlen)
 	seg->layout_version = SHM_LAYOUT_VERSION;
 	seg->size = size;
 	seg->nbackends = (uint32_t)c->nbackends;
+	seg->nworkers = nworkers < SHM_MAX_WORKERS ? nworkers : SHM_MAX_WORKERS;
 	for (i = 0; i < c->nbackends; i++) {
 		snprintf(seg->backends[i].name, sizeof(seg->backends[i].name), "%s",
 		    c->backends[i].url);

@@ -9,12 +9,14 @@
  *   up, checks, last_*         the health child (release stores; readers acquire)
  *   rr                         every worker, atomic fetch-add (the global rotation)
  *   requests, failures, active every worker, relaxed atomic adds
+ *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
  *   generation                 the master
  *
  * Layout (bump SHM_LAYOUT_VERSION on any change):
  *
- *   struct shm_seg        header: magic, version, size, generation, nbackends
+ *   struct shm_seg        header: magic, version, size, generation, nbackends, nworkers
  *     rr                  own cache line: the round-robin counter
+ *     workers[64]         one cache line per worker: its open connections and totals
  *   struct shm_backend[n] one cache-line-aligned slot per backend, in config order
  */
 #ifndef RONDO_SHM_H
@@ -27,6 +29,7 @@
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
 #define SHM_LAYOUT_VERSION 1
 #define SHM_NAME_MAX 256
+#define SHM_MAX_WORKERS 64
 
 struct conf;
 
@@ -41,22 +44,31 @@ struct shm_backend {
 	_Atomic uint64_t failures;	/* connect errors and bad responses, all workers */
 } __attribute__((aligned(64)));
 
+struct shm_worker {
+	_Atomic uint32_t sessions;	/* client connections open now */
+	_Atomic uint64_t accepted;	/* client connections accepted */
+	_Atomic uint64_t requests;	/* requests answered by a backend */
+} __attribute__((aligned(64)));
+
 struct shm_seg {
 	uint32_t magic;			/* SHM_MAGIC */
 	uint32_t layout_version;	/* SHM_LAYOUT_VERSION */
 	size_t size;			/* bytes mapped */
 	_Atomic uint64_t generation;	/* config generation (master) */
 	uint32_t nbackends;
+	uint32_t nworkers;		/* workers of this generation */
 	_Atomic uint64_t rr __attribute__((aligned(64)));	/* round-robin counter */
+	struct shm_worker workers[SHM_MAX_WORKERS];
 	struct shm_backend backends[] __attribute__((aligned(64)));
 };
 
 /*
- * Maps a new segment sized for c's backends, every backend up and unchecked.
+ * Maps a new segment sized for c's backends, every backend up and unchecked,
+ * for nworkers workers (at most SHM_MAX_WORKERS).
  * Returns NULL with err filled when mmap fails. Call before fork(); free with
  * shm_destroy (in each process that wants to drop the mapping).
  */
-struct shm_seg *shm_create(const struct conf *c, char *err, size_t errlen);
+struct shm_seg *shm_create(const struct conf *c, unsigned nworkers, char *err, size_t errlen);
 void shm_destroy(struct shm_seg *seg);
 
 /* Copies health state from old to seg for every backend whose name is in both. */

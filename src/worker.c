@@ -16,16 +16,21 @@
 #include "log.h"
 #include "proc.h"
 #include "proxy.h"
+#include "shm.h"
 #include "worker.h"
 
 #define ACCEPT_BATCH	64	/* accepts per readiness event, so one worker cannot hog the queue */
 #define ACCEPT_PAUSE	1.0	/* seconds without accepting after EMFILE/ENFILE */
 #define DRAIN_TIMEOUT	30.0	/* seconds a graceful stop may take */
+#define ACCEPT_SLACK	2	/* connections this worker may hold above the least loaded one */
+#define ACCEPT_YIELDS	64	/* wakeups left to others in a row before accepting anyway */
 
 struct worker {
 	struct ev_loop *loop;
 	int id;
 	int lfd;
+	struct shm_seg *seg;
+	unsigned yields;		/* consecutive wakeups left to other workers */
 	int sfd;
 	struct proxy *px;
 	ev_io accept_w;
@@ -35,6 +40,38 @@ struct worker {
 	ev_tstamp drain_deadline;
 };
 
+/*
+ * Every worker is woken for a new connection (one shared socket, level
+ * triggered). The first to call accept() would take them all, so a worker
+ * with clearly more open connections than the least loaded one lets the
+ * others have it. It yields at most ACCEPT_YIELDS times in a row, so a stuck
+ * or dead peer cannot stop accepting.
+ */
+static int
+worker_may_accept(struct worker *wk)
+{
+	const struct shm_seg *seg = wk->seg;
+	uint32_t mine, least = UINT32_MAX, v;
+	unsigned i;
+
+	if (seg->nworkers < 2)
+		return 1;
+	mine = atomic_load_explicit(&seg->workers[wk->id - 1].sessions, memory_order_relaxed);
+	for (i = 0; i < seg->nworkers; i++) {
+		if (i == (unsigned)wk->id - 1)
+			continue;
+		v = atomic_load_explicit(&seg->workers[i].sessions, memory_order_relaxed);
+		if (v < least)
+			least = v;
+	}
+	if (mine <= least + ACCEPT_SLACK || wk->yields >= ACCEPT_YIELDS) {
+		wk->yields = 0;
+		return 1;
+	}
+	wk->yields++;
+	return 0;
+}
+
 static void
 worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -43,7 +80,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	socklen_t len;
 	int i, fd, one = 1;
 
-	for (i = 0; i < ACCEPT_BATCH; i++) {
+	for (i = 0; i < ACCEPT_BATCH && worker_may_accept(wk); i++) {
 		len = sizeof(ss);
 		fd = accept4(wk->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -135,10 +172,13 @@ worker_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 int
 worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg)
 {
-	struct worker wk = { .id = id, .lfd = listen_fd };
+	struct worker wk = { .id = id, .lfd = listen_fd, .seg = seg };
+	unsigned long long conns, reqs;
 	char name[32];
 
 	snprintf(name, sizeof(name), "worker %d", id);
+	/* A predecessor that died left its count behind. */
+	atomic_store(&seg->workers[(id - 1) % SHM_MAX_WORKERS].sessions, 0);
 	log_set_procname(name);
 	if ((wk.sfd = proc_child_init()) == -1) {
 		log_err("signal setup");
@@ -148,7 +188,7 @@ worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg)
 		log_errx("cannot create an event loop");
 		return WORKER_EXIT_FATAL;
 	}
-	if ((wk.px = proxy_new(wk.loop, c, seg)) == NULL) {
+	if ((wk.px = proxy_new(wk.loop, c, seg, id)) == NULL) {
 		log_errx("out of memory");
 		return WORKER_EXIT_FATAL;
 	}
@@ -165,6 +205,8 @@ worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg)
 
 	ev_run(wk.loop, 0);
 
+	proxy_totals(wk.px, &conns, &reqs);
+	log_info("exiting: served %llu connections, %llu requests", conns, reqs);
 	proxy_free(wk.px);
 	if (wk.lfd != -1)
 		close(wk.lfd);

@@ -290,5 +290,31 @@ def sigquit_drains_request_in_flight(ctx):
     expect(r.find_log(r"drain", since=mark), "no drain in the log")
 
 
+@suite.test
+def connections_spread_across_workers(ctx):
+    # Every worker is woken for each new connection; a worker holding more
+    # connections than the least loaded one leaves it to the others, so
+    # connections opened at once end up spread evenly.
+    r, bs = start(ctx, workers=2)
+    clients = []
+    try:
+        # Connect all first: the connections wait in the accept queue together.
+        clients = [r.client(timeout=10) for _ in range(40)]
+        for c in clients:
+            c.send(lib.build_request("GET", "/"))
+        for i, c in enumerate(clients):
+            expect_eq(c.read_response().status, 200, "request %d" % i)
+    finally:
+        for c in clients:
+            c.close()
+    r.signal(signal.SIGTERM)
+    expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after SIGTERM")
+    served = [int(m.group(1)) for m in
+              re.finditer(r"worker \d+: exiting: served (\d+) connections", r.log_text())]
+    expect_eq(len(served), 2, "exit lines of the 2 workers")
+    # The warm-up requests also count; both workers must have a fair share.
+    expect(min(served) >= 15, "connections per worker %s: one worker took most", served)
+
+
 if __name__ == "__main__":
     suite.main()

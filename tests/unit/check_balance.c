@@ -23,7 +23,7 @@ seg_with(size_t n)
 
 	for (i = 0; i < n; i++)
 		snprintf(backends[i].url, sizeof(backends[i].url), "http://127.0.0.1:%zu", 5000 + i);
-	seg = shm_create(&c, err, sizeof(err));
+	seg = shm_create(&c, 2, err, sizeof(err));
 	ck_assert_msg(seg != NULL, "%s", err);
 	return seg;
 }
