@@ -1,18 +1,35 @@
 /*
- * Backend selection. Policies read health from the shared segment and never
- * touch sockets, so the tests drive them with a plain segment.
+ * Backend selection, one balancer across all workers.
  *
- * Round robin is global: every worker advances the one atomic counter in the
- * segment, so N workers rotate as one balancer.
+ * The master builds a struct lb from the configuration before it forks (the
+ * tables that never change: the smooth weighted sequence, the consistent-hash
+ * table); workers inherit it read-only. Everything that changes (health, the
+ * rotation counter, active requests) lives in the shared segment, so every
+ * policy sees the same state in every worker.
+ *
+ * A pick also acquires: the chosen backend's active count is already raised
+ * when balance_pick returns (that is how maxConnections holds across workers
+ * without a lock). Each successful pick is paired with one balance_release.
+ *
+ * Policies never touch sockets: tests drive them with a plain segment.
  */
 #ifndef RONDO_BALANCE_H
 #define RONDO_BALANCE_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
+struct conf;
+struct lb;
 struct shm_seg;
 
 #define BALANCE_MAX 256		/* == CONF_MAX_BACKENDS */
+
+/* balance_pick results when no backend is given. */
+#define BALANCE_NONE_HEALTHY	(-1)	/* no backend is up: 503 "No healthy server available" */
+#define BALANCE_ALL_FULL	(-2)	/* some are up but all at maxConnections: 503 */
+#define BALANCE_ALL_TRIED	(-3)	/* the healthy ones were tried and failed: 502 */
 
 /* Backends already tried for one request, so a retry goes elsewhere. */
 struct balance_tried {
@@ -31,14 +48,47 @@ balance_tried_has(const struct balance_tried *t, int i)
 	return (t->bits[i / 64] >> (i % 64)) & 1;
 }
 
-/*
- * Picks the next healthy backend not in tried, in round-robin order. Returns
- * its index, or -1 when every backend is down or already tried. Safe to call
- * from any number of processes at once.
- */
-int balance_pick(struct shm_seg *seg, const struct balance_tried *tried);
+/* One request's view: what was tried, who asks, from where. */
+struct balance_ctx {
+	struct balance_tried tried;
+	uint64_t key;		/* balance_client_key() of the client address (ip-hash) */
+	unsigned worker;	/* 0-based worker slot doing the pick */
+};
 
-/* Number of healthy backends right now. */
+/*
+ * Builds the balancer for configuration c. hash_key is a secret the master
+ * draws once at startup and keeps across reloads (clients keep their backend
+ * under ip-hash, and nobody outside can aim many clients at one backend).
+ * Returns NULL with err filled on failure. Free with balance_free.
+ */
+struct lb *balance_new(const struct conf *c, const uint8_t hash_key[16], char *err,
+    size_t errlen);
+void balance_free(struct lb *lb);
+
+/* The keyed hash of a client address (IPv4 or IPv6, port ignored). */
+uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
+
+/*
+ * Picks a backend for one request by the configured policy among backends that
+ * are up, not in ctx->tried and below their maxConnections (backups only when
+ * no primary is up), and acquires it. Returns its index, or one of the
+ * BALANCE_* codes. Safe to call from any number of processes at once.
+ */
+int balance_pick(const struct lb *lb, struct shm_seg *seg, struct balance_ctx *ctx);
+
+/* Counts one more request on backend i for worker slot w, ignoring its limit (a retry). */
+void balance_acquire(struct shm_seg *seg, unsigned w, int i);
+
+/* Gives back what balance_pick(…) = i (or balance_acquire) acquired for worker slot w. */
+void balance_release(struct shm_seg *seg, unsigned w, int i);
+
+/*
+ * Master only, after worker slot w died: subtracts its active requests from
+ * every backend and zeroes its counts, so no phantom connection stays.
+ */
+void balance_worker_reset(struct shm_seg *seg, unsigned w);
+
+/* Number of backends up right now. */
 unsigned balance_healthy(const struct shm_seg *seg);
 
 #endif

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include "balance.h"
 #include "conf.h"
 #include "health.h"
 #include "log.h"
@@ -39,6 +41,7 @@ struct generation {
 	unsigned id;
 	struct conf *conf;
 	struct shm_seg *seg;
+	struct lb *lb;			/* the policy's tables, inherited by the workers */
 	int lfd;
 	unsigned workers;
 	unsigned live;			/* children of this generation still running */
@@ -62,6 +65,7 @@ struct master {
 	ev_child child_w;
 	ev_timer respawn_w;
 	ev_timer stop_w;
+	uint8_t hash_key[16];		/* ip-hash key, drawn once, kept across reloads */
 	int stopping;			/* 0, or the signal that asked for it */
 	int exit_status;
 };
@@ -121,7 +125,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 	if (pid == 0) {
 		/* The child: the master's loop is left alone and never run again. */
 		if (role == ROLE_WORKER)
-			status = worker_main(id, g->lfd, g->conf, g->seg);
+			status = worker_main(id, g->lfd, g->conf, g->seg, g->lb);
 		else
 			status = health_main(g->conf, g->seg);
 		_exit(status);
@@ -181,6 +185,7 @@ generation_free(struct generation *g, int close_listener)
 	if (close_listener && g->lfd != -1)
 		close(g->lfd);
 	shm_destroy(g->seg);
+	balance_free(g->lb);
 	conf_free(g->conf);
 	free(g);
 }
@@ -217,6 +222,9 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	child_name(ch, name, sizeof(name));
 	ch->pid = 0;
 	g->live--;
+	/* Whatever it had in flight is gone: no phantom connections for the policies. */
+	if (ch->role == ROLE_WORKER)
+		balance_worker_reset(g->seg, (unsigned)(ch->id - 1));
 	if (m->stopping || g != m->cur) {
 		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGQUIT)
 			log_warnx("%s (pid %d, generation %u) killed by signal %d", name,
@@ -308,6 +316,11 @@ master_reload(struct master *m)
 		free(g);
 		return;
 	}
+	if ((g->lb = balance_new(c, m->hash_key, err, sizeof(err))) == NULL) {
+		log_errx("reload failed: %s", err);
+		generation_free(g, g->lfd != old->lfd);
+		return;
+	}
 	shm_carry_health(g->seg, old->seg);
 	atomic_store(&g->seg->generation, g->id);
 	g->next = old;
@@ -393,6 +406,16 @@ master_run(struct conf *c, const struct master_opts *o)
 		return 1;
 	}
 	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		generation_free(g, 1);
+		return 1;
+	}
+	if (getrandom(m.hash_key, sizeof(m.hash_key), 0) != (ssize_t)sizeof(m.hash_key)) {
+		log_err("getrandom");
+		generation_free(g, 1);
+		return 1;
+	}
+	if ((g->lb = balance_new(c, m.hash_key, err, sizeof(err))) == NULL) {
 		log_errx("%s", err);
 		generation_free(g, 1);
 		return 1;

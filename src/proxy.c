@@ -80,8 +80,8 @@ struct session {
 	struct buf *cin, *sin, *rqh, *rsh;
 	struct upstream *up;
 	int backend;			/* chosen backend, -1 before */
-	struct balance_tried tried;
-	int counted;			/* counted in the backend's active */
+	struct balance_ctx pick;	/* tried backends, client key, worker slot */
+	int counted;			/* holds what balance_pick acquired */
 
 	/* request */
 	enum rq_state rq;
@@ -120,6 +120,8 @@ struct proxy {
 	struct session *sessions;	/* all live sessions */
 	unsigned nsessions;
 	struct shm_worker *slot;	/* this worker's counters in the segment */
+	const struct lb *lb;
+	unsigned worker;		/* 0-based slot */
 	struct session *free_sessions;
 	struct buf *free_bufs;
 	unsigned nfree_bufs;
@@ -373,8 +375,7 @@ session_drop_upstream(struct session *s, int reusable)
 	struct upstream *up = s->up;
 
 	if (s->counted) {
-		atomic_fetch_sub_explicit(&s->px->seg->backends[s->backend].active, 1,
-		    memory_order_relaxed);
+		balance_release(s->px->seg, s->px->worker, s->backend);
 		s->counted = 0;
 	}
 	if (up == NULL)
@@ -393,9 +394,10 @@ backend_failed(struct session *s)
 }
 
 /*
- * Connects the session to a backend: a pooled connection to the round-robin
+ * Connects the session to a backend: a pooled connection to the policy's
  * choice when there is one, else a new connect. A backend that refuses at once
- * is skipped. Sends 503 when no backend is healthy, 502 when all failed.
+ * is skipped. Sends 503 when no backend is healthy or all are full, 502 when
+ * all failed.
  */
 static void
 session_pick_and_connect(struct session *s, int fresh)
@@ -407,23 +409,31 @@ session_pick_and_connect(struct session *s, int fresh)
 	for (;;) {
 		if (fresh && s->backend != -1) {
 			b = s->backend;		/* same backend, a new connection */
+			balance_acquire(px->seg, px->worker, b);	/* no limit: a retry */
 		} else {
-			b = balance_pick(px->seg, &s->tried);
-			if (b == -1) {
-				if (balance_healthy(px->seg) == 0)
-					respond_local(s, 503, "No healthy server available");
-				else
-					respond_local(s, 502, "Bad Gateway");
+			b = balance_pick(px->lb, px->seg, &s->pick);
+			if (b == BALANCE_NONE_HEALTHY) {
+				respond_local(s, 503, "No healthy server available");
+				return;
+			}
+			if (b == BALANCE_ALL_FULL) {
+				respond_local(s, 503, "All servers are at their connection limit");
+				return;
+			}
+			if (b < 0) {
+				respond_local(s, 502, "Bad Gateway");
 				return;
 			}
 		}
 		s->backend = b;
 		up = fresh ? NULL : pool_take(px, b);
 		fresh = 0;
+		s->counted = 1;
 		if (up == NULL && (up = upstream_connect(px, b)) == NULL) {
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
-			balance_tried_add(&s->tried, b);
+			session_drop_upstream(s, 0);
+			balance_tried_add(&s->pick.tried, b);
 			continue;
 		}
 		break;
@@ -432,8 +442,6 @@ session_pick_and_connect(struct session *s, int fresh)
 	s->up = up;
 	s->up_gen++;
 	up->nreq++;
-	s->counted = 1;
-	atomic_fetch_add_explicit(&px->seg->backends[b].active, 1, memory_order_relaxed);
 	shm_counter_add(&px->seg->backends[b].requests, 1);
 	s->rs = RS_HEAD;
 	session_timeout(s, up->connecting ? T_CONNECT : T_SERVER);
@@ -457,7 +465,7 @@ upstream_failed_early(struct session *s, const char *why, int connect_failed)
 		log_warnx("backend %s: connect failed (%s), trying another",
 		    s->px->conf->backends[s->backend].url, why);
 		backend_failed(s);
-		balance_tried_add(&s->tried, s->backend);
+		balance_tried_add(&s->pick.tried, s->backend);
 		session_drop_upstream(s, 0);
 		s->rqh->start = 0;
 		session_pick_and_connect(s, 0);
@@ -639,7 +647,7 @@ request_start(struct session *s)
 		s->client_close = 1;
 	s->backend = -1;
 	s->retried = 0;
-	memset(&s->tried, 0, sizeof(s->tried));
+	memset(&s->pick.tried, 0, sizeof(s->pick.tried));
 	s->rs = RS_WAIT;
 	s->rs_all_in = 0;
 	s->rs_ready = 0;
@@ -1246,6 +1254,8 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
 	s->backend = -1;
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;
+	s->pick.worker = px->worker;
+	s->pick.key = balance_client_key(px->lb, peer);
 	if (peer->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->client_ip,
 		    sizeof(s->client_ip));
@@ -1267,7 +1277,8 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
 }
 
 struct proxy *
-proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, int worker_id)
+proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const struct lb *lb,
+    int worker_id)
 {
 	struct proxy *px;
 
@@ -1276,7 +1287,9 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, int w
 	px->loop = loop;
 	px->conf = c;
 	px->seg = seg;
-	px->slot = &seg->workers[(worker_id - 1) % SHM_MAX_WORKERS];
+	px->worker = (unsigned)(worker_id - 1) % SHM_MAX_WORKERS;
+	px->slot = &seg->workers[px->worker];
+	px->lb = lb;
 	px->pool = calloc(c->nbackends, sizeof(*px->pool));
 	px->npool = calloc(c->nbackends, sizeof(*px->npool));
 	if (px->pool == NULL || px->npool == NULL) {

@@ -15,6 +15,7 @@
 
 struct conf;
 struct ev_loop;
+struct lb;
 struct proxy;
 struct shm_seg;
 
@@ -23,7 +24,7 @@ struct shm_seg;
  * counters in the segment's slot for that worker. Returns NULL when out of memory.
  */
 struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg,
-    int worker_id);
+    const struct lb *lb, int worker_id);
 
 /*
  * Takes ownership of the accepted, non-blocking client fd and starts a session.

@@ -9,6 +9,7 @@
  *   up, checks, last_*         the health child (release stores; readers acquire)
  *   rr                         every worker, atomic fetch-add (the global rotation)
  *   requests, failures, active every worker, relaxed atomic adds
+ *   wactive[w]                 worker slot w (and the master once w died)
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
  *   generation                 the master
  *
@@ -40,6 +41,7 @@ struct shm_backend {
 	_Atomic uint64_t checks;	/* probes done (health child) */
 	_Atomic uint64_t last_check_us;	/* latency of the last probe (health child) */
 	_Atomic int64_t active;		/* requests in flight, all workers */
+	_Atomic int32_t wactive[SHM_MAX_WORKERS];	/* the same per worker slot, for the master's cleanup */
 	_Atomic uint64_t requests;	/* requests sent, all workers */
 	_Atomic uint64_t failures;	/* connect errors and bad responses, all workers */
 } __attribute__((aligned(64)));

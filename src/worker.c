@@ -170,7 +170,8 @@ worker_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
-worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg)
+worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
+    const struct lb *lb)
 {
 	struct worker wk = { .id = id, .lfd = listen_fd, .seg = seg };
 	unsigned long long conns, reqs;
@@ -188,7 +189,7 @@ worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg)
 		log_errx("cannot create an event loop");
 		return WORKER_EXIT_FATAL;
 	}
-	if ((wk.px = proxy_new(wk.loop, c, seg, id)) == NULL) {
+	if ((wk.px = proxy_new(wk.loop, c, seg, lb, id)) == NULL) {
 		log_errx("out of memory");
 		return WORKER_EXIT_FATAL;
 	}

@@ -10,11 +10,13 @@
 #define RONDO_WORKER_H
 
 struct conf;
+struct lb;
 struct shm_seg;
 
 #define WORKER_EXIT_FATAL 2	/* exit status: do not respawn */
 
 /* Runs worker id (1-based) in a freshly forked child. Returns the exit status. */
-int worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg);
+int worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
+    const struct lb *lb);
 
 #endif

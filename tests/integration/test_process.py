@@ -309,8 +309,11 @@ def connections_spread_across_workers(ctx):
             c.close()
     r.signal(signal.SIGTERM)
     expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after SIGTERM")
-    served = [int(m.group(1)) for m in
-              re.finditer(r"worker \d+: exiting: served (\d+) connections", r.log_text())]
+    rx = r"worker \d+: exiting: served (\d+) connections"
+    # The log reader may still be catching up with the last lines.
+    lib.wait_until(lambda: len(re.findall(rx, r.log_text())) >= 2, 5 * lib.SLOW,
+                   "the exit lines of the 2 workers")
+    served = [int(n) for n in re.findall(rx, r.log_text())]
     expect_eq(len(served), 2, "exit lines of the 2 workers")
     # The warm-up requests also count; both workers must have a fair share.
     expect(min(served) >= 15, "connections per worker %s: one worker took most", served)

@@ -12,10 +12,13 @@
 #include "conf.h"
 #include "shm.h"
 
+static struct conf_backend backends[8];
+static struct conf conf;
+static const uint8_t key[16] = "0123456789abcdef";
+
 static struct shm_seg *
 seg_with(size_t n)
 {
-	static struct conf_backend backends[8];
 	struct conf c = { .nbackends = n, .backends = backends };
 	char err[128];
 	struct shm_seg *seg;
@@ -25,7 +28,27 @@ seg_with(size_t n)
 		snprintf(backends[i].url, sizeof(backends[i].url), "http://127.0.0.1:%zu", 5000 + i);
 	seg = shm_create(&c, 2, err, sizeof(err));
 	ck_assert_msg(seg != NULL, "%s", err);
+	conf = c;
 	return seg;
+}
+
+/* Picks for a request that tried nothing yet, releasing at once. */
+static int
+pick(struct shm_seg *seg, const struct balance_tried *tried)
+{
+	struct balance_ctx ctx = { .worker = 0 };
+	char err[128];
+	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
+	int b;
+
+	ck_assert_msg(lb != NULL, "%s", err);
+	if (tried != NULL)
+		ctx.tried = *tried;
+	b = balance_pick(lb, seg, &ctx);
+	if (b >= 0)
+		balance_release(seg, 0, b);
+	balance_free(lb);
+	return b;
 }
 
 START_TEST(test_rotation_even)
@@ -35,7 +58,7 @@ START_TEST(test_rotation_even)
 	int i, b, prev = -1;
 
 	for (i = 0; i < 300; i++) {
-		b = balance_pick(seg, NULL);
+		b = pick(seg, NULL);
 		ck_assert_int_ge(b, 0);
 		ck_assert_int_lt(b, 3);
 		ck_assert_int_ne(b, prev);	/* never the same one twice in a row */
@@ -58,7 +81,7 @@ START_TEST(test_skips_unhealthy)
 	shm_backend_set_up(seg, 1, 0);
 	ck_assert_uint_eq(balance_healthy(seg), 2);
 	for (i = 0; i < 300; i++)
-		count[balance_pick(seg, NULL)]++;
+		count[pick(seg, NULL)]++;
 	ck_assert_uint_eq(count[1], 0);
 	ck_assert_uint_eq(count[0] + count[2], 300);
 	/* The backend after the down one takes its turn: 2/3 vs 1/3. */
@@ -66,7 +89,7 @@ START_TEST(test_skips_unhealthy)
 	ck_assert_uint_eq(count[2], 200);
 	shm_backend_set_up(seg, 1, 1);
 	for (i = 0; i < 3; i++)
-		count[balance_pick(seg, NULL)]++;
+		count[pick(seg, NULL)]++;
 	ck_assert_uint_eq(count[1], 1);
 	shm_destroy(seg);
 }
@@ -78,7 +101,7 @@ START_TEST(test_none_healthy)
 
 	shm_backend_set_up(seg, 0, 0);
 	shm_backend_set_up(seg, 1, 0);
-	ck_assert_int_eq(balance_pick(seg, NULL), -1);
+	ck_assert_int_eq(pick(seg, NULL), BALANCE_NONE_HEALTHY);
 	ck_assert_uint_eq(balance_healthy(seg), 0);
 	shm_destroy(seg);
 }
@@ -94,9 +117,9 @@ START_TEST(test_tried_excluded)
 	balance_tried_add(&tried, 0);
 	balance_tried_add(&tried, 2);
 	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(balance_pick(seg, &tried), 1);
+		ck_assert_int_eq(pick(seg, &tried), 1);
 	balance_tried_add(&tried, 1);
-	ck_assert_int_eq(balance_pick(seg, &tried), -1);
+	ck_assert_int_eq(pick(seg, &tried), BALANCE_ALL_TRIED);
 	ck_assert(balance_tried_has(&tried, 2));
 	shm_destroy(seg);
 }
@@ -117,7 +140,7 @@ START_TEST(test_rotation_across_processes)
 		ck_assert_int_ne(pid, -1);
 		if (pid == 0) {
 			for (i = 0; i < 100; i++) {
-				b = (unsigned char)balance_pick(seg, NULL);
+				b = (unsigned char)pick(seg, NULL);
 				if (write(fds[1], &b, 1) != 1)
 					_exit(1);
 			}
@@ -135,6 +158,32 @@ START_TEST(test_rotation_across_processes)
 	ck_assert_uint_eq(count[1], 100);
 	ck_assert_uint_eq(count[2], 100);
 	ck_assert_uint_eq(atomic_load(&seg->rr), 300);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A dead worker's requests in flight are taken off every backend. */
+START_TEST(test_worker_reset)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct balance_ctx ctx = { .worker = 3 };
+	char err[128];
+	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
+	int i, b;
+
+	for (i = 0; i < 10; i++) {
+		b = balance_pick(lb, seg, &ctx);
+		ck_assert_int_ge(b, 0);
+	}
+	ctx.worker = 1;
+	b = balance_pick(lb, seg, &ctx);
+	ck_assert_int_eq(atomic_load(&seg->backends[0].active) + atomic_load(&seg->backends[1].active), 11);
+	balance_worker_reset(seg, 3);
+	ck_assert_int_eq(atomic_load(&seg->backends[0].active) + atomic_load(&seg->backends[1].active), 1);
+	ck_assert_int_eq(atomic_load(&seg->backends[b].wactive[1]), 1);
+	balance_release(seg, 1, b);
+	ck_assert_int_eq(atomic_load(&seg->backends[b].active), 0);
+	balance_free(lb);
 	shm_destroy(seg);
 }
 END_TEST
@@ -171,6 +220,7 @@ main(void)
 	tcase_add_test(tc, test_tried_excluded);
 	tcase_add_test(tc, test_rotation_across_processes);
 	tcase_add_test(tc, test_carry_health);
+	tcase_add_test(tc, test_worker_reset);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
