@@ -50,6 +50,8 @@
 #define T_SERVER	60.0	/* waiting for the backend / streaming */
 #define T_UPSTREAM_IDLE	15.0	/* pooled backend connection */
 #define T_LINGER	2.0	/* draining the client after an error response */
+#define T_TUNNEL	3600.0	/* an upgraded connection (WebSocket) without traffic */
+#define RETRIES		2	/* more attempts on other backends after a failure */
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
@@ -92,6 +94,7 @@ struct session {
 	int rq_sent_body;		/* some body byte went to the backend */
 	unsigned rq_flags;
 	int rq_minor;
+	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
 	struct http_chunked rq_chunk;
 
 	/* response */
@@ -107,7 +110,11 @@ struct session {
 	int client_close;		/* close the client after this response */
 	int local;			/* sending a response of our own, then close */
 	int lingering;			/* response sent, discarding client input */
-	int retried;			/* a reused connection failed once already */
+	int attempts;			/* backend connections tried for this request */
+	int head_clock;			/* the request head deadline is running */
+	int tunnel;			/* upgraded (101): bytes relayed both ways as they come */
+	int c_eof;			/* tunnel: the client closed its side */
+	size_t rq_wrote;		/* bytes written to the current backend connection */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
 	char client_ip[INET6_ADDRSTRLEN];
@@ -407,6 +414,10 @@ session_pick_and_connect(struct session *s, int fresh)
 	int b;
 
 	for (;;) {
+		if (++s->attempts > RETRIES + 1) {
+			respond_local(s, 502, "Bad Gateway");
+			return;
+		}
 		if (fresh && s->backend != -1) {
 			b = s->backend;		/* same backend, a new connection */
 			balance_acquire(px->seg, px->worker, b);	/* no limit: a retry */
@@ -441,6 +452,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	up->s = s;
 	s->up = up;
 	s->up_gen++;
+	s->rq_wrote = 0;
 	up->nreq++;
 	shm_counter_add(&px->seg->backends[b].requests, 1);
 	s->rs = RS_HEAD;
@@ -450,38 +462,38 @@ session_pick_and_connect(struct session *s, int fresh)
 }
 
 /*
- * The backend connection failed before any response byte. Retries when that is
- * safe: a connect failure (nothing was sent) goes to another backend; a reused
- * connection that the backend closed goes again on a fresh one, if no body
- * byte was sent. Otherwise 502.
+ * The backend connection failed before any response byte reached the client.
+ * The request goes again, on another backend, up to RETRIES times, when that
+ * cannot run it twice: nothing of it was sent (connect failure, or a reset
+ * before the first byte), or it is idempotent and has no body. A reused
+ * keep-alive connection that the backend had closed (the usual race) is
+ * retried on a new connection to the same backend. Otherwise 502.
  */
 static void
 upstream_failed_early(struct session *s, const char *why, int connect_failed)
 {
 	struct upstream *up = s->up;
-	int reused = up != NULL && up->nreq > 1 && !up->connecting;
+	const char *url = s->px->conf->backends[s->backend].url;
+	int reused = up != NULL && up->nreq > 1 && !connect_failed;
+	int replayable = connect_failed || s->rq_wrote == 0 ||
+	    (s->rq_idempotent && s->rq_body == HTTP_BODY_NONE);
 
-	if (connect_failed) {
-		log_warnx("backend %s: connect failed (%s), trying another",
-		    s->px->conf->backends[s->backend].url, why);
+	if (!reused)
 		backend_failed(s);
-		balance_tried_add(&s->pick.tried, s->backend);
-		session_drop_upstream(s, 0);
+	session_drop_upstream(s, 0);
+	if (!s->rs_started && replayable && s->attempts <= RETRIES) {
 		s->rqh->start = 0;
+		if (reused) {
+			log_debug("backend %s: reused connection %s, retrying", url, why);
+			session_pick_and_connect(s, 1);
+			return;
+		}
+		log_warnx("backend %s: %s, retrying on another backend", url, why);
+		balance_tried_add(&s->pick.tried, s->backend);
 		session_pick_and_connect(s, 0);
 		return;
 	}
-	if (reused && !s->rq_sent_body && !s->retried) {
-		/* A keep-alive connection closed by the backend: the usual race. */
-		s->retried = 1;
-		session_drop_upstream(s, 0);
-		s->rqh->start = 0;
-		session_pick_and_connect(s, 1);
-		return;
-	}
-	log_warnx("backend %s: %s before the response", s->px->conf->backends[s->backend].url, why);
-	backend_failed(s);
-	session_drop_upstream(s, 0);
+	log_warnx("backend %s: %s before the response", url, why);
 	respond_local(s, 502, "Bad Gateway");
 }
 
@@ -613,6 +625,19 @@ request_scan_body(struct session *s)
 	return 0;
 }
 
+/* RFC 9110 9.2.2: a repeated request has the same effect as one. */
+static int
+method_idempotent(struct http_str m)
+{
+	static const char *const idem[] = { "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" };
+	size_t i;
+
+	for (i = 0; i < sizeof(idem) / sizeof(idem[0]); i++)
+		if (m.len == strlen(idem[i]) && memcmp(m.p, idem[i], m.len) == 0)
+			return 1;	/* methods are case-sensitive */
+	return 0;
+}
+
 /* A request head may be complete in cin: parse it and start the exchange. */
 static void
 request_start(struct session *s)
@@ -624,10 +649,18 @@ request_start(struct session *s)
 	s->rs_started = 0;	/* nothing of this exchange's response was sent yet */
 	r = http_parse_request(m, s->cin->data + s->cin->start, buf_len(s->cin), HEAD_MAX);
 	if (r == HTTP_AGAIN) {
-		if (buf_len(s->cin) > 0)
+		/*
+		 * The whole head must arrive within T_CLIENT_HEADER of its first
+		 * byte: more bytes do not extend it, or a client trickling a byte at
+		 * a time could hold the connection for ever (slowloris).
+		 */
+		if (buf_len(s->cin) > 0 && !s->head_clock) {
+			s->head_clock = 1;
 			session_timeout(s, T_CLIENT_HEADER);
+		}
 		return;
 	}
+	s->head_clock = 0;
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
 		s->rq = RQ_DONE;
@@ -636,6 +669,7 @@ request_start(struct session *s)
 	}
 	s->rq_flags = m->flags;
 	s->rq_minor = m->minor;
+	s->rq_idempotent = method_idempotent(m->method);
 	s->rq_body = m->body;
 	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 	s->rq_ready = 0;
@@ -646,7 +680,7 @@ request_start(struct session *s)
 	if (m->flags & HTTP_F_CONN_CLOSE)
 		s->client_close = 1;
 	s->backend = -1;
-	s->retried = 0;
+	s->attempts = 0;
 	memset(&s->pick.tried, 0, sizeof(s->pick.tried));
 	s->rs = RS_WAIT;
 	s->rs_all_in = 0;
@@ -716,6 +750,7 @@ upstream_flush(struct session *s)
 		return;
 	}
 	session_touch(s);
+	s->rq_wrote += (size_t)n;
 	if ((size_t)n >= head) {
 		s->rqh->start = s->rqh->end;	/* kept (not reset) so a retry can rewind */
 		n -= (ssize_t)head;
@@ -959,9 +994,11 @@ exchange_check_done(struct session *s)
 	buf_put(px, &s->sin);
 	if (buf_len(s->cin) == 0) {
 		buf_put(px, &s->cin);
+		s->head_clock = 0;
 		session_timeout(s, T_CLIENT_IDLE);
 	} else {
 		buf_compact(s->cin);
+		s->head_clock = 1;
 		session_timeout(s, T_CLIENT_HEADER);
 		request_start(s);
 	}
@@ -999,11 +1036,11 @@ client_read(struct session *s)
 		return;
 	}
 	s->cin->end += (size_t)n;
-	session_touch(s);
 	if (s->rq == RQ_HEAD) {
 		request_start(s);
 		return;
 	}
+	session_touch(s);
 	if (request_scan_body(s) == -1) {
 		log_info("%s: malformed chunked request body", s->client_ip);
 		session_drop_upstream(s, 0);
@@ -1133,7 +1170,10 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	if (up->connecting) {
 		if (net_connect_result(up->fd) == -1) {
-			upstream_failed_early(s, strerror(errno), 1);
+			char why[96];
+
+			snprintf(why, sizeof(why), "connect failed (%s)", strerror(errno));
+			upstream_failed_early(s, why, 1);
 			if (s->cfd != -1)
 				session_update_io(s);
 			return;
@@ -1166,7 +1206,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->up != NULL && s->up->connecting) {
-		upstream_failed_early(s, "timeout", 1);
+		upstream_failed_early(s, "connect timeout", 1);
 		if (s->cfd != -1)
 			session_update_io(s);
 		return;
