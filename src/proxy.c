@@ -95,6 +95,7 @@ struct session {
 	unsigned rq_flags;
 	int rq_minor;
 	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
+	int rq_upgrade;			/* asks to switch protocols (Connection: upgrade + Upgrade) */
 	struct http_chunked rq_chunk;
 
 	/* response */
@@ -563,8 +564,9 @@ request_rewrite(struct session *s, const struct http_msg *m)
 	for (i = 0; i < m->nheaders && r == 0; i++) {
 		const struct http_header *h = &m->headers[i];
 
-		if (header_is(h, "Trailer")) {
-			r |= buf_append_header(b, h);	/* trailers pass inside the chunked body */
+		if (header_is(h, "Trailer") || (s->rq_upgrade && header_is(h, "Upgrade"))) {
+			/* trailers pass inside the chunked body; Upgrade is offered on */
+			r |= buf_append_header(b, h);
 			continue;
 		}
 		if (http_header_is_hop(m, h) || header_is(h, "Content-Length") ||
@@ -591,6 +593,8 @@ request_rewrite(struct session *s, const struct http_msg *m)
 		}
 	}
 	r |= buf_printf(b, "%s\r\nX-Forwarded-Proto: http\r\n", s->client_ip);
+	if (s->rq_upgrade)
+		r |= buf_append(b, "Connection: upgrade\r\n", 21);
 	if (m->host.len > 0) {
 		r |= buf_append(b, "X-Forwarded-Host: ", 18);
 		r |= buf_append(b, m->host.p, m->host.len);
@@ -613,6 +617,10 @@ request_scan_body(struct session *s)
 	if (s->rq_body == HTTP_BODY_LENGTH) {
 		s->rq_ready = avail < s->rq_left ? avail : (size_t)s->rq_left;
 		s->rq_all_in = s->rq_ready == s->rq_left;
+		return 0;
+	}
+	if (s->rq_body == HTTP_BODY_EOF) {
+		s->rq_ready = avail;	/* tunnel */
 		return 0;
 	}
 	r = http_chunked_feed(&s->rq_chunk, in->data + in->start + s->rq_ready,
@@ -670,6 +678,8 @@ request_start(struct session *s)
 	s->rq_flags = m->flags;
 	s->rq_minor = m->minor;
 	s->rq_idempotent = method_idempotent(m->method);
+	s->rq_upgrade = (m->flags & HTTP_F_CONN_UPGRADE) && (m->flags & HTTP_F_UPGRADE) &&
+	    m->body == HTTP_BODY_NONE;
 	s->rq_body = m->body;
 	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 	s->rq_ready = 0;
@@ -764,8 +774,11 @@ upstream_flush(struct session *s)
 	} else {
 		s->rqh->start += (size_t)n;
 	}
-	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0)
+	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0) {
 		s->rq = RQ_DONE;
+		if (s->c_eof)
+			shutdown(up->fd, SHUT_WR);
+	}
 }
 
 /* --- response side ---------------------------------------------------------------------- */
@@ -789,7 +802,8 @@ response_rewrite(struct session *s, const struct http_msg *m)
 		 * parser checked ends in chunked, or delimits by close) and Trailer
 		 * fields go with it.
 		 */
-		if (header_is(h, "Transfer-Encoding") || header_is(h, "Trailer")) {
+		if (header_is(h, "Transfer-Encoding") || header_is(h, "Trailer") ||
+		    (m->status == 101 && header_is(h, "Upgrade"))) {
 			r |= buf_append_header(b, h);
 			continue;
 		}
@@ -802,6 +816,8 @@ response_rewrite(struct session *s, const struct http_msg *m)
 		}
 		r |= buf_append_header(b, h);
 	}
+	if (m->status == 101)
+		r |= buf_append(b, "Connection: upgrade\r\n", 21);
 	if (m->status >= 200) {
 		if (s->px->conf->expose_server_header)
 			r |= buf_printf(b, "X-Forwarded-Server: %s\r\n",
@@ -847,6 +863,29 @@ response_scan_body(struct session *s)
 	}
 }
 
+/*
+ * The backend agreed to switch protocols (WebSocket...): from now on bytes go
+ * both ways as they come, until one side closes or T_TUNNEL passes without
+ * traffic. The connection is not reused afterwards.
+ */
+static void
+tunnel_start(struct session *s)
+{
+	s->tunnel = 1;
+	s->client_close = 1;
+	s->up->noreuse = 1;
+	s->rs = RS_BODY;
+	s->rs_body = HTTP_BODY_EOF;
+	s->rs_all_in = 0;
+	s->rs_ready = 0;
+	s->rq = RQ_BODY;
+	s->rq_body = HTTP_BODY_EOF;
+	s->rq_all_in = 0;
+	s->rq_ready = 0;
+	session_timeout(s, T_TUNNEL);
+	log_debug("%s: tunnel to %s", s->client_ip, s->px->conf->backends[s->backend].url);
+}
+
 /* Parses response heads in sin (1xx ones are passed on) until the final one. */
 static void
 response_start(struct session *s)
@@ -860,7 +899,7 @@ response_start(struct session *s)
 		    HEAD_MAX, s->rq_flags);
 		if (r == HTTP_AGAIN)
 			return;
-		if (r != HTTP_OK || m->status == 101) {
+		if (r != HTTP_OK || (m->status == 101 && !s->rq_upgrade)) {
 			log_warnx("backend %s: malformed response", px->conf->backends[s->backend].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
@@ -889,6 +928,10 @@ response_start(struct session *s)
 			return;
 		}
 		buf_consume(s->sin, m->head_len);
+		if (m->status == 101) {
+			tunnel_start(s);
+			break;
+		}
 		if (m->status >= 200)
 			s->rs = RS_BODY;
 	}
@@ -1026,6 +1069,14 @@ client_read(struct session *s)
 	if (n <= 0) {
 		if (n == -1)
 			log_debug("%s: read: %s", s->client_ip, strerror(errno));
+		if (s->tunnel && n == 0 && s->up != NULL) {
+			/* The backend still may answer: pass the half-close on. */
+			s->rq_all_in = 1;
+			s->c_eof = 1;
+			if (s->rq_ready == 0)
+				shutdown(s->up->fd, SHUT_WR);
+			return;
+		}
 		if (s->rq == RQ_BODY && !s->rq_all_in)
 			log_info("%s: client closed during the request body", s->client_ip);
 		session_close(s);

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Protocol corners through rondo: Upgrade tunnels, 100-continue, 1xx,
+responses delimited by close, trailers, bodiless responses, and a backend
+that dies in the middle of a response."""
+
+import socket
+import sys
+import threading
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
+
+suite = lib.Suite("test_protocol")
+
+
+class RawBackend:
+    """A backend scripted per path, on raw sockets, one thread per connection."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+
+    def _accept(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    @staticmethod
+    def _read_head(c, buf):
+        while b"\r\n\r\n" not in buf:
+            d = c.recv(65536)
+            if not d:
+                return None, buf
+            buf += d
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        return head.decode("latin-1"), rest
+
+    def _serve(self, c):
+        c.settimeout(10)
+        buf = b""
+        try:
+            while True:
+                head, buf = self._read_head(c, buf)
+                if head is None:
+                    return
+                line = head.split("\r\n")[0]
+                method, path = line.split(" ")[:2]
+                headers = {}
+                for h in head.split("\r\n")[1:]:
+                    k, v = h.split(":", 1)
+                    headers[k.strip().lower()] = v.strip()
+                if method == "HEAD":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+                    continue
+                if path == "/upgrade":
+                    if headers.get("upgrade") != "echo" or \
+                            "upgrade" not in headers.get("connection", "").lower():
+                        c.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 10\r\n\r\nno upgrade")
+                        continue
+                    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\n"
+                              b"Connection: Upgrade\r\n\r\n")
+                    if buf:
+                        c.sendall(buf.upper())
+                    while True:
+                        d = c.recv(65536)
+                        if not d:
+                            break
+                        c.sendall(d.upper())
+                    c.sendall(b"BYE")
+                    return
+                if path == "/until-close":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                              + b"x" * 100000 + b"end")
+                    return
+                if path == "/trailers":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+                              b"Trailer: X-Sum\r\n\r\n5\r\nhello\r\n6\r\n world\r\n"
+                              b"0\r\nX-Sum: 42\r\n\r\n")
+                    continue
+                if path == "/continue":
+                    # 100 first, then the body, then the answer
+                    c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    n = int(headers.get("content-length", "0"))
+                    while len(buf) < n:
+                        d = c.recv(65536)
+                        if not d:
+                            return
+                        buf += d
+                    body, buf = buf[:n], buf[n:]
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (n, body))
+                    continue
+                if path == "/info":
+                    c.sendall(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                              b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    continue
+                if path in ("/204", "/304"):
+                    c.sendall(b"HTTP/1.1 %s X\r\nContent-Length: 0\r\n\r\n" % path[1:].encode())
+                    continue
+                if path == "/die-mid-body":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"y" * 5000)
+                    c.shutdown(socket.SHUT_RDWR)
+                    return
+                if path == "/bad-response":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!")
+                    return
+                c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+
+def start(ctx):
+    b = RawBackend()
+    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url], "workers": 1})
+    lib.wait_until(lambda: r.get("/").status == 200, 10 * lib.SLOW, "rondo to answer")
+    return r, b
+
+
+def raw_until_close(c, timeout=10):
+    c.settimeout(timeout)
+    out = b""
+    while True:
+        d = c.recv(65536)
+        if not d:
+            return out
+        out += d
+
+
+@suite.test
+def upgrade_tunnel(ctx):
+    r, b = start(ctx)
+    try:
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = c.recv(1)
+            expect(d, "connection closed before the 101")
+            head += d
+        expect(head.startswith(b"HTTP/1.1 101 "), "status line %r", head[:40])
+        expect(b"upgrade: echo" in head.lower(), "Upgrade missing from the 101: %r", head)
+        for word in (b"ping", b"second", b"x" * 200000):
+            c.sendall(word)
+            got = b""
+            while len(got) < len(word):
+                d = c.recv(65536)
+                expect(d, "tunnel closed early")
+                got += d
+            expect_eq(got, word.upper(), "echo through the tunnel")
+        c.shutdown(socket.SHUT_WR)   # half-close passes on; the backend answers BYE
+        expect_eq(raw_until_close(c), b"BYE", "bytes after the client's half-close")
+        c.close()
+    finally:
+        b.close()
+
+
+@suite.test
+def upgrade_not_offered_is_not_forwarded(ctx):
+    # Upgrade without "Connection: upgrade" is hop-by-hop junk: not passed on.
+    r, b = start(ctx)
+    try:
+        resp = r.get("/upgrade", headers=[("Upgrade", "echo")])
+        expect_eq(resp.status, 400, "backend saw no upgrade offer")
+    finally:
+        b.close()
+
+
+@suite.test
+def expect_continue(ctx):
+    r, b = start(ctx)
+    try:
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"POST /continue HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        got = b""
+        while b"\r\n\r\n" not in got:
+            d = c.recv(65536)
+            expect(d, "closed before 100 Continue")
+            got += d
+        expect(got.startswith(b"HTTP/1.1 100"), "interim response first: %r", got[:40])
+        c.sendall(b"hello world")
+        rest = got.split(b"\r\n\r\n", 1)[1]
+        while b"hello world" not in rest:
+            d = c.recv(65536)
+            expect(d, "closed before the final response")
+            rest += d
+        expect(rest.startswith(b"HTTP/1.1 200"), "final response: %r", rest[:40])
+        c.close()
+    finally:
+        b.close()
+
+
+@suite.test
+def informational_then_final(ctx):
+    r, b = start(ctx)
+    try:
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /info HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        out = raw_until_close(c)
+        expect(out.startswith(b"HTTP/1.1 103 "), "103 passed on first: %r", out[:40])
+        expect(b"\r\n\r\nHTTP/1.1 200 " in out, "then the 200: %r", out)
+        expect(out.endswith(b"\r\n\r\nok"), "body of the 200: %r", out[-20:])
+    finally:
+        b.close()
+
+
+@suite.test
+def response_until_close(ctx):
+    r, b = start(ctx)
+    try:
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /until-close HTTP/1.1\r\nHost: t\r\n\r\n")
+        out = raw_until_close(c)
+        head, body = out.split(b"\r\n\r\n", 1)
+        expect_eq(body, b"x" * 100000 + b"end", "body delimited by close")
+        expect(b"connection: close" in head.lower(), "Connection: close announced: %r", head)
+    finally:
+        b.close()
+
+
+@suite.test
+def trailers_pass(ctx):
+    r, b = start(ctx)
+    try:
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /trailers HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        out = raw_until_close(c)
+        head, body = out.split(b"\r\n\r\n", 1)
+        expect(b"transfer-encoding: chunked" in head.lower(), "chunked kept: %r", head)
+        expect(b"trailer: x-sum" in head.lower(), "Trailer field kept: %r", head)
+        expect_eq(body, b"5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n", "chunked body")
+    finally:
+        b.close()
+
+
+@suite.test
+def bodiless_responses(ctx):
+    r, b = start(ctx)
+    try:
+        with r.client() as c:
+            for method, path, status in (("HEAD", "/", 200), ("GET", "/204", 204),
+                                         ("GET", "/304", 304), ("GET", "/", 200)):
+                resp = c.request(method, path)
+                expect_eq(resp.status, status, "%s %s" % (method, path))
+                expect_eq(resp.body, b"ok" if path == "/" and method == "GET" else b"",
+                          "%s %s body" % (method, path))
+    finally:
+        b.close()
+
+
+@suite.test
+def backend_dies_mid_response(ctx):
+    r, b = start(ctx)
+    try:
+        mark = r.mark()
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /die-mid-body HTTP/1.1\r\nHost: t\r\n\r\n")
+        out = raw_until_close(c)
+        head, body = out.split(b"\r\n\r\n", 1)
+        expect(b"content-length: 100000" in head.lower(), "head passed on: %r", head)
+        expect(len(body) < 100000, "a truncated body must not look complete")
+        r.wait_log(r"in the middle of the response", 5 * lib.SLOW, since=mark)
+        expect_eq(r.get("/").status, 200, "next request")
+    finally:
+        b.close()
+
+
+@suite.test
+def malformed_response_is_502(ctx):
+    r, b = start(ctx)
+    try:
+        resp = r.get("/bad-response")
+        expect_eq(resp.status, 502, "conflicting Content-Length from the backend")
+        expect_eq(r.get("/").status, 200, "next request")
+    finally:
+        b.close()
+
+
+if __name__ == "__main__":
+    suite.main()
