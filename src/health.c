@@ -250,7 +250,17 @@ health_main(const struct conf *c, struct shm_seg *seg)
 		ev_init(&p->timeout, probe_timeout_cb);
 		p->timeout.data = p;
 	}
-	ev_timer_init(&h.tick, health_tick_cb, 0., (double)c->health_interval_ms / 1000.);
+	/*
+	 * Probe at once when some state is unknown; after a reload, when every
+	 * state was carried over, keep to the interval (a reload is no reason
+	 * for a burst of probes, nor to trust a backend sooner).
+	 */
+	for (i = 0; i < c->nbackends; i++)
+		if (h.probes[i].state == -1)
+			break;
+	ev_timer_init(&h.tick, health_tick_cb,
+	    i < c->nbackends ? 0. : (double)c->health_interval_ms / 1000.,
+	    (double)c->health_interval_ms / 1000.);
 	h.tick.data = &h;
 	ev_timer_start(h.loop, &h.tick);
 	ev_io_init(&h.signal_w, health_signal_cb, h.sfd, EV_READ);

@@ -123,7 +123,16 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 		return -1;
 	}
 	if (pid == 0) {
-		/* The child: the master's loop is left alone and never run again. */
+		/*
+		 * The child: the master's loop is left alone and never run again.
+		 * Listening sockets of other generations are not its to keep open
+		 * (an old port must close when its own workers are gone).
+		 */
+		struct generation *o;
+
+		for (o = m->cur; o != NULL; o = o->next)
+			if (o->lfd != -1 && o->lfd != g->lfd)
+				close(o->lfd);
 		if (role == ROLE_WORKER)
 			status = worker_main(id, g->lfd, g->conf, g->seg, g->lb);
 		else

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Reloads under load: SIGHUP again and again, with the server list changing,
+while clients keep sending requests; not one may fail."""
+
+import signal
+import socket
+import sys
+import threading
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
+
+suite = lib.Suite("test_reload")
+
+RELOADS = 50
+
+
+class Load(threading.Thread):
+    """Requests one after the other until stopped, on a new connection each
+    time or on one keep-alive connection. A keep-alive connection that the
+    server closed while idle is reopened and the request sent again, only when
+    no byte of a response had arrived (RFC 9112 9.3.1: what every client does);
+    every other problem is a failure."""
+
+    def __init__(self, r, keepalive):
+        super().__init__(daemon=True)
+        self.r = r
+        self.keepalive = keepalive
+        self.stop = threading.Event()
+        self.sent = 0
+        self.reopened = 0
+        self.failures = []
+        self.seen = {}
+
+    def _one(self, c):
+        resp = c.request("GET", "/")
+        if resp.status != 200:
+            self.failures.append("status %d" % resp.status)
+        name = resp.header("X-Backend")
+        self.seen[name] = self.seen.get(name, 0) + 1
+        return resp
+
+    def run(self):
+        c = None
+        deadline = lib.time.monotonic() + 120
+        while not self.stop.is_set() and lib.time.monotonic() < deadline:
+            self.sent += 1
+            try:
+                if not self.keepalive:
+                    with self.r.client() as c1:
+                        self._one(c1)
+                    continue
+                if c is None:
+                    c = self.r.client()
+                try:
+                    resp = self._one(c)
+                except (lib.ConnectionClosed, ConnectionResetError, BrokenPipeError) as e:
+                    if getattr(e, "partial", b""):
+                        raise
+                    self.reopened += 1
+                    c.close()
+                    c = self.r.client()
+                    resp = self._one(c)
+                if "close" in resp.tokens("connection"):
+                    c.close()
+                    c = None
+            except Exception as e:
+                self.failures.append("%s: %s" % (type(e).__name__, e))
+                if c is not None:
+                    c.close()
+                c = None
+        if c is not None:
+            c.close()
+
+    def finish(self):
+        self.stop.set()
+        self.join(15)
+
+
+@suite.test
+def fifty_reloads_no_failure(ctx):
+    bs = ctx.backends_n(3)
+    lists = [[bs[0], bs[1], bs[2]], [bs[0], bs[1]], [bs[1], bs[2]], [bs[2], bs[0]]]
+    r = ctx.rondo({"healthCheckInterval": "200ms", "servers": [b.url for b in lists[0]],
+                   "healthCheck": {"rise": 1, "fall": 1, "timeout": "200ms"}, "workers": 2})
+    lib.warm_up(r, [b.name for b in bs])
+    loads = [Load(r, keepalive=False), Load(r, keepalive=False), Load(r, keepalive=True)]
+    for ld in loads:
+        ld.start()
+    try:
+        for i in range(1, RELOADS + 1):
+            servers = lists[i % len(lists)]
+            before = sum(ld.sent for ld in loads)
+            mark = r.mark()
+            r.rewrite_config(dict(r.config, servers=[b.url for b in servers]))
+            r.signal(signal.SIGHUP)
+            r.wait_log(r"master: reload done, generation %d\b" % (i + 1), 5 * lib.SLOW, since=mark)
+            lib.wait_until(lambda: sum(ld.sent for ld in loads) >= before + 6, 5 * lib.SLOW,
+                           "requests after reload %d" % i)
+    finally:
+        for ld in loads:
+            ld.finish()
+    total = sum(ld.sent for ld in loads)
+    failures = [f for ld in loads for f in ld.failures]
+    expect(not failures, "%d of %d requests failed across %d reloads: %s",
+           len(failures), total, RELOADS, failures[:5])
+    expect(total >= RELOADS * 6, "only %d requests were sent", total)
+    # The last list is the one in force: only its backends answer now.
+    last = {b.name for b in lists[RELOADS % len(lists)]}
+    seen = set()
+    for _ in range(12):
+        seen.add(r.get("/").header("X-Backend"))
+    expect_eq(seen, last, "backends answering after the last reload")
+    # The old generations all drained and left: the master's children are
+    # this generation's workers and health checker only.
+    lib.wait_until(lambda: len(r.children()) == 3, 20 * lib.SLOW,
+                   "old generations to exit (children now %s)" % r.children())
+    print("  %d requests, %d keep-alive reconnects, over %d reloads" %
+          (total, sum(ld.reopened for ld in loads), RELOADS))
+
+
+@suite.test
+def reload_keeps_down_backend_down(ctx):
+    # Health state carries over: a backend known to be down gets no traffic
+    # just because the configuration was reloaded.
+    bs = ctx.backends_n(2)
+    bs[1].kill()
+    r2 = ctx.rondo({"healthCheckInterval": "30s", "servers": [b.url for b in bs],
+                    "healthCheck": {"rise": 1, "fall": 1, "timeout": "200ms"}, "workers": 1})
+    r2.wait_log(r"backend http://127\.0\.0\.1:%d is down" % bs[1].port, 5 * lib.SLOW)
+    bs[1].start()      # answering again, but the next check is 30 s away
+    mark = r2.mark()
+    r2.signal(signal.SIGHUP)
+    r2.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
+    names = {r2.get("/").header("X-Backend") for _ in range(10)}
+    expect_eq(names, {bs[0].name}, "backends answering right after the reload")
+
+
+@suite.test
+def reload_changes_port(ctx):
+    bs = ctx.backends_n(1)
+    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [bs[0].url], "workers": 1})
+    old_addr = r.addr
+    new_port = lib.free_port()
+    mark = r.mark()
+    r.rewrite_config(dict(r.config, port="127.0.0.1:%d" % new_port))
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
+    resp = lib.http_get(("127.0.0.1", new_port), "/")
+    expect_eq(resp.status, 200, "request on the new port")
+
+    def old_closed():
+        try:
+            socket.create_connection(old_addr, timeout=1).close()
+            return False
+        except OSError:
+            return True
+    lib.wait_until(old_closed, 10 * lib.SLOW, "the old port to be closed")
+
+
+if __name__ == "__main__":
+    suite.main()
