@@ -110,6 +110,7 @@ static int
 master_spawn(struct master *m, struct generation *g, enum child_role role, int id)
 {
 	struct child *slot;
+	sigset_t all, saved;
 	pid_t pid;
 	int status;
 
@@ -117,7 +118,16 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 		log_errx("too many child processes");
 		return -1;
 	}
+	/*
+	 * Signals stay blocked across fork() until the child has replaced the
+	 * master's handlers: one sent to a brand-new child (a reload right after
+	 * start) must reach the child's signalfd, not the master's handler.
+	 */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &saved);
 	pid = fork();
+	if (pid != 0)
+		sigprocmask(SIG_SETMASK, &saved, NULL);
 	if (pid == -1) {
 		log_err("fork");
 		return -1;
