@@ -25,11 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/random.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include "accesslog.h"
 #include "balance.h"
 #include "buf.h"
 #include "conf.h"
@@ -52,6 +55,7 @@
 #define T_LINGER	2.0	/* draining the client after an error response */
 #define T_TUNNEL	3600.0	/* an upgraded connection (WebSocket) without traffic */
 #define RETRIES		2	/* more attempts on other backends after a failure */
+#define REQ_ID_MAX	64	/* longest X-Request-Id kept from a client */
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
@@ -116,6 +120,17 @@ struct session {
 	int tunnel;			/* upgraded (101): bytes relayed both ways as they come */
 	int c_eof;			/* tunnel: the client closed its side */
 	size_t rq_wrote;		/* bytes written to the current backend connection */
+
+	/* for the access log: strings live in rqh (the rewritten head) */
+	double t_start;			/* the request head was complete */
+	double t_pick;			/* the backend was chosen */
+	double t_head;			/* its response head arrived */
+	uint64_t sent;			/* bytes written to the client in this exchange */
+	int in_exchange;		/* a request was read and is not logged yet */
+	int rq_parsed;			/* ... and its head was valid (rqh holds it) */
+	size_t ref_off, ref_len;	/* Referer value in rqh */
+	size_t ua_off, ua_len;		/* User-Agent value in rqh */
+	char req_id[REQ_ID_MAX + 1];	/* X-Request-Id, received or made */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
 	char client_ip[INET6_ADDRSTRLEN];
@@ -128,6 +143,9 @@ struct proxy {
 	struct session *sessions;	/* all live sessions */
 	unsigned nsessions;
 	struct shm_worker *slot;	/* this worker's counters in the segment */
+	struct accesslog *alog;		/* NULL: no access log */
+	uint32_t id_prefix;		/* random, per worker start: request ids stay unique */
+	uint64_t id_seq;
 	const struct lb *lb;
 	unsigned worker;		/* 0-based slot */
 	struct session *free_sessions;
@@ -143,6 +161,7 @@ static void client_cb(struct ev_loop *, ev_io *, int);
 static void upstream_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
 static void session_close(struct session *);
+static void session_log(struct session *);
 static void session_update_io(struct session *);
 static void request_start(struct session *);
 static void upstream_flush(struct session *);
@@ -454,6 +473,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	s->up = up;
 	s->up_gen++;
 	s->rq_wrote = 0;
+	s->t_pick = ev_now(px->loop);
 	up->nreq++;
 	shm_counter_add(&px->seg->backends[b].requests, 1);
 	s->rs = RS_HEAD;
@@ -529,6 +549,7 @@ respond_local(struct session *s, int status, const char *body)
 	}
 	s->local = 1;
 	s->client_close = 1;
+	s->rs_status = status;
 	s->rs = RS_DONE;
 	s->rs_ready = 0;
 	s->rq = RQ_DONE;
@@ -550,12 +571,33 @@ header_is(const struct http_header *h, const char *name)
  * Content-Length or Transfer-Encoding: chunked), X-Forwarded-* set. Returns -1
  * when it does not fit.
  */
+/* A client's X-Request-Id is kept if it is 1..REQ_ID_MAX of [A-Za-z0-9._:-]. */
+static int
+request_id_valid(struct http_str v)
+{
+	size_t i;
+
+	if (v.len == 0 || v.len > REQ_ID_MAX)
+		return 0;
+	for (i = 0; i < v.len; i++) {
+		char c = v.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 static int
 request_rewrite(struct session *s, const struct http_msg *m)
 {
 	struct buf *b = s->rqh;
 	size_t i, nxff = 0;
 	int r = 0;
+
+	s->req_id[0] = '\0';
+	s->ref_len = s->ua_len = 0;
 
 	r |= buf_append(b, m->method.p, m->method.len);
 	r |= buf_append(b, " ", 1);
@@ -577,7 +619,25 @@ request_rewrite(struct session *s, const struct http_msg *m)
 			nxff++;
 			continue;
 		}
+		if (header_is(h, "X-Request-Id")) {
+			if (s->req_id[0] != '\0' || !request_id_valid(h->value))
+				continue;	/* one id, made here if the client's is unusable */
+			memcpy(s->req_id, h->value.p, h->value.len);
+			s->req_id[h->value.len] = '\0';
+		}
+		if (header_is(h, "Referer")) {
+			s->ref_off = b->end + h->name.len + 2;
+			s->ref_len = h->value.len;
+		} else if (header_is(h, "User-Agent")) {
+			s->ua_off = b->end + h->name.len + 2;
+			s->ua_len = h->value.len;
+		}
 		r |= buf_append_header(b, h);
+	}
+	if (s->req_id[0] == '\0') {
+		snprintf(s->req_id, sizeof(s->req_id), "%08x%016llx", s->px->id_prefix,
+		    (unsigned long long)++s->px->id_seq);
+		r |= buf_printf(b, "X-Request-Id: %s\r\n", s->req_id);
 	}
 	if (m->body == HTTP_BODY_LENGTH)
 		r |= buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)m->content_length);
@@ -669,8 +729,20 @@ request_start(struct session *s)
 		return;
 	}
 	s->head_clock = 0;
+	s->t_start = ev_now(s->px->loop);
+	s->t_pick = s->t_head = -1;
+	s->sent = 0;
+	s->in_exchange = 1;
+	s->rq_parsed = 1;
+	s->rs_status = 0;
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
+		s->t_start = ev_now(px->loop);
+		s->t_pick = s->t_head = -1;
+		s->sent = 0;
+		s->in_exchange = 1;
+		s->rq_parsed = 0;
+		s->req_id[0] = '\0';
 		s->rq = RQ_DONE;
 		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
 		return;
@@ -908,6 +980,7 @@ response_start(struct session *s)
 		}
 		if (m->status >= 200) {
 			s->rs_status = m->status;
+			s->t_head = ev_now(px->loop);
 			s->rs_body = m->body;
 			s->rs_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 			s->rs_ready = 0;
@@ -976,6 +1049,7 @@ client_flush(struct session *s)
 	}
 	session_touch(s);
 	s->rs_started = 1;
+	s->sent += (uint64_t)n;
 	if ((size_t)n >= head) {
 		if (head > 0)
 			buf_reset(s->rsh);
@@ -1022,6 +1096,7 @@ exchange_check_done(struct session *s)
 		up_reusable = s->up != NULL && !s->up->noreuse && buf_len(s->sin) == 0;
 	}
 	s->rs = RS_DONE;
+	session_log(s);
 	s->nreq++;
 	atomic_fetch_add_explicit(&px->slot->requests, 1, memory_order_relaxed);
 	session_drop_upstream(s, up_reusable);
@@ -1045,6 +1120,54 @@ exchange_check_done(struct session *s)
 		session_timeout(s, T_CLIENT_HEADER);
 		request_start(s);
 	}
+}
+
+/* --- access log ------------------------------------------------------------------------ */
+
+/* Writes the current exchange's access log line, once. Buffers must still be held. */
+static void
+session_log(struct session *s)
+{
+	struct proxy *px = s->px;
+	struct accesslog_entry e;
+	const char *head;
+
+	if (!s->in_exchange)
+		return;
+	s->in_exchange = 0;
+	if (px->alog == NULL)
+		return;
+	memset(&e, 0, sizeof(e));
+	e.time = s->t_start;
+	e.client = s->client_ip;
+	if (s->rq_parsed && s->rqh != NULL) {
+		head = s->rqh->data;
+		e.method = head;
+		e.method_len = strcspn(head, " ");
+		e.target = head + e.method_len + 1;
+		e.target_len = strcspn(e.target, " ");
+		e.referer = head + s->ref_off;
+		e.referer_len = s->ref_len;
+		e.agent = head + s->ua_off;
+		e.agent_len = s->ua_len;
+	} else {
+		e.method = e.target = "-";
+		e.method_len = e.target_len = 1;
+	}
+	e.minor = s->rq_minor;
+	e.status = s->rs_status;
+	e.bytes = s->sent;
+	e.backend = s->t_pick >= 0 && s->backend >= 0 ? px->conf->backends[s->backend].url : NULL;
+	e.upstream_s = s->t_pick >= 0 && s->t_head >= 0 ? s->t_head - s->t_pick : -1;
+	e.total_s = ev_now(px->loop) - s->t_start;
+	e.request_id = s->req_id[0] != '\0' ? s->req_id : "-";
+	accesslog_write(px->alog, &e);
+}
+
+void
+proxy_set_accesslog(struct proxy *px, struct accesslog *l)
+{
+	px->alog = l;
 }
 
 /* --- events ----------------------------------------------------------------------------- */
@@ -1301,6 +1424,7 @@ session_close(struct session *s)
 
 	if (s->cfd == -1)
 		return;
+	session_log(s);
 	session_drop_upstream(s, 0);
 	ev_io_stop(px->loop, &s->cio);
 	ev_timer_stop(px->loop, &s->timer);
@@ -1381,6 +1505,8 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->worker = (unsigned)(worker_id - 1) % SHM_MAX_WORKERS;
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
+	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
+		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	px->pool = calloc(c->nbackends, sizeof(*px->pool));
 	px->npool = calloc(c->nbackends, sizeof(*px->npool));
 	if (px->pool == NULL || px->npool == NULL) {

@@ -13,6 +13,7 @@
 
 #include <sys/socket.h>
 
+struct accesslog;
 struct conf;
 struct ev_loop;
 struct lb;
@@ -42,6 +43,9 @@ unsigned proxy_sessions(const struct proxy *px);
 /* Connections accepted and requests answered by backends since proxy_new. */
 void proxy_totals(const struct proxy *px, unsigned long long *connections,
     unsigned long long *requests);
+
+/* Logs every request to l from now on (NULL: no access log). The caller keeps l. */
+void proxy_set_accesslog(struct proxy *px, struct accesslog *l);
 
 /* Closes every session and pooled connection and frees px. */
 void proxy_free(struct proxy *px);

@@ -1,0 +1,73 @@
+/*
+ * The access log: one line per request, written by each worker to the same
+ * file (opened O_APPEND, so lines from several workers never interleave).
+ * Lines are gathered in a buffer and written when it fills or at the latest
+ * a few milliseconds later (accesslog_flush from a timer), not one write(2)
+ * per request. SIGUSR1 makes every worker reopen the file (log rotation).
+ *
+ * Formats:
+ *   combined  client - - [time] "METHOD target HTTP/1.x" status bytes "referer" "agent"
+ *             then backend, upstream seconds, total seconds, request id
+ *   json      one object per line with the same fields, named
+ */
+#ifndef RONDO_ACCESSLOG_H
+#define RONDO_ACCESSLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum accesslog_format {
+	ACCESSLOG_COMBINED,
+	ACCESSLOG_JSON,
+};
+
+struct accesslog;
+
+/* What one request leaves in the log. Strings need not be NUL-terminated. */
+struct accesslog_entry {
+	double time;			/* when the request head arrived, seconds since the epoch */
+	const char *client;		/* numeric address */
+	const char *method;
+	size_t method_len;
+	const char *target;
+	size_t target_len;
+	int minor;			/* HTTP/1.<minor> */
+	int status;			/* as sent to the client; 0 if none was */
+	uint64_t bytes;			/* response bytes sent to the client, head included */
+	const char *referer;
+	size_t referer_len;
+	const char *agent;
+	size_t agent_len;
+	const char *backend;		/* URL, or NULL when no backend answered */
+	double upstream_s;		/* backend connect to response head; <0: none */
+	double total_s;			/* request head to the last response byte */
+	const char *request_id;
+};
+
+/*
+ * Opens path for appending ("-" is standard output). Returns NULL with err
+ * filled on failure. The caller owns the result (accesslog_close).
+ */
+struct accesslog *accesslog_open(const char *path, enum accesslog_format fmt, char *err,
+    size_t errlen);
+
+/* Flushes, then closes. NULL is fine. */
+void accesslog_close(struct accesslog *l);
+
+/* Opens the file again by name (after rotation). Returns 0, or -1 with errno set. */
+int accesslog_reopen(struct accesslog *l);
+
+/* Adds one line; writes the buffer when it is nearly full. */
+void accesslog_write(struct accesslog *l, const struct accesslog_entry *e);
+
+/* Writes what is buffered. Returns 1 when something was pending. */
+int accesslog_flush(struct accesslog *l);
+
+/* Formats one entry into out (NUL-terminated, truncated to outlen). Returns its length. */
+size_t accesslog_format_entry(enum accesslog_format fmt, const struct accesslog_entry *e,
+    char *out, size_t outlen);
+
+/* Parses "combined" or "json". Returns 0, or -1 if it is neither. */
+int accesslog_parse_format(const char *s, enum accesslog_format *fmt);
+
+#endif
