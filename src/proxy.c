@@ -118,7 +118,7 @@ struct session {
 	int attempts;			/* backend connections tried for this request */
 	int head_clock;			/* the request head deadline is running */
 	int tunnel;			/* upgraded (101): bytes relayed both ways as they come */
-	int c_eof;			/* tunnel: the client closed its side */
+	int c_eof;			/* the client closed its side (half-close) */
 	size_t rq_wrote;		/* bytes written to the current backend connection */
 
 	/* for the access log: strings live in rqh (the rewritten head) */
@@ -227,6 +227,26 @@ buf_append(struct buf *b, const char *p, size_t len)
 	memcpy(b->data + b->end, p, len);
 	b->end += len;
 	return 0;
+}
+
+static int
+buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+/* Appends n in decimal (no printf on the per-request path). */
+static int
+buf_append_u64(struct buf *b, uint64_t n)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	return buf_append(b, tmp + i, sizeof(tmp) - i);
 }
 
 static int
@@ -589,6 +609,21 @@ request_id_valid(struct http_str v)
 	return 1;
 }
 
+/* A new id: the worker's random prefix and a counter, 24 hex digits. */
+static void
+request_id_make(struct proxy *px, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t seq = ++px->id_seq;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		out[i] = hex[(px->id_prefix >> (28 - 4 * i)) & 15];
+	for (i = 0; i < 16; i++)
+		out[8 + i] = hex[(seq >> (60 - 4 * i)) & 15];
+	out[24] = '\0';
+}
+
 static int
 request_rewrite(struct session *s, const struct http_msg *m)
 {
@@ -635,12 +670,17 @@ request_rewrite(struct session *s, const struct http_msg *m)
 		r |= buf_append_header(b, h);
 	}
 	if (s->req_id[0] == '\0') {
-		snprintf(s->req_id, sizeof(s->req_id), "%08x%016llx", s->px->id_prefix,
-		    (unsigned long long)++s->px->id_seq);
-		r |= buf_printf(b, "X-Request-Id: %s\r\n", s->req_id);
+		request_id_make(s->px, s->req_id);
+		r |= buf_append(b, "X-Request-Id: ", 14);
+		r |= buf_append_str(b, s->req_id);
+		r |= buf_append(b, "\r\n", 2);
 	}
 	if (m->body == HTTP_BODY_LENGTH)
-		r |= buf_printf(b, "Content-Length: %llu\r\n", (unsigned long long)m->content_length);
+	{
+		r |= buf_append(b, "Content-Length: ", 16);
+		r |= buf_append_u64(b, m->content_length);
+		r |= buf_append(b, "\r\n", 2);
+	}
 	else if (m->body == HTTP_BODY_CHUNKED)
 		r |= buf_append(b, "Transfer-Encoding: chunked\r\n", 28);
 	r |= buf_append(b, "X-Forwarded-For: ", 17);
@@ -652,7 +692,8 @@ request_rewrite(struct session *s, const struct http_msg *m)
 			r |= buf_append(b, ", ", 2);
 		}
 	}
-	r |= buf_printf(b, "%s\r\nX-Forwarded-Proto: http\r\n", s->client_ip);
+	r |= buf_append_str(b, s->client_ip);
+	r |= buf_append_str(b, "\r\nX-Forwarded-Proto: http\r\n");
 	if (s->rq_upgrade)
 		r |= buf_append(b, "Connection: upgrade\r\n", 21);
 	if (m->host.len > 0) {
@@ -863,7 +904,9 @@ response_rewrite(struct session *s, const struct http_msg *m)
 	size_t i;
 	int r = 0, cl_done = 0;
 
-	r |= buf_printf(b, "HTTP/1.1 %d ", m->status);
+	r |= buf_append(b, "HTTP/1.1 ", 9);
+	r |= buf_append_u64(b, (uint64_t)m->status);
+	r |= buf_append(b, " ", 1);
 	r |= buf_append(b, m->reason.p, m->reason.len);
 	r |= buf_append(b, "\r\n", 2);
 	for (i = 0; i < m->nheaders && r == 0; i++) {
@@ -892,8 +935,11 @@ response_rewrite(struct session *s, const struct http_msg *m)
 		r |= buf_append(b, "Connection: upgrade\r\n", 21);
 	if (m->status >= 200) {
 		if (s->px->conf->expose_server_header)
-			r |= buf_printf(b, "X-Forwarded-Server: %s\r\n",
-			    s->px->conf->backends[s->backend].url);
+		{
+			r |= buf_append(b, "X-Forwarded-Server: ", 20);
+			r |= buf_append_str(b, s->px->conf->backends[s->backend].url);
+			r |= buf_append(b, "\r\n", 2);
+		}
 		if (s->client_close)
 			r |= buf_append(b, "Connection: close\r\n", 19);
 		else if (s->rq_minor == 0)
@@ -981,6 +1027,8 @@ response_start(struct session *s)
 		if (m->status >= 200) {
 			s->rs_status = m->status;
 			s->t_head = ev_now(px->loop);
+			shm_backend_response(px->seg, (unsigned)s->backend, m->status,
+			    s->t_head - s->t_pick);
 			s->rs_body = m->body;
 			s->rs_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 			s->rs_ready = 0;
@@ -1200,6 +1248,12 @@ client_read(struct session *s)
 				shutdown(s->up->fd, SHUT_WR);
 			return;
 		}
+		if (n == 0 && !s->local && (s->rq == RQ_DONE || (s->rq == RQ_BODY && s->rq_all_in))) {
+			/* The request is in: a half-closed client still gets its answer. */
+			s->c_eof = 1;
+			s->client_close = 1;
+			return;
+		}
 		if (s->rq == RQ_BODY && !s->rq_all_in)
 			log_info("%s: client closed during the request body", s->client_ip);
 		session_close(s);
@@ -1292,7 +1346,12 @@ session_update_io(struct session *s)
 	if (s->lingering) {
 		cev = EV_READ;
 	} else {
-		if (!s->local && (s->rq == RQ_HEAD || (s->rq == RQ_BODY && !s->rq_all_in)) &&
+		/*
+		 * Reading goes on while a response is awaited, as long as cin has
+		 * room: pipelined requests queue up, and the interest need not be
+		 * switched off and on (two epoll_ctl calls) for every request.
+		 */
+		if (!s->local && !s->c_eof &&
 		    (s->cin == NULL || buf_space(s->cin) > 0 || s->cin->start > 0))
 			cev |= EV_READ;
 		if ((s->rsh != NULL && buf_len(s->rsh) > 0) || (s->rs == RS_BODY && s->rs_ready > 0))
