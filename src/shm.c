@@ -58,3 +58,23 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 		}
 	}
 }
+
+const double shm_latency_bounds_ms[SHM_LATENCY_BUCKETS] = {
+	1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 1e300,
+};
+
+void
+shm_backend_response(struct shm_seg *seg, unsigned i, int status, double seconds)
+{
+	struct shm_backend *b = &seg->backends[i];
+	double ms = seconds * 1000.;
+	unsigned k = 0;
+
+	shm_counter_add(&b->responses[status >= 100 && status < 600 ? status / 100 : 0], 1);
+	if (seconds < 0)
+		return;
+	while (k < SHM_LATENCY_BUCKETS - 1 && ms > shm_latency_bounds_ms[k])
+		k++;
+	shm_counter_add(&b->latency[k], 1);
+	shm_counter_add(&b->latency_sum_us, (uint64_t)(seconds * 1e6));
+}

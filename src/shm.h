@@ -10,6 +10,8 @@
  *   rr                         every worker, atomic fetch-add (the global rotation)
  *   requests, failures, active every worker, relaxed atomic adds
  *   wactive[w]                 worker slot w (and the master once w died)
+ *   responses, latency         every worker, relaxed atomic adds
+ *   drain                      the master (admin requests)
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
  *   generation                 the master
  *
@@ -28,9 +30,10 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 1
+#define SHM_LAYOUT_VERSION 2
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
+#define SHM_LATENCY_BUCKETS 12		/* see shm_latency_bounds_ms */
 
 struct conf;
 
@@ -42,6 +45,10 @@ struct shm_backend {
 	_Atomic uint64_t last_check_us;	/* latency of the last probe (health child) */
 	_Atomic int64_t active;		/* requests in flight, all workers */
 	_Atomic int32_t wactive[SHM_MAX_WORKERS];	/* the same per worker slot, for the master's cleanup */
+	_Atomic uint32_t drain;		/* 1: no new requests (admin, in the master) */
+	_Atomic uint64_t responses[6];	/* by status class: [1] 1xx .. [5] 5xx, [0] none (workers) */
+	_Atomic uint64_t latency[SHM_LATENCY_BUCKETS];	/* response head times, per bucket (workers) */
+	_Atomic uint64_t latency_sum_us;	/* sum of those times (workers) */
 	_Atomic uint64_t requests;	/* requests sent, all workers */
 	_Atomic uint64_t failures;	/* connect errors and bad responses, all workers */
 } __attribute__((aligned(64)));
@@ -75,6 +82,12 @@ void shm_destroy(struct shm_seg *seg);
 
 /* Copies health state from old to seg for every backend whose name is in both. */
 void shm_carry_health(struct shm_seg *seg, const struct shm_seg *old);
+
+/* Upper bounds in ms of the latency buckets; the last one is +Inf. */
+extern const double shm_latency_bounds_ms[SHM_LATENCY_BUCKETS];
+
+/* Counts one response of backend i: its status and how long its head took. */
+void shm_backend_response(struct shm_seg *seg, unsigned i, int status, double seconds);
 
 static inline int
 shm_backend_up(const struct shm_seg *seg, unsigned i)
