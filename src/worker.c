@@ -23,14 +23,15 @@
 #define ACCEPT_PAUSE	1.0	/* seconds without accepting after EMFILE/ENFILE */
 #define DRAIN_TIMEOUT	30.0	/* seconds a graceful stop may take */
 #define ACCEPT_SLACK	2	/* connections this worker may hold above the least loaded one */
-#define ACCEPT_YIELDS	64	/* wakeups left to others in a row before accepting anyway */
+#define ACCEPT_YIELD	0.002	/* seconds a busier worker leaves new connections to the others */
 
 struct worker {
 	struct ev_loop *loop;
 	int id;
 	int lfd;
 	struct shm_seg *seg;
-	unsigned yields;		/* consecutive wakeups left to other workers */
+	int force;			/* accept the next one even if busier (the yield ran out) */
+	ev_timer yield_w;
 	int sfd;
 	struct proxy *px;
 	ev_io accept_w;
@@ -44,8 +45,9 @@ struct worker {
  * Every worker is woken for a new connection (one shared socket, level
  * triggered). The first to call accept() would take them all, so a worker
  * with clearly more open connections than the least loaded one lets the
- * others have it. It yields at most ACCEPT_YIELDS times in a row, so a stuck
- * or dead peer cannot stop accepting.
+ * others have it: it stops watching the socket for ACCEPT_YIELD (no busy
+ * loop on a socket that stays readable), then accepts even if still busier,
+ * so a stuck or dead peer cannot leave connections waiting.
  */
 static int
 worker_may_accept(struct worker *wk)
@@ -64,12 +66,16 @@ worker_may_accept(struct worker *wk)
 		if (v < least)
 			least = v;
 	}
-	if (mine <= least + ACCEPT_SLACK || wk->yields >= ACCEPT_YIELDS) {
-		wk->yields = 0;
-		return 1;
-	}
-	wk->yields++;
-	return 0;
+	return mine <= least + ACCEPT_SLACK;
+}
+
+static void
+worker_yield_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct worker *wk = w->data;
+
+	wk->force = 1;
+	ev_io_start(loop, &wk->accept_w);
 }
 
 static void
@@ -80,7 +86,13 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	socklen_t len;
 	int i, fd, one = 1;
 
-	for (i = 0; i < ACCEPT_BATCH && worker_may_accept(wk); i++) {
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		if (!wk->force && !worker_may_accept(wk)) {
+			ev_io_stop(loop, &wk->accept_w);
+			ev_timer_start(loop, &wk->yield_w);
+			return;
+		}
+		wk->force = 0;
 		len = sizeof(ss);
 		fd = accept4(wk->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -139,6 +151,7 @@ worker_quit(struct worker *wk)
 		return;
 	ev_io_stop(wk->loop, &wk->accept_w);
 	ev_timer_stop(wk->loop, &wk->pause_w);
+	ev_timer_stop(wk->loop, &wk->yield_w);
 	close(wk->lfd);
 	wk->lfd = -1;
 	proxy_drain(wk->px);
@@ -197,6 +210,8 @@ worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
 	wk.accept_w.data = &wk;
 	ev_timer_init(&wk.pause_w, worker_pause_cb, ACCEPT_PAUSE, 0.);
 	wk.pause_w.data = &wk;
+	ev_timer_init(&wk.yield_w, worker_yield_cb, ACCEPT_YIELD, 0.);
+	wk.yield_w.data = &wk;
 	ev_io_init(&wk.signal_w, worker_signal_cb, wk.sfd, EV_READ);
 	wk.signal_w.data = &wk;
 	ev_init(&wk.drain_w, worker_drain_cb);
