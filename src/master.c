@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ struct generation {
 	struct conf *conf;
 	struct shm_seg *seg;
 	struct lb *lb;			/* the policy's tables, inherited by the workers */
+	int (*handoff)[2];		/* a socketpair per worker, for passing connections */
 	int lfd;
 	unsigned workers;
 	unsigned live;			/* children of this generation still running */
@@ -143,9 +145,12 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 		for (o = m->cur; o != NULL; o = o->next)
 			if (o->lfd != -1 && o->lfd != g->lfd)
 				close(o->lfd);
-		if (role == ROLE_WORKER)
-			status = worker_main(id, g->lfd, g->conf, g->seg, g->lb);
-		else
+		if (role == ROLE_WORKER) {
+			struct worker_args wa = { .id = id, .listen_fd = g->lfd, .conf = g->conf,
+			    .seg = g->seg, .lb = g->lb, .handoff = (const int (*)[2])g->handoff };
+
+			status = worker_main(&wa);
+		} else
 			status = health_main(g->conf, g->seg);
 		_exit(status);
 	}
@@ -198,9 +203,46 @@ master_live(const struct master *m)
 	return n;
 }
 
+/*
+ * One datagram socketpair per worker: others send on [0], the worker reads
+ * [1]. The master keeps both ends, so what was sent to a worker that died
+ * waits for the one that replaces it. NULL handoff (out of fds) only costs
+ * the spreading of bursts.
+ */
+static void
+generation_handoff_open(struct generation *g)
+{
+	unsigned i;
+
+	if (g->workers < 2 || (g->handoff = calloc(g->workers, sizeof(*g->handoff))) == NULL)
+		return;
+	for (i = 0; i < g->workers; i++) {
+		if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
+		    g->handoff[i]) == -1) {
+			log_warn("socketpair: connections will not be handed between workers");
+			while (i-- > 0) {
+				close(g->handoff[i][0]);
+				close(g->handoff[i][1]);
+			}
+			free(g->handoff);
+			g->handoff = NULL;
+			return;
+		}
+	}
+}
+
 static void
 generation_free(struct generation *g, int close_listener)
 {
+	unsigned i;
+
+	if (g->handoff != NULL) {
+		for (i = 0; i < g->workers; i++) {
+			close(g->handoff[i][0]);
+			close(g->handoff[i][1]);
+		}
+		free(g->handoff);
+	}
 	if (close_listener && g->lfd != -1)
 		close(g->lfd);
 	shm_destroy(g->seg);
@@ -341,6 +383,7 @@ master_reload(struct master *m)
 		return;
 	}
 	shm_carry_health(g->seg, old->seg);
+	generation_handoff_open(g);
 	atomic_store(&g->seg->generation, g->id);
 	g->next = old;
 	m->cur = g;
@@ -440,6 +483,7 @@ master_run(struct conf *c, const struct master_opts *o)
 		return 1;
 	}
 	atomic_store(&g->seg->generation, 1);
+	generation_handoff_open(g);
 	m.cur = g;
 	if (o->pidfile != NULL && master_write_pidfile(o->pidfile) == -1) {
 		log_err("pid file %s", o->pidfile);

@@ -55,6 +55,8 @@ struct shm_backend {
 
 struct shm_worker {
 	_Atomic uint32_t sessions;	/* client connections open now */
+	_Atomic uint32_t incoming;	/* connections handed to it, not yet taken (others add, it subtracts) */
+	_Atomic uint32_t quitting;	/* it drains: hand it nothing more (seq_cst with incoming) */
 	_Atomic uint64_t accepted;	/* client connections accepted */
 	_Atomic uint64_t requests;	/* requests answered by a backend */
 } __attribute__((aligned(64)));

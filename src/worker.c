@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -23,15 +24,14 @@
 #define ACCEPT_PAUSE	1.0	/* seconds without accepting after EMFILE/ENFILE */
 #define DRAIN_TIMEOUT	30.0	/* seconds a graceful stop may take */
 #define ACCEPT_SLACK	2	/* connections this worker may hold above the least loaded one */
-#define ACCEPT_YIELD	0.002	/* seconds a busier worker leaves new connections to the others */
 
 struct worker {
 	struct ev_loop *loop;
 	int id;
 	int lfd;
 	struct shm_seg *seg;
-	int force;			/* accept the next one even if busier (the yield ran out) */
-	ev_timer yield_w;
+	const int (*handoff)[2];	/* see worker_args */
+	ev_io handoff_w;
 	int sfd;
 	struct proxy *px;
 	ev_io accept_w;
@@ -41,41 +41,110 @@ struct worker {
 	ev_tstamp drain_deadline;
 };
 
+/* Connections a worker holds or is about to receive. */
+static uint32_t
+worker_load(const struct shm_seg *seg, unsigned i)
+{
+	return atomic_load_explicit(&seg->workers[i].sessions, memory_order_relaxed) +
+	    atomic_load_explicit(&seg->workers[i].incoming, memory_order_relaxed);
+}
+
 /*
- * Every worker is woken for a new connection (one shared socket, level
- * triggered). The first to call accept() would take them all, so a worker
- * with clearly more open connections than the least loaded one lets the
- * others have it: it stops watching the socket for ACCEPT_YIELD (no busy
- * loop on a socket that stays readable), then accepts even if still busier,
- * so a stuck or dead peer cannot leave connections waiting.
+ * Spreading connections over workers. The kernel wakes one of the workers
+ * waiting on the shared socket, and the one woken accepts the whole queue: a
+ * burst of new connections (a client opening its pool) lands on one worker.
+ * So a worker holding more than ACCEPT_SLACK connections above the least
+ * loaded one accepts, then hands the connection to that worker over a
+ * socketpair (SCM_RIGHTS). Returns the worker slot to hand to, or -1 to keep.
  */
 static int
-worker_may_accept(struct worker *wk)
+worker_handoff_target(const struct worker *wk)
 {
 	const struct shm_seg *seg = wk->seg;
 	uint32_t mine, least = UINT32_MAX, v;
-	unsigned i;
+	unsigned i, me = (unsigned)wk->id - 1;
+	int target = -1;
 
-	if (seg->nworkers < 2)
-		return 1;
-	mine = atomic_load_explicit(&seg->workers[wk->id - 1].sessions, memory_order_relaxed);
+	if (seg->nworkers < 2 || wk->handoff == NULL)
+		return -1;
+	mine = worker_load(seg, me);
 	for (i = 0; i < seg->nworkers; i++) {
-		if (i == (unsigned)wk->id - 1)
+		if (i == me || atomic_load(&seg->workers[i].quitting))
 			continue;
-		v = atomic_load_explicit(&seg->workers[i].sessions, memory_order_relaxed);
-		if (v < least)
+		v = worker_load(seg, i);
+		if (v < least) {
 			least = v;
+			target = (int)i;
+		}
 	}
-	return mine <= least + ACCEPT_SLACK;
+	return mine > least + ACCEPT_SLACK ? target : -1;
 }
 
+/* Sends fd to worker slot i. 0 when it went (the caller closes its copy). */
+static int
+worker_handoff_send(struct worker *wk, unsigned i, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], byte = 0;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	/*
+	 * Announce, then check that it is not quitting; it sets quitting, then
+	 * waits for incoming to reach 0 (both sequentially consistent): either
+	 * this sees it quitting, or it sees the connection coming.
+	 */
+	atomic_fetch_add(&wk->seg->workers[i].incoming, 1);
+	if (atomic_load(&wk->seg->workers[i].quitting) ||
+	    sendmsg(wk->handoff[i][0], &msg, MSG_DONTWAIT | MSG_NOSIGNAL) == -1) {
+		/* Quitting, or its queue is full (it is slow too): keep the connection. */
+		atomic_fetch_sub(&wk->seg->workers[i].incoming, 1);
+		return -1;
+	}
+	return 0;
+}
+
+/* Connections handed over by other workers. */
 static void
-worker_yield_cb(struct ev_loop *loop, ev_timer *w, int revents)
+worker_handoff_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct worker *wk = w->data;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char cbuf[CMSG_SPACE(sizeof(int))], byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	int i, fd;
 
-	wk->force = 1;
-	ev_io_start(loop, &wk->accept_w);
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		if (recvmsg(w->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) == -1)
+			return;
+		atomic_fetch_sub_explicit(&wk->seg->workers[wk->id - 1].incoming, 1,
+		    memory_order_relaxed);
+		cm = CMSG_FIRSTHDR(&msg);
+		if (cm == NULL || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		len = sizeof(ss);
+		if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1) {
+			close(fd);	/* the client left meanwhile */
+			continue;
+		}
+		proxy_accept(wk->px, fd, (struct sockaddr *)&ss);
+	}
 }
 
 static void
@@ -87,12 +156,8 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int i, fd, one = 1;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
-		if (!wk->force && !worker_may_accept(wk)) {
-			ev_io_stop(loop, &wk->accept_w);
-			ev_timer_start(loop, &wk->yield_w);
-			return;
-		}
-		wk->force = 0;
+		int target;
+
 		len = sizeof(ss);
 		fd = accept4(wk->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -117,6 +182,11 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 		}
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if ((target = worker_handoff_target(wk)) != -1 &&
+		    worker_handoff_send(wk, (unsigned)target, fd) == 0) {
+			close(fd);
+			continue;
+		}
 		proxy_accept(wk->px, fd, (struct sockaddr *)&ss);
 	}
 }
@@ -134,7 +204,8 @@ worker_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct worker *wk = w->data;
 
-	if (proxy_sessions(wk->px) == 0) {
+	if (proxy_sessions(wk->px) == 0 &&
+	    atomic_load(&wk->seg->workers[wk->id - 1].incoming) == 0) {
 		ev_break(loop, EVBREAK_ALL);
 		return;
 	}
@@ -149,9 +220,9 @@ worker_quit(struct worker *wk)
 {
 	if (wk->lfd == -1)
 		return;
+	atomic_store(&wk->seg->workers[wk->id - 1].quitting, 1);
 	ev_io_stop(wk->loop, &wk->accept_w);
 	ev_timer_stop(wk->loop, &wk->pause_w);
-	ev_timer_stop(wk->loop, &wk->yield_w);
 	close(wk->lfd);
 	wk->lfd = -1;
 	proxy_drain(wk->px);
@@ -183,16 +254,20 @@ worker_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
-worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
-    const struct lb *lb)
+worker_main(const struct worker_args *a)
 {
-	struct worker wk = { .id = id, .lfd = listen_fd, .seg = seg };
+	struct worker wk = { .id = a->id, .lfd = a->listen_fd, .seg = a->seg,
+	    .handoff = a->handoff };
+	const struct conf *c = a->conf;
+	struct shm_seg *seg = a->seg;
+	int id = a->id, listen_fd = a->listen_fd;
 	unsigned long long conns, reqs;
 	char name[32];
 
 	snprintf(name, sizeof(name), "worker %d", id);
-	/* A predecessor that died left its count behind. */
+	/* A predecessor that died left its count behind ("incoming" stays: the queue does). */
 	atomic_store(&seg->workers[(id - 1) % SHM_MAX_WORKERS].sessions, 0);
+	atomic_store(&seg->workers[(id - 1) % SHM_MAX_WORKERS].quitting, 0);
 	log_set_procname(name);
 	if ((wk.sfd = proc_child_init()) == -1) {
 		log_err("signal setup");
@@ -202,7 +277,7 @@ worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
 		log_errx("cannot create an event loop");
 		return WORKER_EXIT_FATAL;
 	}
-	if ((wk.px = proxy_new(wk.loop, c, seg, lb, id)) == NULL) {
+	if ((wk.px = proxy_new(wk.loop, c, seg, a->lb, id)) == NULL) {
 		log_errx("out of memory");
 		return WORKER_EXIT_FATAL;
 	}
@@ -210,14 +285,17 @@ worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
 	wk.accept_w.data = &wk;
 	ev_timer_init(&wk.pause_w, worker_pause_cb, ACCEPT_PAUSE, 0.);
 	wk.pause_w.data = &wk;
-	ev_timer_init(&wk.yield_w, worker_yield_cb, ACCEPT_YIELD, 0.);
-	wk.yield_w.data = &wk;
 	ev_io_init(&wk.signal_w, worker_signal_cb, wk.sfd, EV_READ);
 	wk.signal_w.data = &wk;
 	ev_init(&wk.drain_w, worker_drain_cb);
 	wk.drain_w.data = &wk;
 	ev_io_start(wk.loop, &wk.accept_w);
 	ev_io_start(wk.loop, &wk.signal_w);
+	if (wk.handoff != NULL) {
+		ev_io_init(&wk.handoff_w, worker_handoff_cb, wk.handoff[id - 1][1], EV_READ);
+		wk.handoff_w.data = &wk;
+		ev_io_start(wk.loop, &wk.handoff_w);
+	}
 
 	ev_run(wk.loop, 0);
 

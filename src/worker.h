@@ -15,8 +15,17 @@ struct shm_seg;
 
 #define WORKER_EXIT_FATAL 2	/* exit status: do not respawn */
 
-/* Runs worker id (1-based) in a freshly forked child. Returns the exit status. */
-int worker_main(int id, int listen_fd, const struct conf *c, struct shm_seg *seg,
-    const struct lb *lb);
+/* What a worker gets from the master. */
+struct worker_args {
+	int id;				/* 1-based */
+	int listen_fd;
+	const struct conf *conf;
+	struct shm_seg *seg;
+	const struct lb *lb;
+	const int (*handoff)[2];	/* per worker: [0] others send to it, [1] it receives */
+};
+
+/* Runs a worker in a freshly forked child. Returns the exit status. */
+int worker_main(const struct worker_args *a);
 
 #endif

@@ -292,9 +292,9 @@ def sigquit_drains_request_in_flight(ctx):
 
 @suite.test
 def connections_spread_across_workers(ctx):
-    # Every worker is woken for each new connection; a worker holding more
-    # connections than the least loaded one leaves it to the others, so
-    # connections opened at once end up spread evenly.
+    # The kernel wakes one worker per readiness and that one would accept the
+    # whole queue; a worker holding more connections than the least loaded
+    # one hands new ones over, so connections opened at once end up spread.
     r, bs = start(ctx, workers=2)
     clients = []
     try:
