@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 backend for trying rondo and for its integration tests.
 
-    backend.py --port P --name NAME [--host 127.0.0.1] [--record FILE]
+    backend.py --port P --name NAME [--host 127.0.0.1] [--record FILE] [--delay-ms N]
 
 It is written on raw sockets rather than http.server so that the bytes on
 the wire are exactly the ones described here: HTTP/1.1 keep-alive, request
@@ -29,7 +29,9 @@ HEAD gets the same status and headers without a body. The connection id
 counts TCP connections accepted by this process, so a client can see whether
 a proxy reuses upstream connections. With --record FILE the raw bytes of
 every request received (head, then body as it arrives, chunk framing
-included; unparsable leftovers too) are appended to FILE.
+included; unparsable leftovers too) are appended to FILE. With --delay-ms N
+every request but HEAD (so health probes are not slowed) waits N ms before it
+is answered: a slow backend, for comparing balancing algorithms.
 
 It prints "listening on HOST:PORT" once bound (with --port 0 the kernel picks
 the port) and exits 0 on SIGTERM or SIGINT.
@@ -90,9 +92,10 @@ class Recorder:
 
 
 class Server:
-    def __init__(self, name, recorder):
+    def __init__(self, name, recorder, delay_ms=0):
         self.name = name
         self.recorder = recorder
+        self.delay_ms = delay_ms
         self.lock = threading.Lock()
         self.next_conn = 0
 
@@ -345,6 +348,8 @@ class Connection:
 
         close = self.wants_close(req) or qint("close", 0) == 1
 
+        if self.srv.delay_ms > 0 and req.method != "HEAD":
+            time.sleep(self.srv.delay_ms / 1000.0)
         body = self.body_reader(req)
         if "100-continue" in req.tokens("expect") and req.version == "HTTP/1.1":
             self.sock.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -407,6 +412,8 @@ def main(argv=None):
     ap.add_argument("--name", required=True, help="value of the X-Backend header")
     ap.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     ap.add_argument("--record", metavar="FILE", help="append raw request bytes to FILE")
+    ap.add_argument("--delay-ms", type=int, default=0, metavar="N",
+                    help="wait N ms before answering each request but HEAD (default 0)")
     args = ap.parse_args(argv)
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -423,7 +430,7 @@ def main(argv=None):
         print("backend %s: cannot listen on %s:%d: %s" % (args.name, args.host, args.port, e),
               file=sys.stderr, flush=True)
         return 1
-    server = Server(args.name, Recorder(args.record))
+    server = Server(args.name, Recorder(args.record), max(0, args.delay_ms))
     host, port = lsock.getsockname()[:2]
     shown = "[%s]" % host if family == socket.AF_INET6 else host
     print("listening on %s:%d" % (shown, port), flush=True)

@@ -1,58 +1,294 @@
-/* Backend selection policies over the shared segment; see balance.h. */
+/*
+ * Backend selection policies over the shared segment; see balance.h.
+ *
+ * balance_new splits the backends in two groups, primaries and backups (a
+ * backup group is consulted only when no primary is up), and precomputes
+ * what never changes: the smooth weighted sequence of each group (weighted
+ * round robin, and the order ties are broken in by least connections) and,
+ * for ip-hash, a Maglev lookup table. balance_pick then reads only the
+ * shared segment (health, active counts, the rotation counter) besides
+ * these tables: no lock, no allocation, any number of processes at once.
+ *
+ * A backend is "eligible" for a pick when it is up, not yet tried by this
+ * request and below its maxConnections. Every policy looks for one in its
+ * own order; when none is left the reason is the result: nobody up, all
+ * full, or all tried.
+ */
 #include "config.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <netinet/in.h>
 
 #include "balance.h"
 #include "conf.h"
 #include "shm.h"
 
-struct lb {
-	uint8_t hash_key[16];
+_Static_assert(BALANCE_MAX <= 256, "backend indexes are stored in a uint8_t");
+_Static_assert(BALANCE_MAX == CONF_MAX_BACKENDS, "one limit for both");
+
+#define BALANCE_SEQ_TRIES	16		/* counter draws before weighted RR scans */
+#define BALANCE_HASH_TRIES	16		/* re-hashes of a key before ip-hash scans */
+#define BALANCE_TWO_TRIES	4		/* random pairs drawn before a full scan */
+#define BALANCE_TABLE_MIN	65537		/* Maglev table: a prime, > 256 * BALANCE_MAX */
+#define BALANCE_TABLE_PER_WEIGHT 32		/* table entries per unit of (reduced) weight */
+#define BALANCE_TABLE_MAX	(1u << 21)	/* 2 MiB of uint8_t per group at most */
+#define BALANCE_GOLDEN		0x9e3779b97f4a7c15ull
+
+enum balance_group_id {
+	BALANCE_PRIMARY,
+	BALANCE_BACKUP,
+	BALANCE_NGROUPS
 };
+
+/* The primaries, or the backups: what a pick chooses among. */
+struct balance_group {
+	uint32_t n;				/* members */
+	uint8_t member[BALANCE_MAX];		/* their backend indexes, in config order */
+	uint32_t nseq;				/* entries in seq: the sum of reduced weights */
+	uint8_t *seq;				/* smooth weighted order of backend indexes */
+	uint32_t ntable;			/* entries in table (a prime), 0 unless ip-hash */
+	uint8_t *table;				/* Maglev: hash % ntable -> backend index */
+};
+
+struct lb {
+	enum conf_algorithm algorithm;
+	uint8_t hash_key[16];
+	uint32_t nbackends;
+	uint32_t weight[BALANCE_MAX];		/* 1..CONF_WEIGHT_MAX */
+	uint32_t max_conns[BALANCE_MAX];	/* 0: unlimited */
+	uint8_t pos[BALANCE_MAX];		/* index of each backend in its group's member[] */
+	struct balance_group group[BALANCE_NGROUPS];
+};
+
+/* Why a scan found nothing, when it did not. */
+struct balance_seen {
+	unsigned up;		/* backends up */
+	unsigned full;		/* up, untried, at their limit */
+};
+
+/* Per process: the master never picks, so each worker seeds its own after fork. */
+static uint64_t balance_rng;
+
+/* A 64-bit finalizer (the one of MurmurHash3): every input bit moves every output bit. */
+static uint64_t
+balance_mix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+/* Keyed hash of <n> bytes at <p>, <salt> telling apart the uses of one key. */
+static uint64_t
+balance_hash(const uint8_t key[16], uint64_t salt, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t h = 0xcbf29ce484222325ull ^ salt;
+	size_t i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ key[i]) * 0x100000001b3ull;
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return balance_mix(h);
+}
+
+static uint64_t
+balance_gcd(uint64_t a, uint64_t b)
+{
+	uint64_t t;
+
+	while (b != 0) {
+		t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+static int
+balance_is_prime(uint32_t n)
+{
+	uint32_t d;
+
+	if (n < 2 || n % 2 == 0)
+		return n == 2;
+	for (d = 3; (uint64_t)d * d <= n; d += 2)
+		if (n % d == 0)
+			return 0;
+	return 1;
+}
+
+/* The weights of g's members divided by their greatest common divisor, into w[]. */
+static uint64_t
+balance_reduced_weights(const struct lb *lb, const struct balance_group *g, uint32_t *w)
+{
+	uint64_t d = 0, sum = 0;
+	uint32_t k;
+
+	for (k = 0; k < g->n; k++)
+		d = balance_gcd(lb->weight[g->member[k]], d);
+	for (k = 0; k < g->n; k++) {
+		w[k] = lb->weight[g->member[k]] / (uint32_t)d;
+		sum += w[k];
+	}
+	return sum;
+}
+
+/*
+ * Builds g->seq, the smooth weighted round robin of its members: at each step
+ * every member gains its weight, the richest (the first on a tie) is chosen
+ * and pays the total. Weights 5,1,1 give a a b a c a a. Returns 0, or -1 when
+ * out of memory.
+ */
+static int
+balance_build_seq(const struct lb *lb, struct balance_group *g)
+{
+	uint32_t w[BALANCE_MAX], k, best, step;
+	int64_t cur[BALANCE_MAX], total;
+
+	total = (int64_t)balance_reduced_weights(lb, g, w);
+	if ((g->seq = malloc((size_t)total)) == NULL)
+		return -1;
+	g->nseq = (uint32_t)total;
+	memset(cur, 0, sizeof(cur));
+	for (step = 0; step < g->nseq; step++) {
+		best = 0;
+		for (k = 0; k < g->n; k++) {
+			cur[k] += w[k];
+			if (cur[k] > cur[best])
+				best = k;
+		}
+		cur[best] -= total;
+		g->seq[step] = g->member[best];
+	}
+	return 0;
+}
+
+/*
+ * Builds g->table, a Maglev lookup table. Each member walks its own
+ * permutation of the table (offset and skip from a keyed hash of its URL, so
+ * they do not depend on its place in the list) and, in the turns given by
+ * g->seq (as often as its weight), takes the next entry still free. Removing
+ * a member leaves the others' preferences as they were: only about its own
+ * share of the entries changes hands. Returns 0, or -1 when out of memory.
+ */
+static int
+balance_build_table(const struct lb *lb, const struct conf *c, struct balance_group *g)
+{
+	uint64_t offset[BALANCE_MAX], skip[BALANCE_MAX], next[BALANCE_MAX];
+	uint64_t target, h, slot, filled, step;
+	uint32_t m, k;
+	uint8_t *taken;
+	const char *url;
+
+	target = (uint64_t)g->nseq * BALANCE_TABLE_PER_WEIGHT;
+	if (target < BALANCE_TABLE_MIN)
+		target = BALANCE_TABLE_MIN;
+	if (target > BALANCE_TABLE_MAX)
+		target = BALANCE_TABLE_MAX;
+	for (m = (uint32_t)target; !balance_is_prime(m); m++)
+		;
+	if ((g->table = malloc(m)) == NULL || (taken = calloc(m, 1)) == NULL) {
+		free(g->table);
+		g->table = NULL;
+		return -1;
+	}
+	g->ntable = m;
+	for (k = 0; k < g->n; k++) {
+		url = c->backends[g->member[k]].url;
+		h = balance_hash(lb->hash_key, 0, url, strlen(url));
+		offset[k] = h % m;
+		h = balance_hash(lb->hash_key, BALANCE_GOLDEN, url, strlen(url));
+		skip[k] = h % (m - 1) + 1;
+		next[k] = 0;
+	}
+	for (filled = 0, step = 0; filled < m; step++) {
+		k = lb->pos[g->seq[step % g->nseq]];
+		do {
+			slot = (offset[k] + next[k] * skip[k]) % m;
+			next[k]++;
+		} while (taken[slot]);
+		taken[slot] = 1;
+		g->table[slot] = g->member[k];
+		filled++;
+	}
+	free(taken);
+	return 0;
+}
 
 struct lb *
 balance_new(const struct conf *c, const uint8_t hash_key[16], char *err, size_t errlen)
 {
+	struct balance_group *g;
 	struct lb *lb;
+	size_t i;
+	int id;
 
-	if ((lb = calloc(1, sizeof(*lb))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+	if (c->nbackends > BALANCE_MAX) {
+		snprintf(err, errlen, "balancer: %zu backends (at most %d)", c->nbackends,
+		    BALANCE_MAX);
 		return NULL;
 	}
+	if ((lb = calloc(1, sizeof(*lb))) == NULL)
+		goto nomem;
+	lb->algorithm = c->algorithm;
 	memcpy(lb->hash_key, hash_key, sizeof(lb->hash_key));
+	lb->nbackends = (uint32_t)c->nbackends;
+	for (i = 0; i < c->nbackends; i++) {
+		/* 0 is a conf_backend nobody defaulted (tests build them by hand). */
+		lb->weight[i] = c->backends[i].weight != 0 ? c->backends[i].weight : 1;
+		lb->max_conns[i] = c->backends[i].max_connections;
+		g = &lb->group[c->backends[i].backup ? BALANCE_BACKUP : BALANCE_PRIMARY];
+		lb->pos[i] = (uint8_t)g->n;
+		g->member[g->n++] = (uint8_t)i;
+	}
+	for (id = 0; id < BALANCE_NGROUPS; id++) {
+		g = &lb->group[id];
+		if (g->n == 0)
+			continue;
+		if (balance_build_seq(lb, g) == -1)
+			goto nomem;
+		if (lb->algorithm == CONF_ALGO_IP_HASH && balance_build_table(lb, c, g) == -1)
+			goto nomem;
+	}
 	return lb;
+nomem:
+	balance_free(lb);
+	snprintf(err, errlen, "balancer: out of memory");
+	return NULL;
 }
 
 void
 balance_free(struct lb *lb)
 {
+	int id;
+
+	if (lb == NULL)
+		return;
+	for (id = 0; id < BALANCE_NGROUPS; id++) {
+		free(lb->group[id].seq);
+		free(lb->group[id].table);
+	}
 	free(lb);
 }
 
 uint64_t
 balance_client_key(const struct lb *lb, const struct sockaddr *sa)
 {
-	const uint8_t *p;
-	uint64_t h = 0xcbf29ce484222325ull;
-	size_t n, i;
-
-	if (sa->sa_family == AF_INET6) {
-		p = (const uint8_t *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		n = 16;
-	} else {
-		p = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
-		n = 4;
-	}
-	for (i = 0; i < sizeof(lb->hash_key); i++)
-		h = (h ^ lb->hash_key[i]) * 0x100000001b3ull;
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	if (sa->sa_family == AF_INET6)
+		return balance_hash(lb->hash_key, 0,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	return balance_hash(lb->hash_key, 0, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 }
 
 void
@@ -84,28 +320,350 @@ balance_worker_reset(struct shm_seg *seg, unsigned w)
 	}
 }
 
+static int64_t
+balance_active(const struct shm_seg *seg, unsigned i)
+{
+	int64_t n = atomic_load_explicit(&seg->backends[i].active, memory_order_relaxed);
+
+	return n < 0 ? 0 : n;
+}
+
+/*
+ * Acquires backend i for worker slot w unless that would take it over its
+ * limit: the increment comes first and is undone when it went over, so two
+ * workers racing for the last place cannot both get it. Returns 1 if
+ * acquired, 0 if full.
+ */
+static int
+balance_acquire_capped(const struct lb *lb, struct shm_seg *seg, unsigned w, unsigned i)
+{
+	uint32_t max = lb->max_conns[i];
+
+	if (max != 0) {
+		if (balance_active(seg, i) >= max)
+			return 0;	/* the common refusal, without touching the line */
+		if (atomic_fetch_add_explicit(&seg->backends[i].active, 1,
+		    memory_order_relaxed) >= (int64_t)max) {
+			atomic_fetch_sub_explicit(&seg->backends[i].active, 1,
+			    memory_order_relaxed);
+			return 0;
+		}
+		atomic_fetch_add_explicit(&seg->backends[i].wactive[w % SHM_MAX_WORKERS], 1,
+		    memory_order_relaxed);
+		return 1;
+	}
+	balance_acquire(seg, w, (int)i);
+	return 1;
+}
+
+/*
+ * Whether backend i can take this request, without acquiring it; counts in
+ * <seen> why not. Full means at its limit now (a later acquire may still lose).
+ */
+static int
+balance_eligible(const struct lb *lb, const struct shm_seg *seg, const struct balance_ctx *ctx,
+    unsigned i, struct balance_seen *seen)
+{
+	/* Down, or drained by the admin: no new requests either way. */
+	if (!shm_backend_up(seg, i) ||
+	    atomic_load_explicit(&seg->backends[i].drain, memory_order_relaxed))
+		return 0;
+	seen->up++;
+	if (balance_tried_has(&ctx->tried, (int)i))
+		return 0;
+	if (lb->max_conns[i] != 0 && balance_active(seg, i) >= lb->max_conns[i]) {
+		seen->full++;
+		return 0;
+	}
+	return 1;
+}
+
+/* Tries to take backend i: eligible and acquired. Returns 1 if taken. */
+static int
+balance_take(const struct lb *lb, struct shm_seg *seg, const struct balance_ctx *ctx,
+    unsigned i, struct balance_seen *seen)
+{
+	if (!balance_eligible(lb, seg, ctx, i, seen))
+		return 0;
+	if (balance_acquire_capped(lb, seg, ctx->worker, i))
+		return 1;
+	seen->full++;
+	return 0;
+}
+
+/* The result of a pick that found nothing, from what the last full scan saw. */
+static int
+balance_nothing(const struct balance_seen *seen)
+{
+	if (seen->up == 0)
+		return BALANCE_NONE_HEALTHY;
+	return seen->full > 0 ? BALANCE_ALL_FULL : BALANCE_ALL_TRIED;
+}
+
+/*
+ * Every member of g in order from member[start % n], the first one that can
+ * be taken wins: a down backend's turn goes to the next one. Returns a backend
+ * index, or a BALANCE_* code.
+ */
+static int
+balance_scan(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx, uint64_t start)
+{
+	struct balance_seen seen = { 0, 0 };
+	uint32_t k, j = (uint32_t)(start % g->n);
+	unsigned i;
+
+	for (k = 0; k < g->n; k++, j = j + 1 == g->n ? 0 : j + 1) {
+		i = g->member[j];
+		if (balance_take(lb, seg, ctx, i, &seen))
+			return (int)i;
+	}
+	return balance_nothing(&seen);
+}
+
+static uint64_t
+balance_next_rr(struct shm_seg *seg)
+{
+	return atomic_fetch_add_explicit(&seg->rr, 1, memory_order_relaxed);
+}
+
+/* round-robin: one step of the shared counter per pick. */
+static int
+balance_pick_rr(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx)
+{
+	return balance_scan(lb, g, seg, ctx, balance_next_rr(seg));
+}
+
+/*
+ * weighted-round-robin: the shared counter indexes the smooth sequence. An
+ * entry that cannot be taken is passed over by drawing the next one, so the
+ * others keep the proportions of their weights; after BALANCE_SEQ_TRIES draws
+ * (most of the weight down or full) a scan settles it.
+ */
+static int
+balance_pick_wrr(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx)
+{
+	struct balance_seen seen = { 0, 0 };
+	uint64_t n = 0;
+	unsigned i, t;
+
+	for (t = 0; t < BALANCE_SEQ_TRIES; t++) {
+		n = balance_next_rr(seg);
+		i = g->seq[n % g->nseq];
+		if (balance_take(lb, seg, ctx, i, &seen))
+			return (int)i;
+	}
+	return balance_scan(lb, g, seg, ctx, balance_mix(n));
+}
+
+/*
+ * least-connections: the fewest requests in flight over all workers per unit
+ * of weight. The scan starts at the member the smooth sequence names for this
+ * step of the shared counter and keeps the first of equals, so ties rotate
+ * (in proportion to weight) instead of always going to the first backend. A
+ * backend that fills up between the look and the acquire is set aside and the
+ * scan done again.
+ */
+static int
+balance_pick_leastconn(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx)
+{
+	struct balance_tried lost;
+	struct balance_seen seen;
+	uint32_t k, j, first, round;
+	int64_t a, best_a = 0;
+	unsigned i;
+	int best;
+
+	first = lb->pos[g->seq[balance_next_rr(seg) % g->nseq]];
+	memset(&lost, 0, sizeof(lost));
+	for (round = 0; round <= g->n; round++) {
+		memset(&seen, 0, sizeof(seen));
+		best = -1;
+		for (k = 0, j = first; k < g->n; k++, j = j + 1 == g->n ? 0 : j + 1) {
+			i = g->member[j];
+			if (!balance_eligible(lb, seg, ctx, i, &seen))
+				continue;
+			if (balance_tried_has(&lost, (int)i)) {
+				seen.full++;
+				continue;
+			}
+			a = balance_active(seg, i);
+			if (best == -1 || a * lb->weight[best] < best_a * lb->weight[i]) {
+				best = (int)i;
+				best_a = a;
+			}
+		}
+		if (best == -1)
+			break;
+		if (balance_acquire_capped(lb, seg, ctx->worker, (unsigned)best))
+			return best;
+		balance_tried_add(&lost, best);
+	}
+	return balance_nothing(&seen);
+}
+
+/* The next number of this process's generator (splitmix64), seeded on first use. */
+static uint64_t
+balance_random(const struct lb *lb, unsigned worker)
+{
+	struct timespec ts;
+	uint64_t seed[3];
+
+	if (balance_rng == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed[0] = worker;
+		seed[1] = (uint64_t)getpid();
+		seed[2] = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+		balance_rng = balance_hash(lb->hash_key, worker, seed, sizeof(seed)) | 1;
+	}
+	balance_rng += BALANCE_GOLDEN;
+	return balance_mix(balance_rng);
+}
+
+/* Of backends a and b, the one with fewer requests in flight (a on a tie). */
+static unsigned
+balance_lighter(const struct shm_seg *seg, unsigned a, unsigned b)
+{
+	return balance_active(seg, b) < balance_active(seg, a) ? b : a;
+}
+
+/*
+ * random-two-choices: two distinct members drawn at random, the one with
+ * fewer requests in flight taken. Pairs are drawn a few times while one of
+ * them cannot take the request; then the eligible members are listed and the
+ * two drawn among them (a single one is taken as is).
+ */
+static int
+balance_pick_two(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx)
+{
+	struct balance_seen seen;
+	uint8_t cand[BALANCE_MAX];
+	uint32_t ncand, k, x, y;
+	uint64_t r;
+	unsigned a, b, t, pick;
+
+	if (g->n >= 2) {
+		for (t = 0; t < BALANCE_TWO_TRIES; t++) {
+			memset(&seen, 0, sizeof(seen));
+			r = balance_random(lb, ctx->worker);
+			x = (uint32_t)((r & 0xffffffffu) % g->n);
+			y = (uint32_t)((r >> 32) % (g->n - 1));
+			y += y >= x;
+			a = g->member[x];
+			b = g->member[y];
+			if (!balance_eligible(lb, seg, ctx, a, &seen) ||
+			    !balance_eligible(lb, seg, ctx, b, &seen))
+				continue;
+			pick = balance_lighter(seg, a, b);
+			if (balance_acquire_capped(lb, seg, ctx->worker, pick))
+				return (int)pick;
+		}
+	}
+	memset(&seen, 0, sizeof(seen));
+	for (ncand = 0, k = 0; k < g->n; k++)
+		if (balance_eligible(lb, seg, ctx, g->member[k], &seen))
+			cand[ncand++] = g->member[k];
+	while (ncand > 0) {
+		r = balance_random(lb, ctx->worker);
+		x = (uint32_t)((r & 0xffffffffu) % ncand);
+		pick = cand[x];
+		if (ncand >= 2) {
+			y = (uint32_t)((r >> 32) % (ncand - 1));
+			y += y >= x;
+			if (balance_lighter(seg, pick, cand[y]) != pick) {
+				pick = cand[y];
+				x = y;
+			}
+		}
+		if (balance_acquire_capped(lb, seg, ctx->worker, pick))
+			return (int)pick;
+		seen.full++;
+		cand[x] = cand[--ncand];
+	}
+	return balance_nothing(&seen);
+}
+
+/*
+ * ip-hash: the client's key indexes the Maglev table. When that backend
+ * cannot take the request, the key is hashed again with the attempt number,
+ * so the clients of a down backend spread over the others by weight (and the
+ * others' clients stay where they are); after BALANCE_HASH_TRIES a scan from a
+ * place given by the key settles it.
+ */
+static int
+balance_pick_hash(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx)
+{
+	struct balance_seen seen = { 0, 0 };
+	uint64_t h = 0;
+	unsigned i, t;
+
+	for (t = 0; t < BALANCE_HASH_TRIES; t++) {
+		h = balance_mix(ctx->key + t * BALANCE_GOLDEN);
+		i = g->table[h % g->ntable];
+		if (balance_take(lb, seg, ctx, i, &seen))
+			return (int)i;
+	}
+	return balance_scan(lb, g, seg, ctx, balance_mix(h));
+}
+
+static int
+balance_pick_group(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    struct balance_ctx *ctx)
+{
+	if (g->n == 0)
+		return BALANCE_NONE_HEALTHY;
+	switch (lb->algorithm) {
+	case CONF_ALGO_WEIGHTED_ROUND_ROBIN:
+		return balance_pick_wrr(lb, g, seg, ctx);
+	case CONF_ALGO_LEAST_CONNECTIONS:
+		return balance_pick_leastconn(lb, g, seg, ctx);
+	case CONF_ALGO_IP_HASH:
+		return balance_pick_hash(lb, g, seg, ctx);
+	case CONF_ALGO_RANDOM_TWO_CHOICES:
+		return balance_pick_two(lb, g, seg, ctx);
+	case CONF_ALGO_ROUND_ROBIN:
+	default:
+		return balance_pick_rr(lb, g, seg, ctx);
+	}
+}
+
+/* Whether any member of g is up: usually the first one says so. */
+static int
+balance_group_up(const struct balance_group *g, const struct shm_seg *seg)
+{
+	uint32_t k;
+
+	for (k = 0; k < g->n; k++)
+		if (shm_backend_up(seg, g->member[k]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The group is chosen before the policy runs, so that a pick draws from the
+ * shared counter once whichever group serves it (drawing for the primaries
+ * and again for the backups would step the backups' rotation by two). Should
+ * the last primary go down in between, the backups are asked after all.
+ */
 int
 balance_pick(const struct lb *lb, struct shm_seg *seg, struct balance_ctx *ctx)
 {
-	uint32_t n = seg->nbackends, i;
-	uint64_t start;
-	int up = 0;
+	const struct balance_group *primaries = &lb->group[BALANCE_PRIMARY];
+	const struct balance_group *backups = &lb->group[BALANCE_BACKUP];
+	int b;
 
-	if (n == 0)
-		return BALANCE_NONE_HEALTHY;
-	start = atomic_fetch_add_explicit(&seg->rr, 1, memory_order_relaxed);
-	for (i = 0; i < n; i++) {
-		uint32_t b = (uint32_t)((start + i) % n);
-
-		if (!shm_backend_up(seg, b))
-			continue;
-		up = 1;
-		if (balance_tried_has(&ctx->tried, (int)b))
-			continue;
-		balance_acquire(seg, ctx->worker, (int)b);
-		return (int)b;
-	}
-	return up ? BALANCE_ALL_TRIED : BALANCE_NONE_HEALTHY;
+	assert(seg->nbackends == lb->nbackends);
+	if (backups->n > 0 && !balance_group_up(primaries, seg))
+		return balance_pick_group(lb, backups, seg, ctx);
+	b = balance_pick_group(lb, primaries, seg, ctx);
+	if (b == BALANCE_NONE_HEALTHY && backups->n > 0)
+		b = balance_pick_group(lb, backups, seg, ctx);
+	return b;
 }
 
 unsigned

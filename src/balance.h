@@ -56,10 +56,14 @@ struct balance_ctx {
 };
 
 /*
- * Builds the balancer for configuration c. hash_key is a secret the master
- * draws once at startup and keeps across reloads (clients keep their backend
- * under ip-hash, and nobody outside can aim many clients at one backend).
- * Returns NULL with err filled on failure. Free with balance_free.
+ * Builds the balancer for configuration c (c->algorithm, and each backend's
+ * weight, max_connections and backup; a weight of 0 counts as 1). hash_key
+ * is a secret the master draws once at startup and keeps across reloads
+ * (clients keep their backend under ip-hash, and nobody outside can aim many
+ * clients at one backend). Precomputes the smooth weighted sequence and, for
+ * ip-hash, the Maglev table (64 KiB to 2 MiB): call it before forking, not in
+ * a worker. Refuses more than BALANCE_MAX backends. Returns NULL with err
+ * filled on failure. Free with balance_free; c may be freed before.
  */
 struct lb *balance_new(const struct conf *c, const uint8_t hash_key[16], char *err,
     size_t errlen);
@@ -72,7 +76,9 @@ uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
  * Picks a backend for one request by the configured policy among backends that
  * are up, not in ctx->tried and below their maxConnections (backups only when
  * no primary is up), and acquires it. Returns its index, or one of the
- * BALANCE_* codes. Safe to call from any number of processes at once.
+ * BALANCE_* codes: BALANCE_ALL_FULL as soon as one backend up and untried was
+ * passed over for its limit, BALANCE_ALL_TRIED when every one up was tried.
+ * Safe to call from any number of processes at once; no allocation, no lock.
  */
 int balance_pick(const struct lb *lb, struct shm_seg *seg, struct balance_ctx *ctx);
 

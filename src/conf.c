@@ -65,7 +65,16 @@ struct conf_key {
 
 static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_workers, conf_set_object, conf_set_bool, conf_set_uint,
-    conf_set_status, conf_set_http_path;
+    conf_set_status, conf_set_http_path, conf_set_algorithm, conf_set_server_url;
+
+/* Indexed by enum conf_algorithm. */
+static const char *const conf_algorithms[] = {
+	"round-robin",
+	"weighted-round-robin",
+	"least-connections",
+	"ip-hash",
+	"random-two-choices",
+};
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -76,6 +85,15 @@ static const struct conf_key conf_health_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* A server written as an object; base is its struct conf_backend. */
+static const struct conf_key conf_server_keys[] = {
+	{ "url",		conf_set_server_url,	0,						0, 0, 1, NULL },
+	{ "weight",		conf_set_uint,		offsetof(struct conf_backend, weight),		1, CONF_WEIGHT_MAX, 0, NULL },
+	{ "maxConnections",	conf_set_uint,		offsetof(struct conf_backend, max_connections),	0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
+	{ "backup",		conf_set_bool,		offsetof(struct conf_backend, backup),		0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 static const struct conf_key conf_keys[] = {
 	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, 1, NULL },
 	{ "healthCheckInterval", conf_set_duration,	offsetof(struct conf, health_interval_ms),	0, 0, 0, NULL },
@@ -83,6 +101,7 @@ static const struct conf_key conf_keys[] = {
 	{ "workers",		conf_set_workers,	offsetof(struct conf, workers),			1, CONF_WORKERS_MAX, 0, NULL },
 	{ "healthCheck",	conf_set_object,	offsetof(struct conf, health),			0, 0, 0, conf_health_keys },
 	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
+	{ "algorithm",		conf_set_algorithm,	offsetof(struct conf, algorithm),		0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -555,6 +574,9 @@ conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen)
 	return 0;
 }
 
+static void conf_walk(struct conf_errs *e, const struct conf_key *keys,
+    struct json_object *obj, void *base, const char *jpath);
+
 /* Returns the string in <v>, or NULL when <v> is no string or holds a NUL byte. */
 static const char *
 conf_string(struct json_object *v)
@@ -609,16 +631,49 @@ conf_set_duration(struct conf_errs *e, const struct conf_key *k, struct json_obj
 		conf_err(e, jpath, "%s", why);
 }
 
-/* "servers": fills c->backends; a server written twice (same host and port) is refused. */
+/*
+ * "url" of a server object: the URL fields of the struct conf_backend at
+ * <base>, leaving its other keys (which may come first) as they are.
+ */
+static void
+conf_set_server_url(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf_backend *b = base, parsed;
+	char msg[CONF_MSG_MAX];
+	const char *s;
+
+	(void)k;
+	if ((s = conf_string(v)) == NULL) {
+		conf_err(e, jpath, "expected an http:// URL");
+		return;
+	}
+	if (conf_parse_url(s, &parsed, msg, sizeof(msg)) == -1) {
+		conf_err(e, jpath, "%s", msg);
+		return;
+	}
+	memcpy(b->url, parsed.url, sizeof(b->url));
+	memcpy(b->host, parsed.host, sizeof(b->host));
+	memcpy(b->hostport, parsed.hostport, sizeof(b->hostport));
+	b->port = parsed.port;
+	b->addr = parsed.addr;
+}
+
+/*
+ * "servers": fills c->backends. Each entry is a URL string, or an object
+ * with "url" and optional "weight", "maxConnections" and "backup" (left 0
+ * for conf_defaults). A server written twice (same host and port) is refused;
+ * an entry whose URL is bad leaves its url empty, out of that comparison.
+ */
 static void
 conf_set_servers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
     void *base, const char *jpath)
 {
 	struct conf *c = base;
+	struct json_object *item;
 	char ipath[CONF_JPATH_MAX], msg[CONF_MSG_MAX];
 	const char *s;
 	size_t i, j, n;
-	int *ok;
 
 	if (!json_object_is_type(v, json_type_array)) {
 		conf_err(e, jpath, "expected an array of http:// URLs");
@@ -633,34 +688,56 @@ conf_set_servers(struct conf_errs *e, const struct conf_key *k, struct json_obje
 		conf_err(e, jpath, "at most %lld servers are allowed", (long long)k->max);
 		return;
 	}
-	c->backends = calloc(n, sizeof(*c->backends));
-	ok = calloc(n, sizeof(*ok));
-	if (c->backends == NULL || ok == NULL) {
+	if ((c->backends = calloc(n, sizeof(*c->backends))) == NULL) {
 		conf_err(e, jpath, "out of memory");
-		free(ok);
 		return;
 	}
 	c->nbackends = n;
 	for (i = 0; i < n; i++) {
 		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
-		if ((s = conf_string(json_object_array_get_idx(v, i))) == NULL) {
-			conf_err(e, ipath, "expected an http:// URL");
+		item = json_object_array_get_idx(v, i);
+		if (json_object_is_type(item, json_type_object)) {
+			conf_walk(e, conf_server_keys, item, &c->backends[i], ipath);
+		} else if ((s = conf_string(item)) == NULL) {
+			conf_err(e, ipath, "expected an http:// URL%s",
+			    json_object_is_type(item, json_type_string) ? "" :
+			    " or an object such as {\"url\": \"http://10.0.0.5:8080\", \"weight\": 2}");
 			continue;
-		}
-		if (conf_parse_url(s, &c->backends[i], msg, sizeof(msg)) == -1) {
+		} else if (conf_parse_url(s, &c->backends[i], msg, sizeof(msg)) == -1) {
 			conf_err(e, ipath, "%s", msg);
+			c->backends[i].url[0] = '\0';
 			continue;
 		}
+		if (c->backends[i].url[0] == '\0')
+			continue;
 		for (j = 0; j < i; j++)
-			if (ok[j] && c->backends[j].port == c->backends[i].port &&
+			if (c->backends[j].url[0] != '\0' &&
+			    c->backends[j].port == c->backends[i].port &&
 			    strcasecmp(c->backends[j].host, c->backends[i].host) == 0)
 				break;
-		if (j < i)
+		if (j < i) {
 			conf_err(e, ipath, "duplicate of %s[%zu]", jpath, j);
-		else
-			ok[i] = 1;
+			c->backends[i].url[0] = '\0';
+		}
 	}
-	free(ok);
+}
+
+/* "algorithm": one of conf_algorithms. */
+static void
+conf_set_algorithm(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+	size_t i;
+
+	if ((s = conf_string(v)) != NULL)
+		for (i = 0; i < sizeof(conf_algorithms) / sizeof(conf_algorithms[0]); i++)
+			if (strcmp(s, conf_algorithms[i]) == 0) {
+				*(enum conf_algorithm *)((char *)base + k->off) = (enum conf_algorithm)i;
+				return;
+			}
+	conf_err(e, jpath, "must be one of \"round-robin\", \"weighted-round-robin\", "
+	    "\"least-connections\", \"ip-hash\" or \"random-two-choices\"");
 }
 
 /* "workers": a count, or "auto" (left UNSET for conf_defaults). */
@@ -684,9 +761,6 @@ conf_set_workers(struct conf_errs *e, const struct conf_key *k, struct json_obje
 	else
 		*(unsigned *)((char *)base + k->off) = (unsigned)n;
 }
-
-static void conf_walk(struct conf_errs *e, const struct conf_key *keys,
-    struct json_object *obj, void *base, const char *jpath);
 
 static void
 conf_set_object(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
@@ -828,6 +902,11 @@ conf_cpus(void)
 static void
 conf_defaults(struct conf *c)
 {
+	size_t i;
+
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i].weight == 0)
+			c->backends[i].weight = 1;
 	if (c->workers == 0)
 		c->workers = conf_cpus();
 	if (c->health_interval_ms == 0)
@@ -842,6 +921,31 @@ conf_defaults(struct conf *c)
 		c->health.fall = 1;
 	if (c->expose_server_header == CONF_UNSET)
 		c->expose_server_header = 1;
+}
+
+/*
+ * Cross-field checks, once every key is valid and defaulted: a weight the
+ * algorithm would ignore, and a list with no primary server.
+ */
+static void
+conf_check(struct conf_errs *e, const struct conf *c)
+{
+	char jpath[CONF_JPATH_MAX];
+	size_t i, nbackup = 0;
+
+	for (i = 0; i < c->nbackends; i++) {
+		nbackup += c->backends[i].backup != 0;
+		if (c->backends[i].weight == 1 || (c->algorithm != CONF_ALGO_ROUND_ROBIN &&
+		    c->algorithm != CONF_ALGO_RANDOM_TWO_CHOICES))
+			continue;
+		snprintf(jpath, sizeof(jpath), "servers[%zu].weight", i);
+		conf_err(e, jpath, "weight has no effect with algorithm %s; use %s",
+		    conf_algorithm_name(c->algorithm),
+		    c->algorithm == CONF_ALGO_ROUND_ROBIN ? "weighted-round-robin" :
+		    "least-connections or weighted-round-robin");
+	}
+	if (nbackup == c->nbackends)
+		conf_err(e, "servers", "every server is a backup: at least one must not be");
 }
 
 /*
@@ -933,6 +1037,9 @@ conf_parse(struct conf **out, const char *buf, size_t len, const char *name,
 	if (e.count > 0)
 		goto fail;
 	conf_defaults(c);
+	conf_check(&e, c);
+	if (e.count > 0)
+		goto fail;
 	if ((c->path = strdup(name)) == NULL) {
 		conf_err(&e, NULL, "out of memory");
 		goto fail;
@@ -1009,6 +1116,14 @@ conf_load_string(struct conf **out, const char *json, const char *name, char *er
 		return -1;
 	}
 	return conf_parse(out, json, len, name, err, errlen);
+}
+
+const char *
+conf_algorithm_name(enum conf_algorithm a)
+{
+	if ((size_t)a >= sizeof(conf_algorithms) / sizeof(conf_algorithms[0]))
+		return "?";
+	return conf_algorithms[a];
 }
 
 void

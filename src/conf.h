@@ -16,6 +16,17 @@
 #define CONF_URL_MAX 256
 #define CONF_HOST_MAX 256
 #define CONF_PATH_MAX 256
+#define CONF_WEIGHT_MAX 1000
+#define CONF_MAX_CONNECTIONS_MAX 1000000
+
+/* "algorithm": how a backend is chosen for each request (balance.h). */
+enum conf_algorithm {
+	CONF_ALGO_ROUND_ROBIN,		/* "round-robin": the default */
+	CONF_ALGO_WEIGHTED_ROUND_ROBIN,	/* "weighted-round-robin": smooth, by weight */
+	CONF_ALGO_LEAST_CONNECTIONS,	/* "least-connections": fewest active/weight */
+	CONF_ALGO_IP_HASH,		/* "ip-hash": consistent hash of the client address */
+	CONF_ALGO_RANDOM_TWO_CHOICES,	/* "random-two-choices": less loaded of two at random */
+};
 
 struct conf_addr {
 	struct sockaddr_storage ss;
@@ -28,6 +39,9 @@ struct conf_backend {
 	uint16_t port;
 	char hostport[CONF_HOST_MAX + 8];	/* for the Host header of probes: "localhost:5001", "[::1]:5001" */
 	struct conf_addr addr;		/* resolved at load time */
+	unsigned weight;		/* 1..CONF_WEIGHT_MAX: 1 (a plain URL string) */
+	unsigned max_connections;	/* requests in flight over all workers; 0: unlimited */
+	int backup;			/* 1: used only while no primary is up */
 };
 
 struct conf_health {
@@ -46,6 +60,7 @@ struct conf {
 	uint64_t health_interval_ms;	/* healthCheckInterval: 2000 */
 	struct conf_health health;
 	int expose_server_header;	/* exposeServerHeader: 1 */
+	enum conf_algorithm algorithm;	/* round-robin */
 	size_t nbackends;
 	struct conf_backend *backends;
 };
@@ -62,6 +77,9 @@ int conf_load(struct conf **out, const char *path, char *err, size_t errlen);
 int conf_load_string(struct conf **out, const char *json, const char *name, char *err, size_t errlen);
 
 void conf_free(struct conf *c);
+
+/* The name of algorithm a as written in the configuration ("ip-hash"). */
+const char *conf_algorithm_name(enum conf_algorithm a);
 
 /*
  * Go-style duration: "500ms", "2s", "1m30s", "1h", "1.5s", "250us" is refused

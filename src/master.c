@@ -397,8 +397,8 @@ master_reload(struct master *m)
 			close(old->lfd);
 		old->lfd = -1;
 	}
-	log_info("reload done, generation %u: listening on %s, %u workers, %zu backends",
-	    g->id, c->listen_name, g->workers, c->nbackends);
+	log_info("reload done, generation %u: listening on %s, %u workers, %zu backends, %s",
+	    g->id, c->listen_name, g->workers, c->nbackends, conf_algorithm_name(c->algorithm));
 }
 
 static void
@@ -512,8 +512,8 @@ master_run(struct conf *c, const struct master_opts *o)
 	log_info("rondo %s starting: %zu backends, %u workers", PACKAGE_VERSION, c->nbackends,
 	    g->workers);
 	master_fill(&m);
-	log_info("ready: listening on %s, %u workers, %zu backends", c->listen_name, g->workers,
-	    c->nbackends);
+	log_info("ready: listening on %s, %u workers, %zu backends, %s", c->listen_name,
+	    g->workers, c->nbackends, conf_algorithm_name(c->algorithm));
 
 	ev_run(m.loop, 0);
 

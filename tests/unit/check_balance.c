@@ -1,4 +1,9 @@
-/* Round robin over the shared segment: rotation, unhealthy and tried backends. */
+/*
+ * Every policy over the shared segment: round robin, smooth weighted round
+ * robin, least connections, ip-hash (Maglev), random two choices; then what
+ * they share: maxConnections across workers, backups, tried backends and the
+ * cleanup after a worker dies.
+ */
 #include "config.h"
 
 #include <check.h>
@@ -7,15 +12,25 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "balance.h"
 #include "conf.h"
 #include "shm.h"
 
+#define NALGO		(CONF_ALGO_RANDOM_TWO_CHOICES + 1)
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 static struct conf_backend backends[8];
 static struct conf conf;
 static const uint8_t key[16] = "0123456789abcdef";
 
+/*
+ * A segment for n backends at http://127.0.0.1:5000+i, all up, each of weight
+ * 1, unlimited, primary; conf describes them (with round robin). Tests change
+ * backends[] and conf.algorithm before lb_for().
+ */
 static struct shm_seg *
 seg_with(size_t n)
 {
@@ -24,8 +39,11 @@ seg_with(size_t n)
 	struct shm_seg *seg;
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	memset(backends, 0, sizeof(backends));
+	for (i = 0; i < n; i++) {
 		snprintf(backends[i].url, sizeof(backends[i].url), "http://127.0.0.1:%zu", 5000 + i);
+		backends[i].weight = 1;
+	}
 	seg = shm_create(&c, 2, err, sizeof(err));
 	ck_assert_msg(seg != NULL, "%s", err);
 	conf = c;
@@ -205,14 +223,707 @@ START_TEST(test_carry_health)
 }
 END_TEST
 
+/* The balancer for conf with algorithm a. */
+static struct lb *
+lb_for(enum conf_algorithm a)
+{
+	char err[128];
+	struct lb *lb;
+
+	conf.algorithm = a;
+	lb = balance_new(&conf, key, err, sizeof(err));
+	ck_assert_msg(lb != NULL, "%s", err);
+	return lb;
+}
+
+/* One pick by worker slot w that keeps what it acquired. */
+static int
+take(const struct lb *lb, struct shm_seg *seg, unsigned w)
+{
+	struct balance_ctx ctx = { .worker = w };
+
+	return balance_pick(lb, seg, &ctx);
+}
+
+/* One pick for client key k, released at once. */
+static int
+take_key(const struct lb *lb, struct shm_seg *seg, uint64_t k)
+{
+	struct balance_ctx ctx = { .key = k };
+	int b = balance_pick(lb, seg, &ctx);
+
+	if (b >= 0)
+		balance_release(seg, 0, b);
+	return b;
+}
+
+/* One pick, released at once. */
+static int
+pick_lb(const struct lb *lb, struct shm_seg *seg)
+{
+	int b = take(lb, seg, 0);
+
+	if (b >= 0)
+		balance_release(seg, 0, b);
+	return b;
+}
+
+static int64_t
+active(const struct shm_seg *seg, int i)
+{
+	return atomic_load(&seg->backends[i].active);
+}
+
+/* The key of client 10.a.b.c, where i = a<<16 | b<<8 | c. */
+static uint64_t
+client_key(const struct lb *lb, uint32_t i)
+{
+	struct sockaddr_in sin;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x0a000000u | (i & 0xffffffu));
+	return balance_client_key(lb, (const struct sockaddr *)&sin);
+}
+
+/* Weighted round robin */
+
+START_TEST(test_wrr_smooth)
+{
+	static const int want[] = { 0, 0, 1, 0, 2, 0, 0 };	/* a a b a c a a */
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb;
+	int i, b;
+
+	backends[0].weight = 5;
+	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	for (i = 0; i < 21; i++) {
+		b = pick_lb(lb, seg);
+		ck_assert_msg(b == want[i % 7], "pick %d: got %d, want %d", i, b, want[i % 7]);
+	}
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+START_TEST(test_wrr_3_to_1)
+{
+	struct shm_seg *seg = seg_with(2);
+	unsigned count[2] = { 0 };
+	struct lb *lb;
+	int i, run = 0, prev = -1;
+
+	backends[0].weight = 3;
+	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	for (i = 0; i < 400; i++) {
+		int b = pick_lb(lb, seg);
+
+		count[b]++;
+		run = b == prev ? run + 1 : 1;
+		prev = b;
+		ck_assert_int_le(run, 3);
+	}
+	ck_assert_uint_eq(count[0], 300);
+	ck_assert_uint_eq(count[1], 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Equal weights are plain round robin; weights with a common divisor reduce. */
+START_TEST(test_wrr_reduced)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb;
+	int i;
+
+	backends[0].weight = backends[1].weight = backends[2].weight = 400;
+	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	for (i = 0; i < 9; i++)
+		ck_assert_int_eq(pick_lb(lb, seg), i % 3);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A down backend's entries are passed over: the others keep their proportions. */
+START_TEST(test_wrr_skips_unhealthy)
+{
+	struct shm_seg *seg = seg_with(3);
+	unsigned count[3] = { 0 };
+	struct lb *lb;
+	int i;
+
+	backends[0].weight = 5;
+	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	shm_backend_set_up(seg, 0, 0);
+	for (i = 0; i < 700; i++)
+		count[pick_lb(lb, seg)]++;
+	ck_assert_uint_eq(count[0], 0);
+	ck_assert_uint_ge(count[1], 315);
+	ck_assert_uint_ge(count[2], 315);
+	shm_backend_set_up(seg, 0, 1);
+	shm_backend_set_up(seg, 2, 0);
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 600; i++)
+		count[pick_lb(lb, seg)]++;
+	ck_assert_uint_eq(count[2], 0);
+	ck_assert_uint_eq(count[0], 500);	/* 5:1, exactly: every draw is one step */
+	ck_assert_uint_eq(count[1], 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Workers in separate processes share one sequence: 3 x 70 picks of 5,1,1 = 150/30/30. */
+START_TEST(test_wrr_across_processes)
+{
+	struct shm_seg *seg = seg_with(3);
+	unsigned count[3] = { 0 };
+	int fds[2], p, i, st;
+	unsigned char b;
+	struct lb *lb;
+
+	backends[0].weight = 5;
+	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	ck_assert_int_eq(pipe(fds), 0);
+	for (p = 0; p < 3; p++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ne(pid, -1);
+		if (pid == 0) {
+			for (i = 0; i < 70; i++) {
+				b = (unsigned char)take(lb, seg, (unsigned)p);
+				balance_release(seg, (unsigned)p, b);
+				if (write(fds[1], &b, 1) != 1)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	while (read(fds[0], &b, 1) == 1)
+		count[b]++;
+	close(fds[0]);
+	for (p = 0; p < 3; p++) {
+		ck_assert_int_ne(wait(&st), -1);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ck_assert_uint_eq(count[0], 150);
+	ck_assert_uint_eq(count[1], 30);
+	ck_assert_uint_eq(count[2], 30);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Least connections */
+
+START_TEST(test_leastconn_fewest)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	int i;
+
+	balance_acquire(seg, 0, 0);
+	balance_acquire(seg, 0, 0);
+	balance_acquire(seg, 1, 1);	/* another worker's requests count as much */
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(pick_lb(lb, seg), 2);
+	/* Held 2, 1, 0: the idle one, then 1 and 2 tie, then the other of them. */
+	ck_assert_int_eq(take(lb, seg, 0), 2);
+	i = take(lb, seg, 0);
+	ck_assert(i == 1 || i == 2);
+	ck_assert_int_eq(take(lb, seg, 0), 3 - i);
+	ck_assert_int_eq(active(seg, 0), 2);
+	ck_assert_int_eq(active(seg, 1), 2);
+	ck_assert_int_eq(active(seg, 2), 2);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Idle backends tie: the tie goes round, never always to the first one. */
+START_TEST(test_leastconn_ties_rotate)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	unsigned count[3] = { 0 };
+	int i, b, prev = -1;
+
+	for (i = 0; i < 300; i++) {
+		b = pick_lb(lb, seg);
+		ck_assert_int_ne(b, prev);
+		prev = b;
+		count[b]++;
+	}
+	ck_assert_uint_eq(count[0], 100);
+	ck_assert_uint_eq(count[1], 100);
+	ck_assert_uint_eq(count[2], 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Weighted: requests held settle at active/weight equal, 3:1. */
+START_TEST(test_leastconn_weighted)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	unsigned count[2] = { 0 };
+	int i;
+
+	backends[0].weight = 3;
+	lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	for (i = 0; i < 40; i++)
+		ck_assert_int_ge(take(lb, seg, (unsigned)i % 4), 0);
+	ck_assert_int_eq(active(seg, 0), 30);
+	ck_assert_int_eq(active(seg, 1), 10);
+	/* Idle, ties are broken by the weighted sequence: still 3:1. */
+	balance_worker_reset(seg, 0);
+	balance_worker_reset(seg, 1);
+	balance_worker_reset(seg, 2);
+	balance_worker_reset(seg, 3);
+	ck_assert_int_eq(active(seg, 0) + active(seg, 1), 0);
+	for (i = 0; i < 400; i++)
+		count[pick_lb(lb, seg)]++;
+	ck_assert_uint_eq(count[0], 300);
+	ck_assert_uint_eq(count[1], 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Random two choices */
+
+START_TEST(test_two_prefers_less_loaded)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	unsigned count[3] = { 0 };
+	int i;
+
+	for (i = 0; i < 5; i++)
+		balance_acquire(seg, 1, 0);
+	/* Every pair holds 1 or 2, both lighter than 0. */
+	for (i = 0; i < 3000; i++)
+		count[pick_lb(lb, seg)]++;
+	ck_assert_uint_eq(count[0], 0);
+	ck_assert_uint_ge(count[1], 1200);
+	ck_assert_uint_ge(count[2], 1200);
+	/* Two backends: always the lighter. */
+	balance_free(lb);
+	shm_destroy(seg);
+	seg = seg_with(2);
+	lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	balance_acquire(seg, 0, 1);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(pick_lb(lb, seg), 0);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/*
+ * Picks spread evenly, and held requests stay close to even: two choices keep
+ * the spread small (in 3000 runs of 400 picks over 4 backends it never
+ * passed 8, where placing at random drifts by about 20).
+ */
+START_TEST(test_two_balances_held)
+{
+	struct shm_seg *seg = seg_with(4);
+	struct lb *lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	unsigned count[4] = { 0 };
+	int64_t lo, hi;
+	int i, j;
+
+	for (i = 0; i < 4000; i++)
+		count[pick_lb(lb, seg)]++;
+	for (i = 0; i < 4; i++)
+		ck_assert_msg(count[i] > 850 && count[i] < 1150, "backend %d: %u of 4000", i, count[i]);
+	for (i = 0; i < 400; i++) {
+		ck_assert_int_ge(take(lb, seg, 0), 0);
+		lo = hi = active(seg, 0);
+		for (j = 1; j < 4; j++) {
+			lo = active(seg, j) < lo ? active(seg, j) : lo;
+			hi = active(seg, j) > hi ? active(seg, j) : hi;
+		}
+		ck_assert_int_le(hi - lo, 12);
+	}
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* ip-hash */
+
+START_TEST(test_hash_stable)
+{
+	struct shm_seg *seg = seg_with(5);
+	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	uint32_t c;
+	int i, b;
+
+	for (c = 0; c < 200; c++) {
+		b = take_key(lb, seg, client_key(lb, c));
+		ck_assert_int_ge(b, 0);
+		for (i = 0; i < 5; i++)
+			ck_assert_int_eq(take_key(lb, seg, client_key(lb, c)), b);
+	}
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+START_TEST(test_hash_distribution)
+{
+	struct shm_seg *seg = seg_with(5);
+	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	unsigned count[5] = { 0 };
+	uint32_t c;
+	int i;
+
+	for (c = 0; c < 100000; c++)
+		count[take_key(lb, seg, client_key(lb, c))]++;
+	for (i = 0; i < 5; i++)
+		ck_assert_msg(count[i] >= 18000 && count[i] <= 22000, "backend %d: %u of 100000",
+		    i, count[i]);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+START_TEST(test_hash_weighted)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	unsigned count[2] = { 0 };
+	uint32_t c;
+
+	backends[1].weight = 3;
+	lb = lb_for(CONF_ALGO_IP_HASH);
+	for (c = 0; c < 100000; c++)
+		count[take_key(lb, seg, client_key(lb, c))]++;
+	ck_assert_msg(count[0] >= 23000 && count[0] <= 27000, "weight 1: %u of 100000", count[0]);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A backend goes down: only its clients move, spread over all the others. */
+START_TEST(test_hash_backend_down)
+{
+	struct shm_seg *seg = seg_with(5);
+	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	static unsigned char before[100000];
+	unsigned moved_to[5] = { 0 }, orphans = 0;
+	uint32_t c;
+	int b, i;
+
+	for (c = 0; c < 100000; c++)
+		before[c] = (unsigned char)take_key(lb, seg, client_key(lb, c));
+	shm_backend_set_up(seg, 2, 0);
+	for (c = 0; c < 100000; c++) {
+		b = take_key(lb, seg, client_key(lb, c));
+		ck_assert_int_ne(b, 2);
+		if (before[c] != 2) {
+			ck_assert_int_eq(b, before[c]);
+			continue;
+		}
+		orphans++;
+		moved_to[b]++;
+	}
+	for (i = 0; i < 5; i++)
+		if (i != 2)
+			ck_assert_msg(moved_to[i] > orphans / 4 * 8 / 10 && moved_to[i] < orphans / 4 * 12 / 10,
+			    "backend %d took %u of the %u clients of the down one", i, moved_to[i], orphans);
+	/* Back up: everybody returns home. */
+	shm_backend_set_up(seg, 2, 1);
+	for (c = 0; c < 100000; c++)
+		ck_assert_int_eq(take_key(lb, seg, client_key(lb, c)), before[c]);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* One of 5 removed from the configuration: its clients move, few others do. */
+START_TEST(test_hash_backend_removed)
+{
+	static char from[100000][CONF_URL_MAX / 8];
+	struct conf_backend five[5], four[4];
+	struct conf c5 = { .nbackends = 5, .backends = five, .algorithm = CONF_ALGO_IP_HASH };
+	struct conf c4 = { .nbackends = 4, .backends = four, .algorithm = CONF_ALGO_IP_HASH };
+	struct shm_seg *s5, *s4;
+	struct lb *l5, *l4;
+	unsigned moved = 0, moved_other = 0;
+	char err[128];
+	uint32_t c;
+	int i, b;
+
+	memset(five, 0, sizeof(five));
+	memset(four, 0, sizeof(four));
+	for (i = 0; i < 5; i++) {
+		snprintf(five[i].url, sizeof(five[i].url), "http://10.0.0.%d:8080", i + 1);
+		five[i].weight = 1;
+	}
+	memcpy(&four[0], &five[0], 2 * sizeof(five[0]));	/* five[2] removed */
+	memcpy(&four[2], &five[3], 2 * sizeof(five[0]));
+	ck_assert_ptr_nonnull(s5 = shm_create(&c5, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(s4 = shm_create(&c4, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(l5 = balance_new(&c5, key, err, sizeof(err)));
+	ck_assert_ptr_nonnull(l4 = balance_new(&c4, key, err, sizeof(err)));
+	for (c = 0; c < 100000; c++) {
+		b = take_key(l5, s5, client_key(l5, c));
+		snprintf(from[c], sizeof(from[c]), "%s", five[b].url);
+	}
+	for (c = 0; c < 100000; c++) {
+		b = take_key(l4, s4, client_key(l4, c));
+		if (strcmp(from[c], four[b].url) == 0)
+			continue;
+		moved++;
+		if (strcmp(from[c], five[2].url) != 0)
+			moved_other++;
+	}
+	/* 1/5 must move; Maglev moves a few more (0.1% here), a modulo would move 4/5. */
+	ck_assert_msg(moved <= 21000, "%u of 100000 clients moved", moved);
+	ck_assert_msg(moved_other <= 1000, "%u clients of the remaining backends moved", moved_other);
+	balance_free(l5);
+	balance_free(l4);
+	shm_destroy(s5);
+	shm_destroy(s4);
+}
+END_TEST
+
+/* Shared by every policy (loop tests: _i is the algorithm) */
+
+START_TEST(test_all_none_healthy)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		shm_backend_set_up(seg, (unsigned)i, 0);
+	ck_assert_int_eq(pick_lb(lb, seg), BALANCE_NONE_HEALTHY);
+	shm_backend_set_up(seg, 1, 1);
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(pick_lb(lb, seg), 1);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+START_TEST(test_all_tried)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct balance_ctx ctx = { .key = 42 };
+	int i, b;
+
+	for (i = 0; i < 3; i++) {
+		b = balance_pick(lb, seg, &ctx);
+		ck_assert_int_ge(b, 0);
+		ck_assert(!balance_tried_has(&ctx.tried, b));
+		balance_release(seg, 0, b);
+		balance_tried_add(&ctx.tried, b);
+	}
+	ck_assert_int_eq(balance_pick(lb, seg, &ctx), BALANCE_ALL_TRIED);
+	ck_assert_int_eq(active(seg, 0) + active(seg, 1) + active(seg, 2), 0);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A full backend is skipped like a down one; all full is BALANCE_ALL_FULL, over workers. */
+START_TEST(test_all_max_connections)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb;
+	struct balance_ctx ctx = { .key = 7 };
+	int i, b, got[3] = { 0 };
+
+	backends[0].max_connections = 1;
+	backends[1].max_connections = 2;
+	backends[2].max_connections = 3;
+	lb = lb_for((enum conf_algorithm)_i);
+	for (i = 0; i < 6; i++) {
+		ctx.worker = (unsigned)i % 3;
+		b = balance_pick(lb, seg, &ctx);
+		ck_assert_int_ge(b, 0);
+		got[b]++;
+	}
+	ck_assert_int_eq(got[0], 1);
+	ck_assert_int_eq(got[1], 2);
+	ck_assert_int_eq(got[2], 3);
+	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	/* A free place is found wherever it is. */
+	balance_release(seg, 1, 1);
+	ck_assert_int_eq(take(lb, seg, 5), 1);
+	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	/* Down and full: full it is (503 either way); all down: none healthy. */
+	shm_backend_set_up(seg, 0, 0);
+	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	/* A worker dies: its places come back. */
+	for (i = 0; i < 3; i++)
+		got[i] = (int)active(seg, i) - atomic_load(&seg->backends[i].wactive[2]);
+	balance_worker_reset(seg, 2);
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(active(seg, i), got[i]);
+		ck_assert_int_eq(atomic_load(&seg->backends[i].wactive[2]), 0);
+	}
+	if (got[1] < 2 || got[2] < 3)
+		ck_assert_int_ge(take(lb, seg, 5), 1);
+	else
+		ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	for (i = 0; i < 3; i++)
+		shm_backend_set_up(seg, (unsigned)i, 0);
+	ck_assert_int_eq(take(lb, seg, 5), BALANCE_NONE_HEALTHY);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Processes racing for 5 places on one backend: exactly 5 win, whatever the timing. */
+START_TEST(test_all_max_connections_race)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	int fds[2], p, i, st, wins = 0, b;
+	unsigned char r;
+
+	backends[0].max_connections = 5;
+	backends[1].max_connections = 5;
+	lb = lb_for((enum conf_algorithm)_i);
+	ck_assert_int_eq(pipe(fds), 0);
+	for (p = 0; p < 8; p++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ne(pid, -1);
+		if (pid == 0) {
+			for (i = 0; i < 200; i++) {
+				b = take(lb, seg, (unsigned)p);
+				ck_assert_int_le(active(seg, 0), 5);
+				ck_assert_int_le(active(seg, 1), 5);
+				r = b >= 0;
+				if (b < 0 && b != BALANCE_ALL_FULL)
+					_exit(2);
+				if (write(fds[1], &r, 1) != 1)
+					_exit(1);
+			}
+			_exit(0);	/* holding its places: the test gives them back */
+		}
+	}
+	close(fds[1]);
+	while (read(fds[0], &r, 1) == 1)
+		wins += r;
+	close(fds[0]);
+	for (p = 0; p < 8; p++) {
+		ck_assert_int_ne(wait(&st), -1);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ck_assert_int_eq(wins, 10);
+	ck_assert_int_eq(active(seg, 0), 5);
+	ck_assert_int_eq(active(seg, 1), 5);
+	for (p = 0; p < 8; p++)
+		balance_worker_reset(seg, (unsigned)p);
+	ck_assert_int_eq(active(seg, 0) + active(seg, 1), 0);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Backups take traffic only when no primary is up, and all of it then. */
+START_TEST(test_all_backup)
+{
+	struct shm_seg *seg = seg_with(4);
+	struct lb *lb;
+	unsigned count[4] = { 0 };
+	int i;
+
+	backends[2].backup = 1;
+	backends[3].backup = 1;
+	backends[0].max_connections = 1;
+	backends[1].max_connections = 1;
+	lb = lb_for((enum conf_algorithm)_i);
+	for (i = 0; i < 200; i++)
+		count[take_key(lb, seg, (uint64_t)i * 7919)]++;
+	ck_assert_uint_eq(count[2] + count[3], 0);
+	ck_assert_uint_gt(count[0], 0);
+	ck_assert_uint_gt(count[1], 0);
+	/* Primaries up but full: a 503, not a backup. */
+	ck_assert_int_ge(take(lb, seg, 0), 0);
+	ck_assert_int_ge(take(lb, seg, 0), 0);
+	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	balance_worker_reset(seg, 0);
+	/* One primary left: still no backup. */
+	shm_backend_set_up(seg, 0, 0);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(take_key(lb, seg, (uint64_t)i * 7919), 1);
+	/* None: the backups share it. */
+	shm_backend_set_up(seg, 1, 0);
+	memset(count, 0, sizeof(count));
+	for (i = 0; i < 200; i++)
+		count[take_key(lb, seg, (uint64_t)i * 7919)]++;
+	ck_assert_uint_eq(count[0] + count[1], 0);
+	ck_assert_uint_gt(count[2], 0);
+	ck_assert_uint_gt(count[3], 0);
+	/* Backups down too: none healthy. */
+	shm_backend_set_up(seg, 2, 0);
+	shm_backend_set_up(seg, 3, 0);
+	ck_assert_int_eq(take_key(lb, seg, 1), BALANCE_NONE_HEALTHY);
+	/* A primary back: it has it all again. */
+	shm_backend_set_up(seg, 3, 1);
+	shm_backend_set_up(seg, 0, 1);
+	for (i = 0; i < 50; i++)
+		ck_assert_int_eq(take_key(lb, seg, (uint64_t)i * 7919), 0);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A retry goes elsewhere, under every policy, until nothing is left. */
+START_TEST(test_all_tried_excluded)
+{
+	struct shm_seg *seg = seg_with(3);
+	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct balance_tried tried;
+	int i;
+
+	memset(&tried, 0, sizeof(tried));
+	balance_tried_add(&tried, 0);
+	balance_tried_add(&tried, 2);
+	for (i = 0; i < 10; i++) {
+		struct balance_ctx ctx = { .tried = tried, .key = (uint64_t)i };
+		int b = balance_pick(lb, seg, &ctx);
+
+		ck_assert_int_eq(b, 1);
+		balance_release(seg, 0, b);
+	}
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+START_TEST(test_new_errors)
+{
+	struct conf c = { .nbackends = BALANCE_MAX + 1, .backends = backends };
+	char err[128] = "";
+
+	ck_assert_ptr_null(balance_new(&c, key, err, sizeof(err)));
+	ck_assert_str_eq(err, "balancer: 257 backends (at most 256)");
+	balance_free(NULL);
+}
+END_TEST
+
 int
 main(void)
 {
 	Suite *s = suite_create("balance");
-	TCase *tc = tcase_create("round-robin");
+	TCase *tc;
 	SRunner *sr;
 	int failed;
 
+	tc = tcase_create("round-robin");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_rotation_even);
 	tcase_add_test(tc, test_skips_unhealthy);
@@ -221,7 +932,50 @@ main(void)
 	tcase_add_test(tc, test_rotation_across_processes);
 	tcase_add_test(tc, test_carry_health);
 	tcase_add_test(tc, test_worker_reset);
+	tcase_add_test(tc, test_new_errors);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("weighted-round-robin");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_wrr_smooth);
+	tcase_add_test(tc, test_wrr_3_to_1);
+	tcase_add_test(tc, test_wrr_reduced);
+	tcase_add_test(tc, test_wrr_skips_unhealthy);
+	tcase_add_test(tc, test_wrr_across_processes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("least-connections");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_leastconn_fewest);
+	tcase_add_test(tc, test_leastconn_ties_rotate);
+	tcase_add_test(tc, test_leastconn_weighted);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("random-two-choices");
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_two_prefers_less_loaded);
+	tcase_add_test(tc, test_two_balances_held);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("ip-hash");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_hash_stable);
+	tcase_add_test(tc, test_hash_distribution);
+	tcase_add_test(tc, test_hash_weighted);
+	tcase_add_test(tc, test_hash_backend_down);
+	tcase_add_test(tc, test_hash_backend_removed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("every-policy");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, test_all_none_healthy, 0, NALGO);
+	tcase_add_loop_test(tc, test_all_tried, 0, NALGO);
+	tcase_add_loop_test(tc, test_all_tried_excluded, 0, NALGO);
+	tcase_add_loop_test(tc, test_all_max_connections, 0, NALGO);
+	tcase_add_loop_test(tc, test_all_max_connections_race, 0, NALGO);
+	tcase_add_loop_test(tc, test_all_backup, 0, NALGO);
+	suite_add_tcase(s, tc);
+
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -373,6 +373,124 @@ START_TEST(test_full)
 }
 END_TEST
 
+/* Servers as objects, mixed with strings; keys in any order. */
+START_TEST(test_policies)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/policies.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->algorithm, CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	ck_assert_uint_eq(c->nbackends, 5);
+	ck_assert_str_eq(c->backends[0].url, "http://127.0.0.1:5001");
+	ck_assert_uint_eq(c->backends[0].weight, 1);
+	ck_assert_uint_eq(c->backends[0].max_connections, 0);
+	ck_assert_int_eq(c->backends[0].backup, 0);
+	ck_assert_uint_eq(c->backends[1].weight, 3);
+	ck_assert_uint_eq(c->backends[2].weight, 1000);
+	ck_assert_uint_eq(c->backends[2].max_connections, 200);
+	ck_assert_str_eq(c->backends[3].url, "http://127.0.0.1:5004/");
+	ck_assert_str_eq(c->backends[3].hostport, "127.0.0.1:5004");
+	ck_assert_uint_eq(c->backends[3].port, 5004);
+	ck_assert_uint_eq(addr_port(&c->backends[3].addr), 5004);
+	ck_assert_uint_eq(c->backends[3].weight, 1);
+	ck_assert_int_eq(c->backends[3].backup, 1);
+	ck_assert_int_eq(c->backends[4].backup, 0);
+	conf_free(c);
+}
+END_TEST
+
+/* Each algorithm by name, and where a weight is accepted. */
+static const struct {
+	const char		*name;
+	enum conf_algorithm	 algorithm;
+	int			 weighted;
+} algorithms[] = {
+	{ "round-robin",		CONF_ALGO_ROUND_ROBIN,		0 },
+	{ "weighted-round-robin",	CONF_ALGO_WEIGHTED_ROUND_ROBIN,	1 },
+	{ "least-connections",		CONF_ALGO_LEAST_CONNECTIONS,	1 },
+	{ "ip-hash",			CONF_ALGO_IP_HASH,		1 },
+	{ "random-two-choices",		CONF_ALGO_RANDOM_TWO_CHOICES,	0 },
+};
+
+START_TEST(test_algorithm)
+{
+	struct conf *c;
+	char json[512], err[1024] = "";
+	int rc;
+
+	ck_assert_str_eq(conf_algorithm_name(algorithms[_i].algorithm), algorithms[_i].name);
+	snprintf(json, sizeof(json), "{\"port\": 8080, \"algorithm\": \"%s\", \"servers\":"
+	    " [\"http://127.0.0.1:1\", {\"url\": \"http://127.0.0.1:2\", \"weight\": 1,"
+	    " \"maxConnections\": 5}]}", algorithms[_i].name);
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->algorithm, algorithms[_i].algorithm);
+	ck_assert_uint_eq(c->backends[1].max_connections, 5);
+	conf_free(c);
+	snprintf(json, sizeof(json), "{\"port\": 8080, \"algorithm\": \"%s\", \"servers\":"
+	    " [\"http://127.0.0.1:1\", {\"url\": \"http://127.0.0.1:2\", \"weight\": 7}]}",
+	    algorithms[_i].name);
+	rc = conf_load_string(&c, json, "x", err, sizeof(err));
+	if (algorithms[_i].weighted) {
+		ck_assert_msg(rc == 0, "%s", err);
+		ck_assert_uint_eq(c->backends[1].weight, 7);
+		conf_free(c);
+	} else {
+		ck_assert_int_eq(rc, -1);
+		ck_assert_has(err, "x: servers[1].weight: weight has no effect with algorithm ");
+	}
+}
+END_TEST
+
+/* The default is round robin; the tutorial's plain strings get weight 1. */
+START_TEST(test_algorithm_default)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->algorithm, CONF_ALGO_ROUND_ROBIN);
+	ck_assert_uint_eq(c->backends[0].weight, 1);
+	ck_assert_uint_eq(c->backends[0].max_connections, 0);
+	ck_assert_int_eq(c->backends[0].backup, 0);
+	conf_free(c);
+	ck_assert_str_eq(conf_algorithm_name((enum conf_algorithm)99), "?");
+}
+END_TEST
+
+/* Problems inside server objects come with the others, in file order. */
+START_TEST(test_server_object_errors)
+{
+	struct conf *c;
+	char err[2048];
+
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": 8080, \"algorithm\": \"ip-hash\", \"servers\": ["
+	    "{\"weight\": 0, \"url\": \"ftp://x\", \"backup\": 1, \"Weight\": 2},"
+	    " {\"url\": \"http://127.0.0.1:1\", \"maxConnections\": 1000001}, 7]}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "config.json: servers[0].weight: must be between 1 and 1000\n"
+	    "config.json: servers[0].url: expected an http:// URL\n"
+	    "config.json: servers[0].backup: expected true or false\n"
+	    "config.json: servers[0].Weight: unknown key\n"
+	    "config.json: servers[1].maxConnections: must be between 0 and 1000000\n"
+	    "config.json: servers[2]: expected an http:// URL or an object such as "
+	    "{\"url\": \"http://10.0.0.5:8080\", \"weight\": 2}");
+	/* Cross-field checks come once the rest is valid, one per server. */
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": 8080, \"servers\": [{\"url\": \"http://127.0.0.1:1\", \"weight\": 2,"
+	    " \"backup\": true}, {\"url\": \"http://127.0.0.1:2\", \"weight\": 3, \"backup\": true}]}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "config.json: servers[0].weight: weight has no effect with algorithm round-robin; "
+	    "use weighted-round-robin\n"
+	    "config.json: servers[1].weight: weight has no effect with algorithm round-robin; "
+	    "use weighted-round-robin\n"
+	    "config.json: servers: every server is a backup: at least one must not be");
+}
+END_TEST
+
 START_TEST(test_good_fixtures)
 {
 	struct conf *c;
@@ -451,6 +569,27 @@ static const struct {
 	{ "health-status.json",		": healthCheck.expectStatus: must be between 100 and 599" },
 	{ "expose-type.json",		": exposeServerHeader: expected true or false" },
 	{ "many-errors.json",		": port: port number must be between 1 and 65535\n" },
+	{ "algorithm-unknown.json",	": algorithm: must be one of \"round-robin\", \"weighted-round-robin\", "
+					  "\"least-connections\", \"ip-hash\" or \"random-two-choices\"" },
+	{ "algorithm-type.json",	": algorithm: must be one of \"round-robin\"" },
+	{ "server-weight-range.json",	": servers[1].weight: must be between 1 and 1000" },
+	{ "server-weight-zero.json",	": servers[0].weight: must be between 1 and 1000" },
+	{ "server-weight-type.json",	": servers[0].weight: expected an integer between 1 and 1000" },
+	{ "server-weight-rr.json",	": servers[1].weight: weight has no effect with algorithm round-robin; "
+					  "use weighted-round-robin" },
+	{ "server-weight-two-choices.json", ": servers[0].weight: weight has no effect with algorithm "
+					  "random-two-choices; use least-connections or weighted-round-robin" },
+	{ "server-max-connections.json", ": servers[0].maxConnections: must be between 0 and 1000000" },
+	{ "server-max-connections-type.json", ": servers[0].maxConnections: expected an integer between 0 and 1000000" },
+	{ "server-backup-type.json",	": servers[1].backup: expected true or false" },
+	{ "server-unknown-key.json",	": servers[0].wieght: unknown key" },
+	{ "server-missing-url.json",	": servers[0].url: required key is missing" },
+	{ "server-url-https.json",	": servers[0].url: https is not supported: expected an http:// URL" },
+	{ "server-url-type.json",	": servers[0].url: expected an http:// URL" },
+	{ "server-object-duplicate.json", ": servers[1]: duplicate of servers[0]" },
+	{ "server-array.json",		": servers[0]: expected an http:// URL or an object such as "
+					  "{\"url\": \"http://10.0.0.5:8080\", \"weight\": 2}" },
+	{ "servers-all-backup.json",	": servers: every server is a backup: at least one must not be" },
 };
 
 START_TEST(test_bad_fixture)
@@ -695,6 +834,10 @@ conf_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_example);
 	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_policies);
+	tcase_add_loop_test(tc, test_algorithm, 0, NELEM(algorithms));
+	tcase_add_test(tc, test_algorithm_default);
+	tcase_add_test(tc, test_server_object_errors);
 	tcase_add_test(tc, test_good_fixtures);
 	tcase_add_loop_test(tc, test_bad_fixture, 0, NELEM(bad));
 	tcase_add_test(tc, test_bad_fixtures_listed);

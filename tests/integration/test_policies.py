@@ -1,0 +1,352 @@
+#!/usr/bin/env python3
+"""Balancing algorithms with the real rondo (2 workers) and real backends:
+weighted round robin, least connections, ip-hash, maxConnections, backups,
+each one balancer across the workers."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
+
+suite = lib.Suite("test_policies")
+
+WORKERS = 2
+SLOW_MS = 200                      # the slow backend's delay
+
+
+class SlowBackend(lib.Backend):
+    """backend.py --delay-ms: every request but HEAD (health probes) waits."""
+
+    def __init__(self, ctx, name, delay_ms, record=False):
+        super().__init__(ctx, name, None, record)
+        self.delay_ms = delay_ms
+
+    def start(self):
+        # lib.Backend.start with one more option.
+        for attempt in range(5):
+            if self.port is None:
+                self.port = lib.free_port()
+            argv = [sys.executable, lib.BACKEND, "--port", str(self.port), "--name", self.name,
+                    "--delay-ms", str(self.delay_ms)]
+            if self.record_path:
+                argv += ["--record", self.record_path]
+            with open(self.log_path, "ab") as log:
+                self.proc = lib.spawn(argv, stdout=subprocess.PIPE, stderr=log,
+                                      stdin=subprocess.DEVNULL)
+            line = lib._readline_deadline(self.proc.stdout, time.monotonic() + 10 * lib.SLOW)
+            if line and b"listening" in line:
+                self.fixed_port = True
+                return self
+            lib.kill_tree(self.proc)
+            self.proc = None
+            self.port = None
+        raise lib.TestFailure("backend %s did not start: %s" % (self.name, self.log_tail()))
+
+
+def slow_backend(ctx, name, delay_ms, record=False):
+    b = SlowBackend(ctx, name, delay_ms, record)
+    ctx.backends.append(b)
+    return b.start()
+
+
+class SourceClient(lib.Client):
+    """A lib.Client whose socket is bound to a given loopback address first,
+    so that rondo sees a distinct client (127.0.0.X) for ip-hash."""
+
+    def __init__(self, addr, source, timeout=10.0):
+        self.addr = addr
+        self.timeout = timeout * lib.SLOW
+        self.sock = socket.create_connection(addr, timeout=self.timeout,
+                                             source_address=(source, 0))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = bytearray()
+        self.rbuf = bytearray(1 << 20)
+        self.eof = False
+
+
+def get_from(r, source, path="/"):
+    with SourceClient(r.addr, source) as c:
+        return c.request("GET", path)
+
+
+def config(bs, algorithm, servers=None, **extra):
+    conf = {"healthCheckInterval": "200ms",
+            "healthCheck": {"rise": 1, "fall": 1, "timeout": "500ms"},
+            "workers": WORKERS, "algorithm": algorithm,
+            "servers": servers if servers is not None else [b.url for b in bs]}
+    conf.update(extra)
+    return conf
+
+
+def start(ctx, bs, algorithm, servers=None, **extra):
+    r = ctx.rondo(config(bs, algorithm, servers, **extra))
+    lib.warm_up(r, [b.name for b in bs])
+    return r
+
+
+def count_backends(r, n, path="/"):
+    """n requests one after the other, each on a fresh connection: {X-Backend: count}."""
+    counts = {}
+    for i in range(n):
+        resp = r.get(path)
+        expect_eq(resp.status, 200, "request %d status" % i)
+        name = resp.header("X-Backend")
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def concurrent(r, clients, per_client, path="/"):
+    """clients threads, each sending per_client requests in turn: ({X-Backend:
+    count}, [failures])."""
+    lock = threading.Lock()
+    counts, failures = {}, []
+
+    def run():
+        for _ in range(per_client):
+            try:
+                resp = r.get(path)
+                why = None if resp.status == 200 else "status %d" % resp.status
+            except Exception as e:      # noqa: BLE001 (reported by the caller)
+                why = "%s: %s" % (type(e).__name__, e)
+            with lock:
+                if why is None:
+                    name = resp.header("X-Backend")
+                    counts[name] = counts.get(name, 0) + 1
+                else:
+                    failures.append(why)
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60 * lib.SLOW)
+    return counts, failures
+
+
+def tcp_peer_ports(pid):
+    """Remote ports of the established TCP connections pid holds (from /proc)."""
+    inodes = set()
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    except OSError:
+        return set()
+    ports = set()
+    for table in ("/proc/%d/net/tcp" % pid, "/proc/%d/net/tcp6" % pid):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == "01" and fields[9] in inodes:    # ESTABLISHED
+                        ports.add(int(fields[2].rsplit(":", 1)[1], 16))
+        except OSError:
+            pass
+    return ports
+
+
+def share(counts, name):
+    total = sum(counts.values())
+    return counts.get(name, 0) / total if total else 0.0
+
+
+@suite.test
+def weighted_exact_700(ctx):
+    bs = ctx.backends_n(3)
+    servers = [{"url": bs[0].url, "weight": 5}, bs[1].url, {"url": bs[2].url, "weight": 1}]
+    r = start(ctx, bs, "weighted-round-robin", servers)
+    # Whatever the warm-up took, 700 is a whole number of 7-long cycles.
+    counts = count_backends(r, 700)
+    expect_eq(counts, {"b1": 500, "b2": 100, "b3": 100}, "700 requests over weights 5,1,1")
+
+
+@suite.test
+def leastconn_avoids_slow_backend(ctx):
+    bs = ctx.backends_n(2) + [slow_backend(ctx, "slow", SLOW_MS)]
+    shares = {}
+    for algorithm in ("round-robin", "least-connections"):
+        r = start(ctx, bs, algorithm)
+        counts, failures = concurrent(r, 6, 25)
+        expect(not failures, "%s: %d requests failed: %s", algorithm, len(failures), failures[:3])
+        expect_eq(sum(counts.values()), 150, "%s: answers (%s)" % (algorithm, counts))
+        shares[algorithm] = share(counts, "slow")
+    sys.stderr.write("  slow backend's share with 6 concurrent clients: round-robin %.3f, "
+                     "least-connections %.3f\n" % (shares["round-robin"], shares["least-connections"]))
+    expect(shares["round-robin"] > 0.3, "round robin gave the slow backend %.3f, not 1/3",
+           shares["round-robin"])
+    expect(shares["least-connections"] < shares["round-robin"] / 2,
+           "least-connections gave the slow backend %.3f, round robin %.3f",
+           shares["least-connections"], shares["round-robin"])
+
+
+@suite.test
+def ip_hash_sticky_and_failover(ctx):
+    bs = ctx.backends_n(3)
+    r = ctx.rondo(config(bs, "ip-hash"))
+    clients = ["127.0.0.%d" % i for i in range(2, 62)]
+    # Warm up from every address: from one, only its own backend answers.
+    lib.wait_until(lambda: {get_from(r, c).header("X-Backend") for c in clients} >= {"b1", "b2", "b3"},
+                   10 * lib.SLOW, "every backend to answer")
+    resp = get_from(r, clients[0], "/headers")
+    got = [v for k, v in resp.json()["headers"] if k.lower() == "x-forwarded-for"]
+    expect_eq(got, [clients[0]], "X-Forwarded-For of a client bound to %s" % clients[0])
+
+    home = {}
+    for c in clients:
+        seen = {get_from(r, c).header("X-Backend") for _ in range(3)}
+        expect(len(seen) == 1, "client %s went to %s", c, sorted(seen))
+        home[c] = seen.pop()
+    per = {b.name: sum(1 for h in home.values() if h == b.name) for b in bs}
+    expect(min(per.values()) >= 5, "60 clients over 3 backends: %s", per)
+
+    victim = bs[1]
+    mark = r.mark()
+    victim.kill()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is down" % victim.port, 5 * lib.SLOW, since=mark)
+    moved_to = {}
+    for c in clients:
+        seen = {get_from(r, c).header("X-Backend") for _ in range(2)}
+        expect(len(seen) == 1, "after the kill, client %s went to %s", c, sorted(seen))
+        now = seen.pop()
+        if home[c] != victim.name:
+            expect_eq(now, home[c], "client %s of a live backend" % c)
+        else:
+            moved_to[now] = moved_to.get(now, 0) + 1
+    expect(victim.name not in moved_to, "requests reached the dead backend")
+    expect(len(moved_to) == 2, "the %d clients of the dead backend all went to %s",
+           per[victim.name], moved_to)
+
+    # Back up: its clients come home.
+    mark = r.mark()
+    victim.start()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % victim.port, 5 * lib.SLOW, since=mark)
+    for c in clients:
+        expect_eq(get_from(r, c).header("X-Backend"), home[c], "client %s once all are up" % c)
+
+
+@suite.test
+def leastconn_no_phantoms_after_worker_kill(ctx):
+    bs = ctx.backends_n(2, record=True)
+    r = start(ctx, bs, "least-connections")
+    ports = {b.port for b in bs}
+
+    # Three slow requests: least connections puts 2 on one backend, 1 on the other.
+    def hold():
+        try:
+            r.get("/delay?ms=60000", timeout=90)
+        except Exception:       # noqa: BLE001 (its worker is killed: expected)
+            pass
+    for _ in range(3):
+        threading.Thread(target=hold, daemon=True).start()
+    lib.wait_until(lambda: sum(b.records().count(b"GET /delay?ms=60000") for b in bs) == 3,
+                   5 * lib.SLOW, "the 3 slow requests to reach the backends")
+
+    # SIGKILL every worker holding a connection to a backend (every slow request).
+    holders = [p for p in r.children() if tcp_peer_ports(p) & ports]
+    expect(holders, "no child of the master holds a backend connection")
+    mark = r.mark()
+    for p in holders:
+        os.kill(p, signal.SIGKILL)
+    for p in holders:
+        r.wait_log(r"master: .*\(pid %d\) killed by signal 9" % p, 5 * lib.SLOW, since=mark)
+    lib.wait_until(lambda: len(r.children()) == WORKERS + 1 and not set(r.children()) & set(holders),
+                   10 * lib.SLOW, "the workers to be respawned")
+
+    # Counts left behind (2 and 1) would send everything to one backend.
+    # Idle backends tie and the ties rotate; not exactly 30/30, though: a
+    # worker gives its count back just after the response went out, and the
+    # next request, on the other worker, may come first.
+    counts = count_backends(r, 60)
+    expect(all(counts.get(b.name, 0) >= 15 for b in bs),
+           "60 requests after the kill, nothing in flight: %s", counts)
+
+
+@suite.test
+def max_connections_503_not_hang(ctx):
+    bs = ctx.backends_n(2)
+    servers = [{"url": b.url, "maxConnections": 1} for b in bs]
+    r = start(ctx, bs, "round-robin", servers)
+    results = []
+    lock = threading.Lock()
+
+    def slow():
+        t0 = time.monotonic()
+        try:
+            resp = r.get("/delay?ms=1500", timeout=30)
+            out = (resp.status, time.monotonic() - t0, resp.body)
+        except Exception as e:      # noqa: BLE001
+            out = (None, time.monotonic() - t0, str(e).encode())
+        with lock:
+            results.append(out)
+
+    threads = [threading.Thread(target=slow, daemon=True) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30 * lib.SLOW)
+    statuses = sorted(s for s, _, _ in results)
+    expect_eq(statuses, [200, 200, 503, 503, 503], "5 concurrent slow requests, 2 places")
+    for status, took, body in results:
+        if status == 503:
+            expect(took < 1.0 * lib.SLOW, "a 503 took %.2fs: it waited for a place", took)
+            expect(b"connection limit" in body, "503 body %r", body)
+        else:
+            expect(took >= 1.4, "a 200 took %.2fs", took)
+    # The places are given back (each just after its response went out: poll).
+    def answered_by():
+        resp = r.get("/")
+        return resp.header("X-Backend") if resp.status == 200 else None
+    seen = set()
+    lib.wait_until(lambda: seen.add(answered_by()) or {"b1", "b2"} <= seen, 5 * lib.SLOW,
+                   lambda: "both backends to answer again (seen %s)" % seen)
+
+
+@suite.test
+def backup_only_when_primaries_down(ctx):
+    bs = ctx.backends_n(3)
+    servers = [bs[0].url, bs[1].url, {"url": bs[2].url, "backup": True}]
+    r = ctx.rondo(config(bs, "least-connections", servers))
+    lib.warm_up(r, ["b1", "b2"])
+    counts = count_backends(r, 20)
+    expect("b3" not in counts and len(counts) == 2, "primaries up: %s", counts)
+    mark = r.mark()
+    bs[0].kill()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is down" % bs[0].port, 5 * lib.SLOW, since=mark)
+    expect_eq(count_backends(r, 10), {"b2": 10}, "one primary up")
+    bs[1].kill()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is down" % bs[1].port, 5 * lib.SLOW, since=mark)
+    expect_eq(count_backends(r, 10), {"b3": 10}, "no primary up")
+    mark = r.mark()
+    bs[0].start()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % bs[0].port, 5 * lib.SLOW, since=mark)
+    expect_eq(count_backends(r, 10), {"b1": 10}, "a primary back")
+
+
+@suite.test
+def configtest_policy_errors(ctx):
+    conf = {"port": "127.0.0.1:%d" % lib.free_port(),
+            "servers": ["http://127.0.0.1:%d" % lib.free_port(),
+                        {"url": "http://127.0.0.1:%d" % lib.free_port(), "weight": 3}]}
+    rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
+    expect_eq(rc, 1, "exit status of rondo -t (stderr %r)" % err.strip())
+    expect("config.json: servers[1].weight: weight has no effect with algorithm round-robin; "
+           "use weighted-round-robin" in err, "stderr %r", err)
+    conf["algorithm"] = "weighted-round-robin"
+    rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
+    expect_eq(rc, 0, "exit status of rondo -t (stderr %r)" % err.strip())
+
+
+if __name__ == "__main__":
+    suite.main()
