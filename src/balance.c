@@ -366,7 +366,8 @@ balance_eligible(const struct lb *lb, const struct shm_seg *seg, const struct ba
 {
 	/* Down, or drained by the admin: no new requests either way. */
 	if (!shm_backend_up(seg, i) ||
-	    atomic_load_explicit(&seg->backends[i].drain, memory_order_relaxed))
+	    atomic_load_explicit(&seg->backends[i].drain, memory_order_relaxed) ||
+	    shm_backend_passive_down(seg, i))
 		return 0;
 	seen->up++;
 	if (balance_tried_has(&ctx->tried, (int)i))

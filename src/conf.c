@@ -13,8 +13,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 
 #include <json-c/json.h>
 
+#include "accesslog.h"
 #include "conf.h"
 
 #define CONF_FILE_MAX		(1024 * 1024)		/* bigger files are refused */
@@ -34,6 +38,13 @@
 #define CONF_JPATH_MAX		256			/* "healthCheck.expectStatus", "servers[255]" */
 #define CONF_MSG_MAX		512			/* one problem, before the file name */
 #define CONF_UNSET		(-1)
+#define CONF_ADMIN_LISTEN	"127.0.0.1:9090"	/* "admin": {} */
+#define CONF_RETRIES_MAX	10
+#define CONF_MAX_FAILS_MAX	1000
+#define CONF_HEADER_SIZE_MIN	1024
+#define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
+#define CONF_URI_SIZE_MIN	256
+#define CONF_HEADERS_MAX	100
 
 /* Where problems are collected: the caller's buffer, one line per problem. */
 struct conf_errs {
@@ -65,7 +76,9 @@ struct conf_key {
 
 static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_workers, conf_set_object, conf_set_bool, conf_set_uint,
-    conf_set_status, conf_set_http_path, conf_set_algorithm, conf_set_server_url;
+    conf_set_status, conf_set_http_path, conf_set_algorithm, conf_set_server_url,
+    conf_set_file, conf_set_user, conf_set_group, conf_set_access_log,
+    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen;
 
 /* Indexed by enum conf_algorithm. */
 static const char *const conf_algorithms[] = {
@@ -82,6 +95,33 @@ static const struct conf_key conf_health_keys[] = {
 	{ "rise",		conf_set_uint,		offsetof(struct conf_health, rise),		1, 100, 0, NULL },
 	{ "fall",		conf_set_uint,		offsetof(struct conf_health, fall),		1, 100, 0, NULL },
 	{ "expectStatus",	conf_set_status,	offsetof(struct conf_health, expect_status),	100, 599, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+static const struct conf_key conf_timeout_keys[] = {
+	{ "connect",		conf_set_duration,	offsetof(struct conf_timeouts, connect_ms),	0, 0, 0, NULL },
+	{ "clientHeader",	conf_set_duration,	offsetof(struct conf_timeouts, client_header_ms), 0, 0, 0, NULL },
+	{ "clientBody",		conf_set_duration,	offsetof(struct conf_timeouts, client_body_ms),	0, 0, 0, NULL },
+	{ "server",		conf_set_duration,	offsetof(struct conf_timeouts, server_ms),	0, 0, 0, NULL },
+	{ "idle",		conf_set_duration,	offsetof(struct conf_timeouts, idle_ms),	0, 0, 0, NULL },
+	{ "tunnel",		conf_set_duration,	offsetof(struct conf_timeouts, tunnel_ms),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* uriSize <= headerSize is checked in conf_check, once both have their value. */
+static const struct conf_key conf_limit_keys[] = {
+	{ "headerSize",		conf_set_uint,		offsetof(struct conf_limits, header_size),
+	  CONF_HEADER_SIZE_MIN, CONF_HEADER_SIZE_MAX, 0, NULL },
+	{ "uriSize",		conf_set_uint,		offsetof(struct conf_limits, uri_size),
+	  CONF_URI_SIZE_MIN, CONF_HEADER_SIZE_MAX, 0, NULL },
+	{ "headers",		conf_set_uint,		offsetof(struct conf_limits, headers),
+	  1, CONF_HEADERS_MAX, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* "admin" object; base is the whole struct conf. */
+static const struct conf_key conf_admin_keys[] = {
+	{ "listen",		conf_set_admin_listen,	0,						0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -102,8 +142,30 @@ static const struct conf_key conf_keys[] = {
 	{ "healthCheck",	conf_set_object,	offsetof(struct conf, health),			0, 0, 0, conf_health_keys },
 	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
 	{ "algorithm",		conf_set_algorithm,	offsetof(struct conf, algorithm),		0, 0, 0, NULL },
+	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
+	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
+	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
+	{ "maxConnections",	conf_set_uint,		offsetof(struct conf, max_connections),		0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
+	{ "maxFails",		conf_set_uint,		offsetof(struct conf, max_fails),		0, CONF_MAX_FAILS_MAX, 0, NULL },
+	{ "failTimeout",	conf_set_duration,	offsetof(struct conf, fail_timeout_ms),		0, 0, 0, NULL },
+	{ "shutdownTimeout",	conf_set_duration,	offsetof(struct conf, shutdown_timeout_ms),	0, 0, 0, NULL },
+	{ "pidFile",		conf_set_file,		offsetof(struct conf, pid_file),		0, 0, 0, NULL },
+	{ "user",		conf_set_user,		offsetof(struct conf, user),			0, 0, 0, NULL },
+	{ "group",		conf_set_group,		offsetof(struct conf, group),			0, 0, 0, NULL },
+	{ "accessLog",		conf_set_access_log,	offsetof(struct conf, access_log),		0, 0, 0, NULL },
+	{ "accessLogFormat",	conf_set_access_log_format, offsetof(struct conf, access_log_format),	0, 0, 0, NULL },
+	{ "admin",		conf_set_admin,		0,						0, 0, 0, conf_admin_keys },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
+
+/* conf_walk marks the keys it has seen in a 32-bit mask. */
+#define CONF_NKEYS(t)	(sizeof(t) / sizeof((t)[0]) - 1)
+_Static_assert(CONF_NKEYS(conf_keys) <= 32, "too many keys in conf_keys");
+_Static_assert(CONF_NKEYS(conf_health_keys) <= 32, "too many keys in conf_health_keys");
+_Static_assert(CONF_NKEYS(conf_server_keys) <= 32, "too many keys in conf_server_keys");
+_Static_assert(CONF_NKEYS(conf_timeout_keys) <= 32, "too many keys in conf_timeout_keys");
+_Static_assert(CONF_NKEYS(conf_limit_keys) <= 32, "too many keys in conf_limit_keys");
+_Static_assert(CONF_NKEYS(conf_admin_keys) <= 32, "too many keys in conf_admin_keys");
 
 static void
 conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
@@ -591,17 +653,18 @@ conf_string(struct json_object *v)
 	return s;
 }
 
-/* "port": a listen string, or a bare port number. */
+/*
+ * A listen address at <jpath>: a listen string, or a bare port number. Fills
+ * <a> and <name>, or records a problem; <example> goes in the type error.
+ */
 static void
-conf_set_listen(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
+conf_listen_value(struct conf_errs *e, struct json_object *v, const char *jpath,
+    struct conf_addr *a, char *name, size_t namelen, const char *example)
 {
-	struct conf *c = base;
 	char msg[CONF_MSG_MAX], buf[32];
 	const char *s;
 	int64_t n;
 
-	(void)k;
 	if (json_object_is_type(v, json_type_int)) {
 		n = json_object_get_int64(v);
 		if (n < 1 || n > 65535) {
@@ -611,12 +674,190 @@ conf_set_listen(struct conf_errs *e, const struct conf_key *k, struct json_objec
 		snprintf(buf, sizeof(buf), "%d", (int)n);
 		s = buf;
 	} else if ((s = conf_string(v)) == NULL) {
-		conf_err(e, jpath, "expected a port such as \":8080\" or \"127.0.0.1:8080\"");
+		conf_err(e, jpath, "expected a port such as %s", example);
 		return;
 	}
-	if (conf_parse_listen(s, &c->listen, c->listen_name, sizeof(c->listen_name),
-	    msg, sizeof(msg)) == -1)
+	if (conf_parse_listen(s, a, name, namelen, msg, sizeof(msg)) == -1)
 		conf_err(e, jpath, "%s", msg);
+}
+
+/* "port": where clients come in. */
+static void
+conf_set_listen(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+
+	(void)k;
+	conf_listen_value(e, v, jpath, &c->listen, c->listen_name, sizeof(c->listen_name),
+	    "\":8080\" or \"127.0.0.1:8080\"");
+}
+
+/* "admin": {"listen": ...}; base is the struct conf. */
+static void
+conf_set_admin_listen(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+
+	(void)k;
+	conf_listen_value(e, v, jpath, &c->admin_listen, c->admin_name, sizeof(c->admin_name),
+	    "\"127.0.0.1:9090\" or \"[::1]:9090\"");
+}
+
+/*
+ * "admin": an object of conf_admin_keys turns the admin listener on; false
+ * (like leaving the key out) keeps it off.
+ */
+static void
+conf_set_admin(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+
+	if (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)) {
+		c->admin = 0;
+		return;
+	}
+	if (!json_object_is_type(v, json_type_object)) {
+		conf_err(e, jpath, "expected an object such as {\"listen\": \"127.0.0.1:9090\"}, or false");
+		return;
+	}
+	c->admin = 1;
+	conf_walk(e, k->sub, v, c, jpath);
+}
+
+/*
+ * Stores a copy of <s> in the char * at base + k->off, in place of what an
+ * earlier value left there; NULL stores NULL.
+ */
+static void
+conf_store_string(struct conf_errs *e, const struct conf_key *k, void *base, const char *jpath,
+    const char *s)
+{
+	char **dst = (char **)(void *)((char *)base + k->off);
+	char *copy = NULL;
+
+	if (s != NULL && (copy = strdup(s)) == NULL) {
+		conf_err(e, jpath, "out of memory");
+		return;
+	}
+	free(*dst);
+	*dst = copy;
+}
+
+/*
+ * The non-empty string in <v>, short enough to be a path, or NULL with a
+ * problem recorded (<what> names the expected value in the type error).
+ */
+static const char *
+conf_nonempty(struct conf_errs *e, struct json_object *v, const char *jpath, const char *what)
+{
+	const char *s;
+
+	if ((s = conf_string(v)) == NULL) {
+		conf_err(e, jpath, "expected %s", what);
+		return NULL;
+	}
+	if (*s == '\0') {
+		conf_err(e, jpath, "must not be empty");
+		return NULL;
+	}
+	if (strlen(s) >= PATH_MAX) {
+		conf_err(e, jpath, "too long (at most %d bytes)", PATH_MAX - 1);
+		return NULL;
+	}
+	return s;
+}
+
+/* "pidFile": a path, absolute or relative to the working directory. */
+static void
+conf_set_file(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a file name such as \"/run/rondo.pid\"")) != NULL)
+		conf_store_string(e, k, base, jpath, s);
+}
+
+/*
+ * True when a failed getpwnam or getgrnam only means "no such entry": POSIX
+ * leaves errno alone then, glibc may set one of these.
+ */
+static int
+conf_notfound(int err)
+{
+	return err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM;
+}
+
+/* "user": a name in the user database, looked up now. */
+static void
+conf_set_user(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a user name (a string)")) == NULL)
+		return;
+	errno = 0;
+	if (getpwnam(s) == NULL) {
+		if (conf_notfound(errno))
+			conf_err(e, jpath, "no such user \"%s\"", s);
+		else
+			conf_err(e, jpath, "cannot look up user \"%s\": %s", s, strerror(errno));
+		return;
+	}
+	conf_store_string(e, k, base, jpath, s);
+}
+
+/* "group": a name in the group database, looked up now. */
+static void
+conf_set_group(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a group name (a string)")) == NULL)
+		return;
+	errno = 0;
+	if (getgrnam(s) == NULL) {
+		if (conf_notfound(errno))
+			conf_err(e, jpath, "no such group \"%s\"", s);
+		else
+			conf_err(e, jpath, "cannot look up group \"%s\": %s", s, strerror(errno));
+		return;
+	}
+	conf_store_string(e, k, base, jpath, s);
+}
+
+/* "accessLog": "off" (NULL), "-" (standard output), or a path. */
+static void
+conf_set_access_log(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath,
+	    "a file name, \"-\" for standard output, or \"off\"")) == NULL)
+		return;
+	conf_store_string(e, k, base, jpath, strcmp(s, "off") == 0 ? NULL : s);
+}
+
+/* "accessLogFormat": an enum accesslog_format by name. */
+static void
+conf_set_access_log_format(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	int *dst = (int *)(void *)((char *)base + k->off);
+	const char *s;
+
+	if ((s = conf_string(v)) != NULL && strcmp(s, "combined") == 0)
+		*dst = ACCESSLOG_COMBINED;
+	else if (s != NULL && strcmp(s, "json") == 0)
+		*dst = ACCESSLOG_JSON;
+	else
+		conf_err(e, jpath, "must be \"combined\" or \"json\"");
 }
 
 static void
@@ -900,8 +1141,9 @@ conf_cpus(void)
 
 /* Second pass: what was left UNSET gets its default. */
 static void
-conf_defaults(struct conf *c)
+conf_defaults(struct conf_errs *e, struct conf *c)
 {
+	char msg[CONF_MSG_MAX];
 	size_t i;
 
 	for (i = 0; i < c->nbackends; i++)
@@ -921,11 +1163,89 @@ conf_defaults(struct conf *c)
 		c->health.fall = 1;
 	if (c->expose_server_header == CONF_UNSET)
 		c->expose_server_header = 1;
+	if (c->timeouts.connect_ms == 0)
+		c->timeouts.connect_ms = 5 * 1000;
+	if (c->timeouts.client_header_ms == 0)
+		c->timeouts.client_header_ms = 10 * 1000;
+	if (c->timeouts.client_body_ms == 0)
+		c->timeouts.client_body_ms = 30 * 1000;
+	if (c->timeouts.server_ms == 0)
+		c->timeouts.server_ms = 60 * 1000;
+	if (c->timeouts.idle_ms == 0)
+		c->timeouts.idle_ms = 60 * 1000;
+	if (c->timeouts.tunnel_ms == 0)
+		c->timeouts.tunnel_ms = 3600 * 1000;
+	if (c->limits.header_size == 0)
+		c->limits.header_size = 8192;
+	/* Not past a smaller headerSize: only a uriSize written so is an error. */
+	if (c->limits.uri_size == 0)
+		c->limits.uri_size = c->limits.header_size < 4096 ? c->limits.header_size : 4096;
+	if (c->limits.headers == 0)
+		c->limits.headers = CONF_HEADERS_MAX;
+	if (c->retries == (unsigned)CONF_UNSET)
+		c->retries = 2;
+	if (c->fail_timeout_ms == 0)
+		c->fail_timeout_ms = 10 * 1000;
+	if (c->shutdown_timeout_ms == 0)
+		c->shutdown_timeout_ms = 30 * 1000;
+	if (c->admin && c->admin_name[0] == '\0' &&
+	    conf_parse_listen(CONF_ADMIN_LISTEN, &c->admin_listen, c->admin_name,
+	    sizeof(c->admin_name), msg, sizeof(msg)) == -1)
+		conf_err(e, "admin.listen", "%s", msg);	/* a literal: not expected */
+}
+
+/*
+ * Fills <ip> with the IPv6 form of the address in <a> (an IPv4 address as
+ * ::ffff:a.b.c.d) and returns its port.
+ */
+static uint16_t
+conf_addr_v6(const struct conf_addr *a, struct in6_addr *ip)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+
+	if (a->ss.ss_family == AF_INET6) {
+		*ip = sin6->sin6_addr;
+		return ntohs(sin6->sin6_port);
+	}
+	memset(ip, 0, sizeof(*ip));
+	ip->s6_addr[10] = 0xff;
+	ip->s6_addr[11] = 0xff;
+	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
+	return ntohs(sin->sin_port);
+}
+
+/* Whether <w> (IPv6 form) is a wildcard covering <ip>: "::" covers all (dual stack). */
+static int
+conf_covers(const struct in6_addr *w, const struct in6_addr *ip)
+{
+	static const uint8_t any4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0 };
+
+	if (IN6_IS_ADDR_UNSPECIFIED(w))
+		return 1;
+	return memcmp(w->s6_addr, any4, 16) == 0 && IN6_IS_ADDR_V4MAPPED(ip);
+}
+
+/*
+ * Whether listeners on <a> and <b> would take the same port of one address:
+ * the same address, or a wildcard that includes the other (the listeners
+ * clear IPV6_V6ONLY, so "::" includes every IPv4 address too).
+ */
+static int
+conf_addr_overlap(const struct conf_addr *a, const struct conf_addr *b)
+{
+	struct in6_addr ia, ib;
+
+	if (conf_addr_v6(a, &ia) != conf_addr_v6(b, &ib))
+		return 0;
+	return memcmp(&ia, &ib, sizeof(ia)) == 0 || conf_covers(&ia, &ib) || conf_covers(&ib, &ia);
 }
 
 /*
  * Cross-field checks, once every key is valid and defaulted: a weight the
- * algorithm would ignore, and a list with no primary server.
+ * algorithm would ignore, a list with no primary server, a request line
+ * allowed to be longer than the whole head, and an admin listener on the
+ * address of the main one.
  */
 static void
 conf_check(struct conf_errs *e, const struct conf *c)
@@ -946,6 +1266,12 @@ conf_check(struct conf_errs *e, const struct conf *c)
 	}
 	if (nbackup == c->nbackends)
 		conf_err(e, "servers", "every server is a backup: at least one must not be");
+	if (c->limits.uri_size > c->limits.header_size)
+		conf_err(e, "limits.uriSize", "must not be larger than limits.headerSize (%u)",
+		    c->limits.header_size);
+	if (c->admin && conf_addr_overlap(&c->admin_listen, &c->listen))
+		conf_err(e, "admin.listen", "%s is also where port (%s) listens: "
+		    "the admin listener needs an address of its own", c->admin_name, c->listen_name);
 }
 
 /*
@@ -1033,10 +1359,11 @@ conf_parse(struct conf **out, const char *buf, size_t len, const char *name,
 		goto fail;
 	}
 	c->expose_server_header = CONF_UNSET;
+	c->retries = (unsigned)CONF_UNSET;
 	conf_walk(&e, conf_keys, root, c, "");
 	if (e.count > 0)
 		goto fail;
-	conf_defaults(c);
+	conf_defaults(&e, c);
 	conf_check(&e, c);
 	if (e.count > 0)
 		goto fail;
@@ -1132,6 +1459,10 @@ conf_free(struct conf *c)
 	if (c == NULL)
 		return;
 	free(c->path);
+	free(c->pid_file);
+	free(c->user);
+	free(c->group);
+	free(c->access_log);
 	free(c->backends);
 	free(c);
 }

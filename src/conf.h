@@ -52,8 +52,43 @@ struct conf_health {
 	int expect_status;		/* 0: any 2xx or 3xx; else exactly this code */
 };
 
+/*
+ * "timeouts": each expiry has its answer (408 to the client, 504 for a backend)
+ * and a log line. Each is a duration from 1ms to 24h.
+ */
+struct conf_timeouts {
+	uint64_t connect_ms;		/* "connect": backend connect: 5s */
+	uint64_t client_header_ms;	/* "clientHeader": the whole request head, from its first byte: 10s */
+	uint64_t client_body_ms;	/* "clientBody": between two reads of a request body: 30s */
+	uint64_t server_ms;		/* "server": backend response head, and between reads of its body: 60s */
+	uint64_t idle_ms;		/* "idle": keep-alive between requests, both sides: 60s */
+	uint64_t tunnel_ms;		/* "tunnel": upgraded connection without traffic: 1h */
+};
+
+/* "limits" on one request head. */
+struct conf_limits {
+	unsigned header_size;		/* "headerSize": bytes of the whole head: 8192 (1024..14336); more: 431 */
+	unsigned uri_size;		/* "uriSize": bytes of the request line: 4096 (256..header_size); more: 414 */
+	unsigned headers;		/* "headers": header fields: 100 (1..100); more: 431 */
+};
+
 struct conf {
 	char *path;			/* the file it came from */
+	struct conf_timeouts timeouts;
+	struct conf_limits limits;
+	unsigned retries;		/* "retries": more attempts on other backends: 2 (0..10) */
+	unsigned max_connections;	/* "maxConnections": client connections, all workers: 0 = no cap (0..1000000) */
+	unsigned max_fails;		/* "maxFails": failures in a row that take a backend out: 0 = never (0..1000) */
+	uint64_t fail_timeout_ms;	/* "failTimeout": how long it stays out: 10s */
+	uint64_t shutdown_timeout_ms;	/* "shutdownTimeout": drain on reload or SIGQUIT: 30s */
+	char *pid_file;			/* "pidFile": NULL = none (-p wins) */
+	char *user;			/* "user": drop to this user after binding; NULL = stay */
+	char *group;			/* "group": and this group; NULL = the user's */
+	char *access_log;		/* "accessLog": NULL = off, "-" = standard output, else a path */
+	int access_log_format;		/* "accessLogFormat": enum accesslog_format: "combined" (0, the default) or "json" (1) */
+	int admin;			/* "admin" is an object (absent or false: 0) */
+	struct conf_addr admin_listen;	/* "admin": {"listen": "127.0.0.1:9090"} (the default) */
+	char admin_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:9090" for logs; "" when admin is 0 */
 	struct conf_addr listen;
 	char listen_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:8080", "[::]:8080" for logs */
 	unsigned workers;		/* resolved: "auto" is the CPU count */

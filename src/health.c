@@ -84,6 +84,12 @@ probe_finish(struct probe *p, int ok, const char *why)
 	if (ok) {
 		p->fail_streak = 0;
 		p->ok_streak++;
+		/* A backend that workers took out for failing answers again: back in. */
+		if (atomic_load(&sb->down_until_ms) > shm_now_ms()) {
+			atomic_store(&sb->down_until_ms, 0);
+			atomic_store(&sb->fails, 0);
+			log_info("backend %s passed its health check: back in rotation", url);
+		}
 	} else {
 		p->ok_streak = 0;
 		p->fail_streak++;

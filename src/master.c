@@ -9,6 +9,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,7 @@
 
 #include <ev.h>
 
+#include "admin.h"
 #include "balance.h"
 #include "conf.h"
 #include "health.h"
@@ -34,7 +37,7 @@
 #define LISTEN_BACKLOG		4096
 #define RESPAWN_DELAY		1.0	/* a child that died this young is restarted after this */
 #define STOP_TIMEOUT		10.0	/* SIGTERM: SIGKILL whatever is left after this */
-#define QUIT_TIMEOUT		35.0	/* SIGQUIT: workers drain for 30 s */
+#define QUIT_SLACK		5.0	/* SIGQUIT: shutdownTimeout plus this, then SIGKILL */
 
 enum child_role { ROLE_WORKER, ROLE_HEALTH };
 
@@ -63,7 +66,9 @@ struct master {
 	const struct master_opts *opts;
 	struct generation *cur;
 	struct child children[MASTER_MAX_CHILDREN];
-	ev_signal sig_term, sig_int, sig_quit, sig_hup;
+	ev_signal sig_term, sig_int, sig_quit, sig_hup, sig_usr1;
+	struct admin *admin;		/* NULL: no admin listener */
+	const char *pidfile;		/* -p, else "pidFile"; NULL: none */
 	ev_child child_w;
 	ev_timer respawn_w;
 	ev_timer stop_w;
@@ -71,6 +76,8 @@ struct master {
 	int stopping;			/* 0, or the signal that asked for it */
 	int exit_status;
 };
+
+static void master_admin_update(struct master *, const struct conf *);
 
 static struct child *
 master_child_find(struct master *m, pid_t pid)
@@ -145,6 +152,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 		for (o = m->cur; o != NULL; o = o->next)
 			if (o->lfd != -1 && o->lfd != g->lfd)
 				close(o->lfd);
+		admin_close_fds(m->admin);
 		if (role == ROLE_WORKER) {
 			struct worker_args wa = { .id = id, .listen_fd = g->lfd, .conf = g->conf,
 			    .seg = g->seg, .lb = g->lb, .handoff = (const int (*)[2])g->handoff };
@@ -397,8 +405,68 @@ master_reload(struct master *m)
 			close(old->lfd);
 		old->lfd = -1;
 	}
+	master_admin_update(m, g->next->conf);
 	log_info("reload done, generation %u: listening on %s, %u workers, %zu backends, %s",
 	    g->id, c->listen_name, g->workers, c->nbackends, conf_algorithm_name(c->algorithm));
+}
+
+/*
+ * Points the admin listener at the current generation; opens, moves or closes
+ * it as the configuration says (old: the previous configuration, or NULL).
+ */
+static void
+master_admin_update(struct master *m, const struct conf *old)
+{
+	const struct conf *c = m->cur->conf;
+	char err[256];
+
+	if (m->admin != NULL && (!c->admin || old == NULL || !old->admin ||
+	    c->admin_listen.len != old->admin_listen.len ||
+	    memcmp(&c->admin_listen.ss, &old->admin_listen.ss, c->admin_listen.len) != 0)) {
+		admin_free(m->admin);
+		m->admin = NULL;
+	}
+	if (c->admin && m->admin == NULL) {
+		if ((m->admin = admin_new(m->loop, &c->admin_listen, err, sizeof(err))) == NULL)
+			log_errx("admin listener on %s: %s", c->admin_name, err);
+		else
+			log_info("admin listener on %s", c->admin_name);
+	}
+	if (m->admin != NULL)
+		admin_set_target(m->admin, c, m->cur->seg, m->cur->id);
+}
+
+/*
+ * "user"/"group": after the sockets are bound (a port below 1024 needs root),
+ * before any child exists, the master gives up root for good.
+ */
+static int
+master_drop_privileges(const struct conf *c)
+{
+	struct passwd *pw = NULL;
+	struct group *gr = NULL;
+	gid_t gid;
+
+	if (c->user == NULL && c->group == NULL)
+		return 0;
+	if (c->user != NULL && (pw = getpwnam(c->user)) == NULL) {
+		log_errx("user %s: no such user", c->user);
+		return -1;
+	}
+	if (c->group != NULL && (gr = getgrnam(c->group)) == NULL) {
+		log_errx("group %s: no such group", c->group);
+		return -1;
+	}
+	gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
+	if (setgid(gid) == -1 ||
+	    (pw != NULL ? initgroups(pw->pw_name, gid) : setgroups(1, &gid)) == -1 ||
+	    (pw != NULL && setuid(pw->pw_uid) == -1)) {
+		log_err("dropping privileges to %s:%s", c->user ? c->user : "-",
+		    c->group ? c->group : "-");
+		return -1;
+	}
+	log_info("running as %s:%s", c->user ? c->user : "-", c->group ? c->group : "-");
+	return 0;
 }
 
 static void
@@ -411,6 +479,12 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 			master_reload(m);
 		return;
 	}
+	if (w->signum == SIGUSR1) {
+		/* Log rotation: every worker reopens its access log. */
+		log_info("reopening log files");
+		master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGUSR1);
+		return;
+	}
 	if (m->stopping == w->signum)
 		return;
 	m->stopping = w->signum;
@@ -418,7 +492,8 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_info("graceful stop: draining workers");
 		master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGQUIT);
 		master_signal_children(m, NULL, 1 << ROLE_HEALTH, SIGTERM);
-		ev_timer_set(&m->stop_w, QUIT_TIMEOUT, 0.);
+		ev_timer_set(&m->stop_w,
+		    (double)m->cur->conf->shutdown_timeout_ms / 1000. + QUIT_SLACK, 0.);
 	} else {
 		log_info("stopping");
 		master_signal_children(m, NULL, 3, SIGTERM);
@@ -485,8 +560,17 @@ master_run(struct conf *c, const struct master_opts *o)
 	atomic_store(&g->seg->generation, 1);
 	generation_handoff_open(g);
 	m.cur = g;
-	if (o->pidfile != NULL && master_write_pidfile(o->pidfile) == -1) {
-		log_err("pid file %s", o->pidfile);
+	m.pidfile = o->pidfile != NULL ? o->pidfile : c->pid_file;
+	if (m.pidfile != NULL && master_write_pidfile(m.pidfile) == -1) {
+		log_err("pid file %s", m.pidfile);
+		generation_free(g, 1);
+		return 1;
+	}
+	master_admin_update(&m, NULL);
+	if (master_drop_privileges(c) == -1) {
+		if (m.pidfile != NULL)
+			unlink(m.pidfile);
+		admin_free(m.admin);
 		generation_free(g, 1);
 		return 1;
 	}
@@ -496,7 +580,10 @@ master_run(struct conf *c, const struct master_opts *o)
 	ev_signal_init(&m.sig_int, master_signal_cb, SIGINT);
 	ev_signal_init(&m.sig_quit, master_signal_cb, SIGQUIT);
 	ev_signal_init(&m.sig_hup, master_signal_cb, SIGHUP);
+	ev_signal_init(&m.sig_usr1, master_signal_cb, SIGUSR1);
 	m.sig_term.data = m.sig_int.data = m.sig_quit.data = m.sig_hup.data = &m;
+	m.sig_usr1.data = &m;
+	ev_signal_start(m.loop, &m.sig_usr1);
 	ev_signal_start(m.loop, &m.sig_term);
 	ev_signal_start(m.loop, &m.sig_int);
 	ev_signal_start(m.loop, &m.sig_quit);
@@ -517,12 +604,13 @@ master_run(struct conf *c, const struct master_opts *o)
 
 	ev_run(m.loop, 0);
 
+	admin_free(m.admin);
 	while ((g = m.cur) != NULL) {
 		m.cur = g->next;
 		generation_free(g, 1);
 	}
-	if (o->pidfile != NULL)
-		unlink(o->pidfile);
+	if (m.pidfile != NULL)
+		unlink(m.pidfile);
 	log_info("stopped");
 	return m.exit_status;
 }

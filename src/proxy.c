@@ -43,18 +43,23 @@
 #include "shm.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
+#define REQ_HEAD_MAX	(px->conf->limits.header_size < HEAD_MAX ? \
+			    px->conf->limits.header_size : HEAD_MAX)
 #define POOL_MAX_PER_BACKEND	64	/* idle backend connections kept per backend */
 #define BUF_POOL_MAX		256	/* free buffers kept by the worker */
 
 /* Timeouts in seconds; inactivity in the phase named. */
-#define T_CLIENT_HEADER	30.0	/* a request head is arriving */
-#define T_CLIENT_IDLE	60.0	/* keep-alive: waiting for the next request */
-#define T_CONNECT	5.0	/* backend connect */
-#define T_SERVER	60.0	/* waiting for the backend / streaming */
-#define T_UPSTREAM_IDLE	15.0	/* pooled backend connection */
+/* Timeouts in seconds, from "timeouts" in the configuration (conf.h). */
+#define MS(v)		((double)(v) / 1000.)
+#define T_CLIENT_HEADER	MS(s->px->conf->timeouts.client_header_ms)
+#define T_CLIENT_BODY	MS(s->px->conf->timeouts.client_body_ms)
+#define T_CLIENT_IDLE	MS(s->px->conf->timeouts.idle_ms)
+#define T_CONNECT	MS(s->px->conf->timeouts.connect_ms)
+#define T_SERVER	MS(s->px->conf->timeouts.server_ms)
+#define T_TUNNEL	MS(s->px->conf->timeouts.tunnel_ms)
+#define T_UPSTREAM_IDLE	MS(px->conf->timeouts.idle_ms)
 #define T_LINGER	2.0	/* draining the client after an error response */
-#define T_TUNNEL	3600.0	/* an upgraded connection (WebSocket) without traffic */
-#define RETRIES		2	/* more attempts on other backends after a failure */
+#define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
 #define REQ_ID_MAX	64	/* longest X-Request-Id kept from a client */
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
@@ -437,7 +442,11 @@ session_drop_upstream(struct session *s, int reusable)
 static void
 backend_failed(struct session *s)
 {
-	shm_counter_add(&s->px->seg->backends[s->backend].failures, 1);
+	const struct conf *c = s->px->conf;
+
+	if (shm_backend_failed(s->px->seg, (unsigned)s->backend, c->max_fails, c->fail_timeout_ms))
+		log_warnx("backend %s is down for %.1fs: %u failures in a row",
+		    c->backends[s->backend].url, MS(c->fail_timeout_ms), c->max_fails);
 }
 
 /*
@@ -497,7 +506,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	up->nreq++;
 	shm_counter_add(&px->seg->backends[b].requests, 1);
 	s->rs = RS_HEAD;
-	session_timeout(s, up->connecting ? T_CONNECT : T_SERVER);
+	session_timeout(s, up->connecting ? T_CONNECT : s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	if (!up->connecting)
 		upstream_flush(s);
 }
@@ -718,6 +727,8 @@ request_scan_body(struct session *s)
 	if (s->rq_body == HTTP_BODY_LENGTH) {
 		s->rq_ready = avail < s->rq_left ? avail : (size_t)s->rq_left;
 		s->rq_all_in = s->rq_ready == s->rq_left;
+		if (s->rq_all_in && s->up != NULL && !s->up->connecting)
+			session_timeout(s, T_SERVER);	/* now the backend's turn */
 		return 0;
 	}
 	if (s->rq_body == HTTP_BODY_EOF) {
@@ -727,10 +738,13 @@ request_scan_body(struct session *s)
 	r = http_chunked_feed(&s->rq_chunk, in->data + in->start + s->rq_ready,
 	    avail - s->rq_ready, &n);
 	s->rq_ready += n;
-	if (r == HTTP_OK)
+	if (r == HTTP_OK) {
 		s->rq_all_in = 1;
-	else if (r != HTTP_AGAIN)
+		if (s->up != NULL && !s->up->connecting)
+			session_timeout(s, T_SERVER);
+	} else if (r != HTTP_AGAIN) {
 		return -1;
+	}
 	return 0;
 }
 
@@ -756,7 +770,11 @@ request_start(struct session *s)
 	int r;
 
 	s->rs_started = 0;	/* nothing of this exchange's response was sent yet */
-	r = http_parse_request(m, s->cin->data + s->cin->start, buf_len(s->cin), HEAD_MAX);
+	r = http_parse_request(m, s->cin->data + s->cin->start, buf_len(s->cin), REQ_HEAD_MAX);
+	if (r == HTTP_OK && m->target.len + m->method.len + 10 > px->conf->limits.uri_size)
+		r = HTTP_E_URI_TOO_LONG;
+	else if (r == HTTP_OK && m->nheaders > px->conf->limits.headers)
+		r = HTTP_E_TOO_LARGE;
 	if (r == HTTP_AGAIN) {
 		/*
 		 * The whole head must arrive within T_CLIENT_HEADER of its first
@@ -1029,6 +1047,10 @@ response_start(struct session *s)
 			s->t_head = ev_now(px->loop);
 			shm_backend_response(px->seg, (unsigned)s->backend, m->status,
 			    s->t_head - s->t_pick);
+			if (m->status >= 500)
+				backend_failed(s);
+			else
+				shm_backend_ok(px->seg, (unsigned)s->backend);
 			s->rs_body = m->body;
 			s->rs_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 			s->rs_ready = 0;
@@ -1412,7 +1434,7 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		up->connecting = 0;
-		session_timeout(s, T_SERVER);
+		session_timeout(s, s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	}
 	if (revents & EV_WRITE) {
 		upstream_flush(s);
@@ -1455,8 +1477,16 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		session_close(s);	/* idle keep-alive client */
 		return;
 	}
+	if (s->rq == RQ_BODY && !s->rq_all_in && !s->rs_started && !s->tunnel) {
+		log_info("%s: request body timeout (%.1fs without data)", s->client_ip, s->timeout);
+		session_drop_upstream(s, 0);
+		respond_local(s, 408, http_reason(408));
+		if (s->cfd != -1)
+			session_update_io(s);
+		return;
+	}
 	if (s->up != NULL && !s->rs_started && s->rs == RS_HEAD) {
-		log_warnx("backend %s: no response within %.0fs", s->px->conf->backends[s->backend].url,
+		log_warnx("backend %s: no response within %.1fs", s->px->conf->backends[s->backend].url,
 		    s->timeout);
 		backend_failed(s);
 		respond_local(s, 504, http_reason(504));

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "conf.h"
 #include "shm.h"
@@ -77,4 +78,32 @@ shm_backend_response(struct shm_seg *seg, unsigned i, int status, double seconds
 		k++;
 	shm_counter_add(&b->latency[k], 1);
 	shm_counter_add(&b->latency_sum_us, (uint64_t)(seconds * 1e6));
+}
+
+uint64_t
+shm_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int
+shm_backend_failed(struct shm_seg *seg, unsigned i, unsigned max_fails, uint64_t fail_timeout_ms)
+{
+	struct shm_backend *b = &seg->backends[i];
+	uint64_t now, until;
+
+	shm_counter_add(&b->failures, 1);
+	if (max_fails == 0 || atomic_fetch_add(&b->fails, 1) + 1 < max_fails)
+		return 0;
+	now = shm_now_ms();
+	until = atomic_load(&b->down_until_ms);
+	if (until > now)
+		return 0;	/* already out */
+	if (!atomic_compare_exchange_strong(&b->down_until_ms, &until, now + fail_timeout_ms))
+		return 0;	/* another worker took it out first */
+	atomic_store(&b->fails, 0);
+	return 1;
 }

@@ -12,6 +12,7 @@
  *   wactive[w]                 worker slot w (and the master once w died)
  *   responses, latency         every worker, relaxed atomic adds
  *   drain                      the master (admin requests)
+ *   fails, down_until_ms       workers (passive health); the health child clears down_until_ms
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
  *   generation                 the master
  *
@@ -49,6 +50,8 @@ struct shm_backend {
 	_Atomic uint64_t responses[6];	/* by status class: [1] 1xx .. [5] 5xx, [0] none (workers) */
 	_Atomic uint64_t latency[SHM_LATENCY_BUCKETS];	/* response head times, per bucket (workers) */
 	_Atomic uint64_t latency_sum_us;	/* sum of those times (workers) */
+	_Atomic uint32_t fails;		/* failures in a row, for maxFails (workers) */
+	_Atomic uint64_t down_until_ms;	/* passive health: out until then, shm_now_ms (workers, health) */
 	_Atomic uint64_t requests;	/* requests sent, all workers */
 	_Atomic uint64_t failures;	/* connect errors and bad responses, all workers */
 } __attribute__((aligned(64)));
@@ -90,6 +93,35 @@ extern const double shm_latency_bounds_ms[SHM_LATENCY_BUCKETS];
 
 /* Counts one response of backend i: its status and how long its head took. */
 void shm_backend_response(struct shm_seg *seg, unsigned i, int status, double seconds);
+
+/* CLOCK_MONOTONIC in ms: the same clock in every process. */
+uint64_t shm_now_ms(void);
+
+/*
+ * Passive health. A failure (connect error, reset, timeout, malformed or 5xx
+ * response) of backend i: after max_fails in a row (0: never) the backend is
+ * out for fail_timeout_ms for every worker. Returns 1 for the one call that
+ * took it out (that caller logs it).
+ */
+int shm_backend_failed(struct shm_seg *seg, unsigned i, unsigned max_fails,
+    uint64_t fail_timeout_ms);
+
+/* A good response: the run of failures is over. */
+static inline void
+shm_backend_ok(struct shm_seg *seg, unsigned i)
+{
+	if (atomic_load_explicit(&seg->backends[i].fails, memory_order_relaxed) != 0)
+		atomic_store_explicit(&seg->backends[i].fails, 0, memory_order_relaxed);
+}
+
+/* 1 while passive health keeps backend i out. */
+static inline int
+shm_backend_passive_down(const struct shm_seg *seg, unsigned i)
+{
+	uint64_t until = atomic_load_explicit(&seg->backends[i].down_until_ms, memory_order_relaxed);
+
+	return until != 0 && shm_now_ms() < until;
+}
 
 static inline int
 shm_backend_up(const struct shm_seg *seg, unsigned i)

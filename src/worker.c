@@ -13,6 +13,7 @@
 
 #include <ev.h>
 
+#include "accesslog.h"
 #include "conf.h"
 #include "log.h"
 #include "proc.h"
@@ -22,13 +23,14 @@
 
 #define ACCEPT_BATCH	64	/* accepts per readiness event, so one worker cannot hog the queue */
 #define ACCEPT_PAUSE	1.0	/* seconds without accepting after EMFILE/ENFILE */
-#define DRAIN_TIMEOUT	30.0	/* seconds a graceful stop may take */
+#define FULL_PAUSE	0.01	/* seconds without accepting while maxConnections is reached */
 #define ACCEPT_SLACK	2	/* connections this worker may hold above the least loaded one */
 
 struct worker {
 	struct ev_loop *loop;
 	int id;
 	int lfd;
+	const struct conf *conf;
 	struct shm_seg *seg;
 	const int (*handoff)[2];	/* see worker_args */
 	ev_io handoff_w;
@@ -38,6 +40,9 @@ struct worker {
 	ev_timer pause_w;
 	ev_io signal_w;
 	ev_timer drain_w;		/* checks whether the drain is over */
+	ev_prepare flush_w;		/* writes the access log before the loop sleeps */
+	struct accesslog *alog;
+	unsigned max_connections;	/* all workers together; 0: no cap */
 	ev_tstamp drain_deadline;
 };
 
@@ -147,6 +152,20 @@ worker_handoff_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* Client connections open in all workers, against "maxConnections". */
+static int
+worker_full(const struct worker *wk)
+{
+	uint32_t n = 0;
+	unsigned i;
+
+	if (wk->max_connections == 0)
+		return 0;
+	for (i = 0; i < wk->seg->nworkers; i++)
+		n += worker_load(wk->seg, i);
+	return n >= wk->max_connections;
+}
+
 static void
 worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -158,6 +177,16 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		int target;
 
+		if (worker_full(wk)) {
+			/*
+			 * At the cap: leave new connections in the kernel's queue
+			 * and look again shortly, rather than accept and refuse.
+			 */
+			ev_io_stop(loop, &wk->accept_w);
+			ev_timer_set(&wk->pause_w, FULL_PAUSE, 0.);
+			ev_timer_start(loop, &wk->pause_w);
+			return;
+		}
 		len = sizeof(ss);
 		fd = accept4(wk->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -174,6 +203,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			case ENOMEM:
 				log_warn("accept (pausing %.0fs)", ACCEPT_PAUSE);
 				ev_io_stop(loop, &wk->accept_w);
+				ev_timer_set(&wk->pause_w, ACCEPT_PAUSE, 0.);
 				ev_timer_start(loop, &wk->pause_w);
 				return;
 			default:
@@ -189,6 +219,15 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		proxy_accept(wk->px, fd, (struct sockaddr *)&ss);
 	}
+}
+
+/* Before the loop sleeps: what was logged in this iteration goes to the file. */
+static void
+worker_flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+	struct worker *wk = w->data;
+
+	accesslog_flush(wk->alog);
 }
 
 static void
@@ -226,7 +265,7 @@ worker_quit(struct worker *wk)
 	close(wk->lfd);
 	wk->lfd = -1;
 	proxy_drain(wk->px);
-	wk->drain_deadline = ev_now(wk->loop) + DRAIN_TIMEOUT;
+	wk->drain_deadline = ev_now(wk->loop) + (double)wk->conf->shutdown_timeout_ms / 1000.;
 	ev_timer_set(&wk->drain_w, 0., 0.1);
 	ev_timer_start(wk->loop, &wk->drain_w);
 	log_info("stopping: draining %u connections", proxy_sessions(wk->px));
@@ -247,6 +286,10 @@ worker_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 		case SIGQUIT:
 			worker_quit(wk);
 			break;
+		case SIGUSR1:
+			if (wk->alog != NULL && accesslog_reopen(wk->alog) == -1)
+				log_warn("reopening the access log %s", wk->conf->access_log);
+			break;
 		default:
 			break;		/* SIGHUP, SIGUSR1: the master's business */
 		}
@@ -257,7 +300,8 @@ int
 worker_main(const struct worker_args *a)
 {
 	struct worker wk = { .id = a->id, .lfd = a->listen_fd, .seg = a->seg,
-	    .handoff = a->handoff };
+	    .handoff = a->handoff, .conf = a->conf, .max_connections = a->conf->max_connections };
+	char err[512];
 	const struct conf *c = a->conf;
 	struct shm_seg *seg = a->seg;
 	int id = a->id, listen_fd = a->listen_fd;
@@ -281,6 +325,16 @@ worker_main(const struct worker_args *a)
 		log_errx("out of memory");
 		return WORKER_EXIT_FATAL;
 	}
+	if (c->access_log != NULL) {
+		wk.alog = accesslog_open(c->access_log, (enum accesslog_format)c->access_log_format,
+		    err, sizeof(err));
+		if (wk.alog == NULL)
+			log_errx("%s: requests will not be logged", err);
+		proxy_set_accesslog(wk.px, wk.alog);
+		ev_prepare_init(&wk.flush_w, worker_flush_cb);
+		wk.flush_w.data = &wk;
+		ev_prepare_start(wk.loop, &wk.flush_w);
+	}
 	ev_io_init(&wk.accept_w, worker_accept_cb, listen_fd, EV_READ);
 	wk.accept_w.data = &wk;
 	ev_timer_init(&wk.pause_w, worker_pause_cb, ACCEPT_PAUSE, 0.);
@@ -302,6 +356,7 @@ worker_main(const struct worker_args *a)
 	proxy_totals(wk.px, &conns, &reqs);
 	log_info("exiting: served %llu connections, %llu requests", conns, reqs);
 	proxy_free(wk.px);
+	accesslog_close(wk.alog);
 	if (wk.lfd != -1)
 		close(wk.lfd);
 	close(wk.sfd);

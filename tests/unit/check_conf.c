@@ -7,7 +7,10 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +19,14 @@
 
 #include <check.h>
 
+#include "accesslog.h"
 #include "conf.h"
 
 #define GOOD_DIR	FIXTURES "/good"
 #define BAD_DIR		FIXTURES "/bad"
 #define EXAMPLE		FIXTURES "/../../examples/config.json"
+#define EXAMPLE_FULL	FIXTURES "/../../examples/config-full.json"
+#define MINIMAL		"\"port\": 8080, \"servers\": [\"http://127.0.0.1:5001\"]"
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 #define ck_assert_has(haystack, needle)						\
@@ -491,6 +497,454 @@ START_TEST(test_server_object_errors)
 }
 END_TEST
 
+/* Every key of the second generation at its default, on the tutorial's file. */
+START_TEST(test_defaults)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->timeouts.connect_ms, 5000);
+	ck_assert_uint_eq(c->timeouts.client_header_ms, 10000);
+	ck_assert_uint_eq(c->timeouts.client_body_ms, 30000);
+	ck_assert_uint_eq(c->timeouts.server_ms, 60000);
+	ck_assert_uint_eq(c->timeouts.idle_ms, 60000);
+	ck_assert_uint_eq(c->timeouts.tunnel_ms, 3600000);
+	ck_assert_uint_eq(c->limits.header_size, 8192);
+	ck_assert_uint_eq(c->limits.uri_size, 4096);
+	ck_assert_uint_eq(c->limits.headers, 100);
+	ck_assert_uint_eq(c->retries, 2);
+	ck_assert_uint_eq(c->max_connections, 0);
+	ck_assert_uint_eq(c->max_fails, 0);
+	ck_assert_uint_eq(c->fail_timeout_ms, 10000);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 30000);
+	ck_assert_ptr_null(c->pid_file);
+	ck_assert_ptr_null(c->user);
+	ck_assert_ptr_null(c->group);
+	ck_assert_ptr_null(c->access_log);
+	ck_assert_int_eq(c->access_log_format, ACCESSLOG_COMBINED);
+	ck_assert_int_eq(c->admin, 0);
+	ck_assert_str_eq(c->admin_name, "");
+	conf_free(c);
+}
+END_TEST
+
+/* Every key of the second generation away from its default. */
+START_TEST(test_tuning)
+{
+	struct conf *c;
+	char err[1024] = "", ip[INET6_ADDRSTRLEN];
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/tuning.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->timeouts.connect_ms, 250);
+	ck_assert_uint_eq(c->timeouts.client_header_ms, 2000);
+	ck_assert_uint_eq(c->timeouts.client_body_ms, 60000);
+	ck_assert_uint_eq(c->timeouts.server_ms, 90000);
+	ck_assert_uint_eq(c->timeouts.idle_ms, 5000);
+	ck_assert_uint_eq(c->timeouts.tunnel_ms, 86400000);
+	ck_assert_uint_eq(c->limits.header_size, 12288);
+	ck_assert_uint_eq(c->limits.uri_size, 12288);
+	ck_assert_uint_eq(c->limits.headers, 1);
+	ck_assert_uint_eq(c->retries, 0);
+	ck_assert_uint_eq(c->max_connections, 1000000);
+	/* The global cap and a server's own are two things. */
+	ck_assert_uint_eq(c->backends[0].max_connections, 50);
+	ck_assert_uint_eq(c->backends[1].max_connections, 0);
+	ck_assert_uint_eq(c->max_fails, 3);
+	ck_assert_uint_eq(c->fail_timeout_ms, 1500);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 120000);
+	ck_assert_str_eq(c->pid_file, "run/rondo.pid");
+	ck_assert_str_eq(c->user, "root");
+	ck_assert_str_eq(c->group, "root");
+	ck_assert_str_eq(c->access_log, "/var/log/rondo/access.log");
+	ck_assert_int_eq(c->access_log_format, ACCESSLOG_JSON);
+	ck_assert_int_eq(c->admin, 1);
+	ck_assert_str_eq(c->admin_name, "127.0.0.1:8081");
+	ck_assert_int_eq(c->admin_listen.ss.ss_family, AF_INET);
+	ck_assert_uint_eq(c->admin_listen.len, sizeof(struct sockaddr_in));
+	ck_assert_str_eq(addr_ip(&c->admin_listen, ip, sizeof(ip)), "127.0.0.1");
+	ck_assert_uint_eq(addr_port(&c->admin_listen), 8081);
+	conf_free(c);
+}
+END_TEST
+
+/* Empty objects take every default; "admin": {} listens on 127.0.0.1:9090. */
+START_TEST(test_admin_defaults)
+{
+	struct conf *c;
+	char err[1024] = "", ip[INET6_ADDRSTRLEN];
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/admin-defaults.json", err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_uint_eq(c->timeouts.connect_ms, 5000);
+	ck_assert_uint_eq(c->timeouts.tunnel_ms, 3600000);
+	ck_assert_uint_eq(c->limits.header_size, 8192);
+	ck_assert_uint_eq(c->limits.uri_size, 4096);
+	ck_assert_uint_eq(c->limits.headers, 100);
+	ck_assert_str_eq(c->access_log, "-");
+	ck_assert_int_eq(c->access_log_format, ACCESSLOG_COMBINED);
+	ck_assert_ptr_null(c->user);		/* a group without a user is fine */
+	ck_assert_str_eq(c->group, "root");
+	ck_assert_int_eq(c->admin, 1);
+	ck_assert_str_eq(c->admin_name, "127.0.0.1:9090");
+	ck_assert_int_eq(c->admin_listen.ss.ss_family, AF_INET);
+	ck_assert_str_eq(addr_ip(&c->admin_listen, ip, sizeof(ip)), "127.0.0.1");
+	ck_assert_uint_eq(addr_port(&c->admin_listen), 9090);
+	conf_free(c);
+}
+END_TEST
+
+/* examples/config-full.json: every key, once. */
+START_TEST(test_example_full)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, EXAMPLE_FULL, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->listen_name, "127.0.0.1:8080");
+	ck_assert_uint_eq(c->workers, 4);
+	ck_assert_int_eq(c->algorithm, CONF_ALGO_LEAST_CONNECTIONS);
+	ck_assert_uint_eq(c->nbackends, 3);
+	ck_assert_uint_eq(c->backends[0].weight, 2);
+	ck_assert_uint_eq(c->backends[0].max_connections, 200);
+	ck_assert_int_eq(c->backends[2].backup, 1);
+	ck_assert_uint_eq(c->health_interval_ms, 2000);
+	ck_assert_str_eq(c->health.path, "/health");
+	ck_assert_int_eq(c->health.expect_status, 200);
+	ck_assert_int_eq(c->expose_server_header, 1);
+	ck_assert_uint_eq(c->timeouts.connect_ms, 5000);
+	ck_assert_uint_eq(c->timeouts.client_header_ms, 10000);
+	ck_assert_uint_eq(c->timeouts.client_body_ms, 30000);
+	ck_assert_uint_eq(c->timeouts.server_ms, 60000);
+	ck_assert_uint_eq(c->timeouts.idle_ms, 60000);
+	ck_assert_uint_eq(c->timeouts.tunnel_ms, 3600000);
+	ck_assert_uint_eq(c->limits.header_size, 8192);
+	ck_assert_uint_eq(c->limits.uri_size, 4096);
+	ck_assert_uint_eq(c->limits.headers, 100);
+	ck_assert_uint_eq(c->retries, 2);
+	ck_assert_uint_eq(c->max_connections, 10000);
+	ck_assert_uint_eq(c->max_fails, 3);
+	ck_assert_uint_eq(c->fail_timeout_ms, 10000);
+	ck_assert_uint_eq(c->shutdown_timeout_ms, 30000);
+	ck_assert_str_eq(c->pid_file, "/run/rondo.pid");
+	ck_assert_str_eq(c->user, "nobody");
+	ck_assert_str_eq(c->group, "nogroup");
+	ck_assert_str_eq(c->access_log, "/var/log/rondo/access.log");
+	ck_assert_int_eq(c->access_log_format, ACCESSLOG_COMBINED);
+	ck_assert_int_eq(c->admin, 1);
+	ck_assert_str_eq(c->admin_name, "127.0.0.1:9090");
+	conf_free(c);
+}
+END_TEST
+
+/* Values at the edges of their ranges, inline. */
+static const struct {
+	const char	*json;		/* after MINIMAL */
+	size_t		 off;		/* offsetof the unsigned field in struct conf */
+	unsigned	 want;
+} edges[] = {
+	{ "\"retries\": 0",				offsetof(struct conf, retries),		0 },
+	{ "\"retries\": 10",				offsetof(struct conf, retries),		10 },
+	{ "\"maxConnections\": 0",			offsetof(struct conf, max_connections),	0 },
+	{ "\"maxConnections\": 1",			offsetof(struct conf, max_connections),	1 },
+	{ "\"maxFails\": 0",				offsetof(struct conf, max_fails),	0 },
+	{ "\"maxFails\": 1000",				offsetof(struct conf, max_fails),	1000 },
+	{ "\"limits\": {\"headerSize\": 1024}",		offsetof(struct conf, limits.header_size), 1024 },
+	{ "\"limits\": {\"headerSize\": 1024}",		offsetof(struct conf, limits.uri_size),	1024 },
+	{ "\"limits\": {\"headerSize\": 4095}",		offsetof(struct conf, limits.uri_size),	4095 },
+	{ "\"limits\": {\"headerSize\": 4097}",		offsetof(struct conf, limits.uri_size),	4096 },
+	{ "\"limits\": {\"headerSize\": 14336}",	offsetof(struct conf, limits.header_size), 14336 },
+	{ "\"limits\": {\"uriSize\": 256}",		offsetof(struct conf, limits.uri_size),	256 },
+	{ "\"limits\": {\"uriSize\": 8192}",		offsetof(struct conf, limits.uri_size),	8192 },
+	{ "\"limits\": {\"headerSize\": 14336, \"uriSize\": 14336}",
+							offsetof(struct conf, limits.uri_size),	14336 },
+	{ "\"limits\": {\"uriSize\": 1024, \"headerSize\": 1024}",
+							offsetof(struct conf, limits.header_size), 1024 },
+	{ "\"limits\": {\"headers\": 1}",		offsetof(struct conf, limits.headers),	1 },
+	{ "\"limits\": {\"headers\": 100}",		offsetof(struct conf, limits.headers),	100 },
+};
+
+START_TEST(test_edges)
+{
+	struct conf *c;
+	char json[512], err[1024] = "";
+
+	snprintf(json, sizeof(json), "{" MINIMAL ", %s}", edges[_i].json);
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s: %s", json, err);
+	ck_assert_uint_eq(*(const unsigned *)(const void *)((const char *)c + edges[_i].off),
+	    edges[_i].want);
+	conf_free(c);
+}
+END_TEST
+
+/* Each timeout, at 1ms and at 24h, and the others stay at their defaults. */
+START_TEST(test_timeouts)
+{
+	static const char *const names[] = {
+		"connect", "clientHeader", "clientBody", "server", "idle", "tunnel",
+	};
+	static const uint64_t defaults[] = { 5000, 10000, 30000, 60000, 60000, 3600000 };
+	struct conf *c;
+	char json[512], err[1024] = "";
+	uint64_t got[6];
+	size_t i, j;
+
+	ck_assert_uint_eq(NELEM(names), NELEM(defaults));
+	for (i = 0; i < NELEM(names); i++) {
+		for (j = 0; j < 2; j++) {
+			snprintf(json, sizeof(json), "{" MINIMAL ", \"timeouts\": {\"%s\": \"%s\"}}",
+			    names[i], j == 0 ? "1ms" : "24h");
+			ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0,
+			    "%s: %s", json, err);
+			got[0] = c->timeouts.connect_ms;
+			got[1] = c->timeouts.client_header_ms;
+			got[2] = c->timeouts.client_body_ms;
+			got[3] = c->timeouts.server_ms;
+			got[4] = c->timeouts.idle_ms;
+			got[5] = c->timeouts.tunnel_ms;
+			conf_free(c);
+			for (size_t k = 0; k < NELEM(names); k++)
+				ck_assert_uint_eq(got[k], k != i ? defaults[k] : j == 0 ? 1 : 86400000);
+		}
+		snprintf(json, sizeof(json), "{" MINIMAL ", \"timeouts\": {\"%s\": \"24h1ms\"}}",
+		    names[i]);
+		ck_assert_int_eq(conf_load_string(&c, json, "x", err, sizeof(err)), -1);
+		snprintf(json, sizeof(json), "x: timeouts.%s: must be at most 24h", names[i]);
+		ck_assert_str_eq(err, json);
+	}
+}
+END_TEST
+
+/* "accessLog" and "accessLogFormat" values. */
+static const struct {
+	const char	*json;
+	const char	*path;		/* NULL: off */
+	int		 format;
+} access_logs[] = {
+	{ "\"accessLog\": \"off\"",				NULL,		ACCESSLOG_COMBINED },
+	{ "\"accessLog\": \"-\"",				"-",		ACCESSLOG_COMBINED },
+	{ "\"accessLog\": \"access.log\"",			"access.log",	ACCESSLOG_COMBINED },
+	{ "\"accessLog\": \"/var/log/a b.log\"",		"/var/log/a b.log", ACCESSLOG_COMBINED },
+	{ "\"accessLog\": \"OFF\"",				"OFF",		ACCESSLOG_COMBINED },
+	{ "\"accessLogFormat\": \"json\"",			NULL,		ACCESSLOG_JSON },
+	{ "\"accessLogFormat\": \"combined\"",			NULL,		ACCESSLOG_COMBINED },
+	{ "\"accessLog\": \"-\", \"accessLogFormat\": \"json\"", "-",		ACCESSLOG_JSON },
+};
+
+START_TEST(test_access_log)
+{
+	struct conf *c;
+	char json[512], err[1024] = "";
+
+	snprintf(json, sizeof(json), "{" MINIMAL ", %s}", access_logs[_i].json);
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s: %s", json, err);
+	if (access_logs[_i].path == NULL)
+		ck_assert_ptr_null(c->access_log);
+	else
+		ck_assert_str_eq(c->access_log, access_logs[_i].path);
+	ck_assert_int_eq(c->access_log_format, access_logs[_i].format);
+	conf_free(c);
+}
+END_TEST
+
+/* The user and group this test runs as exist, whoever that is. */
+START_TEST(test_user_group)
+{
+	struct passwd *pw;
+	struct group *gr;
+	struct conf *c;
+	char user[256], group[256], json[1024], err[1024] = "";
+
+	ck_assert_ptr_nonnull(pw = getpwuid(getuid()));
+	snprintf(user, sizeof(user), "%s", pw->pw_name);
+	ck_assert_ptr_nonnull(gr = getgrgid(getgid()));
+	snprintf(group, sizeof(group), "%s", gr->gr_name);
+
+	snprintf(json, sizeof(json), "{" MINIMAL ", \"user\": \"%s\", \"group\": \"%s\"}",
+	    user, group);
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->user, user);
+	ck_assert_str_eq(c->group, group);
+	conf_free(c);
+
+	snprintf(json, sizeof(json), "{" MINIMAL ", \"user\": \"%s\"}", user);
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->user, user);
+	ck_assert_ptr_null(c->group);
+	conf_free(c);
+
+	snprintf(json, sizeof(json), "{" MINIMAL ", \"group\": \"%s\"}", group);
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_null(c->user);
+	ck_assert_str_eq(c->group, group);
+	conf_free(c);
+
+	/* Both looked up, both reported. */
+	ck_assert_int_eq(conf_load_string(&c, "{" MINIMAL ", \"user\": \"rondo-nobody-1\","
+	    " \"group\": \"rondo-nogroup-1\"}", "x", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x: user: no such user \"rondo-nobody-1\"\n"
+	    "x: group: no such group \"rondo-nogroup-1\"");
+}
+END_TEST
+
+/* "admin": where it listens, and the addresses it may not share with "port". */
+static const struct {
+	const char	*port;
+	const char	*admin;
+	const char	*name;		/* admin_name, or NULL: refused */
+} admins[] = {
+	{ "8080",		"{}",					"127.0.0.1:9090" },
+	{ "8080",		"{\"listen\": \"127.0.0.1:9191\"}",	"127.0.0.1:9191" },
+	{ "8080",		"{\"listen\": 9191}",			"" },	/* wildcard */
+	{ "8080",		"{\"listen\": \":9191\"}",		"" },
+	{ "8080",		"{\"listen\": \"localhost:9191\"}",	"127.0.0.1:9191" },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"127.0.0.2:8080\"}",	"127.0.0.2:8080" },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::1]:8080\"}",		"[::1]:8080" },
+	{ "\"0.0.0.0:8080\"",	"{\"listen\": \"[::1]:8080\"}",		"[::1]:8080" },
+	{ "\"[::1]:8080\"",	"{\"listen\": \"127.0.0.1:8080\"}",	"127.0.0.1:8080" },
+	{ "\"127.0.0.1:9090\"",	"{\"listen\": \"127.0.0.1:9091\"}",	"127.0.0.1:9091" },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"127.0.0.1:8080\"}",	NULL },
+	{ "8080",		"{\"listen\": 8080}",			NULL },
+	{ "\"127.0.0.1:9090\"",	"{}",					NULL },
+	{ "8080",		"{\"listen\": \"127.0.0.1:8080\"}",	NULL },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \":8080\"}",		NULL },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::]:8080\"}",		NULL },
+	{ "\"[::]:8080\"",	"{\"listen\": \"10.0.0.1:8080\"}",	NULL },
+	{ "\"0.0.0.0:8080\"",	"{\"listen\": \"127.0.0.1:8080\"}",	NULL },
+	{ "\"[::1]:8080\"",	"{\"listen\": \"[::1]:8080\"}",		NULL },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::ffff:127.0.0.1]:8080\"}", NULL },
+};
+
+START_TEST(test_admin)
+{
+	struct conf *c;
+	char json[512], err[1024] = "";
+	int rc;
+
+	snprintf(json, sizeof(json), "{\"port\": %s, \"servers\": [\"http://127.0.0.1:5001\"],"
+	    " \"admin\": %s}", admins[_i].port, admins[_i].admin);
+	rc = conf_load_string(&c, json, "x", err, sizeof(err));
+	if (admins[_i].name == NULL) {
+		ck_assert_msg(rc == -1, "%s accepted", json);
+		ck_assert_has(err, "x: admin.listen: ");
+		ck_assert_has(err, " is also where port (");
+		ck_assert_has(err, ") listens: the admin listener needs an address of its own");
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", json, err);
+	ck_assert_int_eq(c->admin, 1);
+	if (admins[_i].name[0] != '\0')
+		ck_assert_str_eq(c->admin_name, admins[_i].name);
+	else
+		ck_assert_str_eq(c->admin_name, have_ipv6() ? "[::]:9191" : "0.0.0.0:9191");
+	conf_free(c);
+}
+END_TEST
+
+START_TEST(test_admin_off)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load_string(&c, "{" MINIMAL ", \"admin\": false}", "x", err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->admin, 0);
+	ck_assert_str_eq(c->admin_name, "");
+	conf_free(c);
+	/* Off, even on the main address: nothing to clash with. */
+	ck_assert_msg(conf_load_string(&c, "{\"port\": \"127.0.0.1:9090\","
+	    " \"servers\": [\"http://127.0.0.1:5001\"], \"admin\": false}", "x", err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->admin, 0);
+	conf_free(c);
+	ck_assert_int_eq(conf_load_string(&c, "{" MINIMAL ", \"admin\": null}", "x", err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "x: admin: expected an object such as {\"listen\": \"127.0.0.1:9090\"}, "
+	    "or false");
+}
+END_TEST
+
+/* Strings: a NUL inside is refused, the length is bounded, the last copy wins. */
+START_TEST(test_strings)
+{
+	char json[PATH_MAX + 256], err[1024] = "";
+	struct conf *c;
+	size_t n;
+
+	ck_assert_int_eq(conf_load_string(&c, "{" MINIMAL ", \"pidFile\": \"a\\u0000b\","
+	    " \"accessLog\": \"a\\u0000b\", \"user\": \"root\\u0000\", \"group\": \"\\u0000\"}",
+	    "x", err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "x: pidFile: expected a file name such as \"/run/rondo.pid\"\n"
+	    "x: accessLog: expected a file name, \"-\" for standard output, or \"off\"\n"
+	    "x: user: expected a user name (a string)\n"
+	    "x: group: expected a group name (a string)");
+
+	n = (size_t)snprintf(json, sizeof(json), "{" MINIMAL ", \"pidFile\": \"");
+	memset(json + n, 'p', PATH_MAX);
+	snprintf(json + n + PATH_MAX, sizeof(json) - n - PATH_MAX, "\"}");
+	ck_assert_int_eq(conf_load_string(&c, json, "x", err, sizeof(err)), -1);
+	snprintf(json, sizeof(json), "x: pidFile: too long (at most %d bytes)", PATH_MAX - 1);
+	ck_assert_str_eq(err, json);
+
+	n = (size_t)snprintf(json, sizeof(json), "{" MINIMAL ", \"accessLog\": \"/");
+	memset(json + n, 'a', PATH_MAX - 2);
+	snprintf(json + n + PATH_MAX - 2, sizeof(json) - n - PATH_MAX + 2, "\"}");
+	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(strlen(c->access_log), PATH_MAX - 1);
+	conf_free(c);
+
+	ck_assert_msg(conf_load_string(&c, "{" MINIMAL ", \"pidFile\": \"a.pid\","
+	    " \"pidFile\": \"b.pid\", \"accessLog\": \"a.log\", \"accessLog\": \"off\"}",
+	    "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->pid_file, "b.pid");
+	ck_assert_ptr_null(c->access_log);
+	conf_free(c);
+}
+END_TEST
+
+/* The new keys' problems come with the others, in file order; cross-field ones after. */
+START_TEST(test_new_key_errors)
+{
+	struct conf *c;
+	char err[2048];
+
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": 8080, \"timeouts\": {\"server\": \"1\", \"Idle\": \"1s\", \"tunnel\": 5},"
+	    " \"retries\": 99, \"limits\": {\"headers\": 0, \"uriSize\": 100000},"
+	    " \"maxConnections\": -5, \"servers\": [{\"url\": \"http://127.0.0.1:1\","
+	    " \"maxConnections\": 1.5}], \"maxFails\": null, \"failTimeout\": \"1us\","
+	    " \"shutdownTimeout\": \"-1s\", \"accessLogFormat\": \"JSON\","
+	    " \"admin\": {\"listen\": \"[::1\", \"name\": \"x\"}}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "config.json: timeouts.server: a unit is required, as in \"2s\" or \"500ms\"\n"
+	    "config.json: timeouts.Idle: unknown key\n"
+	    "config.json: timeouts.tunnel: expected a duration string such as \"500ms\", \"2s\" or \"1m30s\"\n"
+	    "config.json: retries: must be between 0 and 10\n"
+	    "config.json: limits.headers: must be between 1 and 100\n"
+	    "config.json: limits.uriSize: must be between 256 and 14336\n"
+	    "config.json: maxConnections: must be between 0 and 1000000\n"
+	    "config.json: servers[0].maxConnections: expected an integer between 0 and 1000000\n"
+	    "config.json: maxFails: expected an integer between 0 and 1000\n"
+	    "config.json: failTimeout: unit must be one of h, m, s or ms\n"
+	    "config.json: shutdownTimeout: must be greater than 0\n"
+	    "config.json: accessLogFormat: must be \"combined\" or \"json\"\n"
+	    "config.json: admin.listen: missing \"]\" after the IPv6 address\n"
+	    "config.json: admin.name: unknown key");
+	/* Once the rest is valid: both cross-field problems together. */
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": \"127.0.0.1:8080\", \"servers\": [\"http://127.0.0.1:1\"],"
+	    " \"limits\": {\"headerSize\": 1024, \"uriSize\": 1025},"
+	    " \"admin\": {\"listen\": \"127.0.0.1:8080\"}}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_str_eq(err,
+	    "config.json: limits.uriSize: must not be larger than limits.headerSize (1024)\n"
+	    "config.json: admin.listen: 127.0.0.1:8080 is also where port (127.0.0.1:8080) listens: "
+	    "the admin listener needs an address of its own");
+}
+END_TEST
+
 START_TEST(test_good_fixtures)
 {
 	struct conf *c;
@@ -590,6 +1044,61 @@ static const struct {
 	{ "server-array.json",		": servers[0]: expected an http:// URL or an object such as "
 					  "{\"url\": \"http://10.0.0.5:8080\", \"weight\": 2}" },
 	{ "servers-all-backup.json",	": servers: every server is a backup: at least one must not be" },
+	{ "timeouts-not-object.json",	": timeouts: expected an object" },
+	{ "timeouts-unknown-key.json",	": timeouts.conect: unknown key" },
+	{ "timeouts-connect.json",	": timeouts.connect: must be greater than 0" },
+	{ "timeouts-client-header.json", ": timeouts.clientHeader: expected a duration string such as "
+					  "\"500ms\", \"2s\" or \"1m30s\"" },
+	{ "timeouts-client-body.json",	": timeouts.clientBody: a unit is required, as in \"2s\" or \"500ms\"" },
+	{ "timeouts-server.json",	": timeouts.server: must be at most 24h" },
+	{ "timeouts-idle.json",		": timeouts.idle: unit must be one of h, m, s or ms" },
+	{ "timeouts-tunnel.json",	": timeouts.tunnel: must be at most 24h" },
+	{ "limits-not-object.json",	": limits: expected an object" },
+	{ "limits-unknown-key.json",	": limits.headerSIze: unknown key" },
+	{ "limits-header-size-small.json", ": limits.headerSize: must be between 1024 and 14336" },
+	{ "limits-header-size-large.json", ": limits.headerSize: must be between 1024 and 14336" },
+	{ "limits-header-size-type.json", ": limits.headerSize: expected an integer between 1024 and 14336" },
+	{ "limits-uri-size-small.json",	": limits.uriSize: must be between 256 and 14336" },
+	{ "limits-uri-size-large.json",	": limits.uriSize: must be between 256 and 14336" },
+	{ "limits-uri-over-default.json", ": limits.uriSize: must not be larger than limits.headerSize (8192)" },
+	{ "limits-uri-over-header.json", ": limits.uriSize: must not be larger than limits.headerSize (2048)" },
+	{ "limits-headers-zero.json",	": limits.headers: must be between 1 and 100" },
+	{ "limits-headers-large.json",	": limits.headers: must be between 1 and 100" },
+	{ "limits-headers-float.json",	": limits.headers: expected an integer between 1 and 100" },
+	{ "retries-range.json",		": retries: must be between 0 and 10" },
+	{ "retries-negative.json",	": retries: must be between 0 and 10" },
+	{ "retries-type.json",		": retries: expected an integer between 0 and 10" },
+	{ "max-connections-range.json",	": maxConnections: must be between 0 and 1000000" },
+	{ "max-connections-type.json",	": maxConnections: expected an integer between 0 and 1000000" },
+	{ "max-fails-range.json",	": maxFails: must be between 0 and 1000" },
+	{ "max-fails-type.json",	": maxFails: expected an integer between 0 and 1000" },
+	{ "fail-timeout-zero.json",	": failTimeout: must be greater than 0" },
+	{ "fail-timeout-type.json",	": failTimeout: expected a duration string" },
+	{ "shutdown-timeout-unit.json",	": shutdownTimeout: a unit is required" },
+	{ "shutdown-timeout-long.json",	": shutdownTimeout: must be at most 24h" },
+	{ "pid-file-empty.json",	": pidFile: must not be empty" },
+	{ "pid-file-type.json",		": pidFile: expected a file name such as \"/run/rondo.pid\"" },
+	{ "user-unknown.json",		": user: no such user \"rondo-no-such-user\"" },
+	{ "user-empty.json",		": user: must not be empty" },
+	{ "user-type.json",		": user: expected a user name (a string)" },
+	{ "group-unknown.json",		": group: no such group \"rondo-no-such-group\"" },
+	{ "group-empty.json",		": group: must not be empty" },
+	{ "group-type.json",		": group: expected a group name (a string)" },
+	{ "access-log-empty.json",	": accessLog: must not be empty" },
+	{ "access-log-type.json",	": accessLog: expected a file name, \"-\" for standard output, or \"off\"" },
+	{ "access-log-format.json",	": accessLogFormat: must be \"combined\" or \"json\"" },
+	{ "access-log-format-type.json", ": accessLogFormat: must be \"combined\" or \"json\"" },
+	{ "admin-true.json",		": admin: expected an object such as {\"listen\": \"127.0.0.1:9090\"}, or false" },
+	{ "admin-string.json",		": admin: expected an object such as {\"listen\": \"127.0.0.1:9090\"}, or false" },
+	{ "admin-unknown-key.json",	": admin.port: unknown key" },
+	{ "admin-listen-port.json",	": admin.listen: port number must be between 1 and 65535" },
+	{ "admin-listen-type.json",	": admin.listen: expected a port such as \"127.0.0.1:9090\" or \"[::1]:9090\"" },
+	{ "admin-listen-bare-ipv6.json", ": admin.listen: IPv6 addresses must be written in brackets" },
+	{ "admin-same-as-port.json",	": admin.listen: 127.0.0.1:8080 is also where port (127.0.0.1:8080) listens: "
+					  "the admin listener needs an address of its own" },
+	{ "admin-default-same-as-port.json", ": admin.listen: 127.0.0.1:9090 is also where port (127.0.0.1:9090) "
+					  "listens: the admin listener needs an address of its own" },
+	{ "admin-within-wildcard.json",	": admin.listen: 127.0.0.1:8080 is also where port (" },
 };
 
 START_TEST(test_bad_fixture)
@@ -838,6 +1347,18 @@ conf_suite(void)
 	tcase_add_loop_test(tc, test_algorithm, 0, NELEM(algorithms));
 	tcase_add_test(tc, test_algorithm_default);
 	tcase_add_test(tc, test_server_object_errors);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_tuning);
+	tcase_add_test(tc, test_admin_defaults);
+	tcase_add_test(tc, test_example_full);
+	tcase_add_loop_test(tc, test_edges, 0, NELEM(edges));
+	tcase_add_test(tc, test_timeouts);
+	tcase_add_loop_test(tc, test_access_log, 0, NELEM(access_logs));
+	tcase_add_test(tc, test_user_group);
+	tcase_add_loop_test(tc, test_admin, 0, NELEM(admins));
+	tcase_add_test(tc, test_admin_off);
+	tcase_add_test(tc, test_strings);
+	tcase_add_test(tc, test_new_key_errors);
 	tcase_add_test(tc, test_good_fixtures);
 	tcase_add_loop_test(tc, test_bad_fixture, 0, NELEM(bad));
 	tcase_add_test(tc, test_bad_fixtures_listed);
