@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "ctl.h"
 #include "log.h"
 #include "master.h"
 
@@ -15,9 +16,10 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: rondo [-c FILE] [-t] [-w N] [-D] [-p PIDFILE] [-v] [-h] [-V]\n"
+	    "usage: rondo [-c FILE] [-t] [-s status] [-w N] [-D] [-p PIDFILE] [-v] [-h] [-V]\n"
 	    "  -c FILE     configuration file (default ./config.json)\n"
 	    "  -t          check the configuration and exit (0 valid, 1 not)\n"
+	    "  -s status   print the status of the rondo running with this configuration\n"
 	    "  -w N        number of worker processes (overrides \"workers\")\n"
 	    "  -D          run in the background (the log stays on stderr)\n"
 	    "  -p PIDFILE  write the master's pid to PIDFILE\n"
@@ -30,19 +32,26 @@ int
 main(int argc, char **argv)
 {
 	struct master_opts o = { .conf_path = "config.json" };
-	int test = 0, daemonize = 0, ch;
+	int test = 0, daemonize = 0, status = 0, ch;
 	struct conf *c;
 	char err[8192];
 	char *end;
 	long n;
 
-	while ((ch = getopt(argc, argv, "c:tw:Dp:vhV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:ts:w:Dp:vhV")) != -1) {
 		switch (ch) {
 		case 'c':
 			o.conf_path = optarg;
 			break;
 		case 't':
 			test = 1;
+			break;
+		case 's':
+			if (strcmp(optarg, "status") != 0) {
+				fprintf(stderr, "rondo: -s: the only command is \"status\"\n");
+				return 1;
+			}
+			status = 1;
 			break;
 		case 'w':
 			errno = 0;
@@ -83,6 +92,14 @@ main(int argc, char **argv)
 		if (test)
 			fprintf(stderr, "rondo: configuration %s is invalid\n", o.conf_path);
 		return 1;
+	}
+	if (status) {
+		int r = ctl_status(c, stdout, err, sizeof(err));
+
+		if (r == -1)
+			fprintf(stderr, "rondo: %s\n", err);
+		conf_free(c);
+		return r == -1 ? 1 : 0;
 	}
 	if (test) {
 		printf("rondo: configuration %s is valid: listen %s, %zu backends\n", o.conf_path,
