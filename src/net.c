@@ -29,6 +29,17 @@ net_listen(const struct conf_addr *a, int backlog, char *err, size_t errlen)
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) == -1 ||
 	    listen(fd, backlog) == -1)
 		goto fail;
+	/*
+	 * Accepted sockets inherit TCP_NODELAY (no setsockopt per connection),
+	 * and with TCP_DEFER_ACCEPT a connection is handed over once its first
+	 * bytes are in, so the request can be read at once. Both are best effort.
+	 */
+	if (a->ss.ss_family != AF_UNIX) {
+		int defer = 1;	/* seconds */
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof(defer));
+	}
 	return fd;
 fail:
 	snprintf(err, errlen, "%s", strerror(errno));

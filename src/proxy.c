@@ -45,7 +45,7 @@
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
 #define REQ_HEAD_MAX	(px->conf->limits.header_size < HEAD_MAX ? \
 			    px->conf->limits.header_size : HEAD_MAX)
-#define POOL_MAX_PER_BACKEND	64	/* idle backend connections kept per backend */
+#define POOL_MAX_PER_BACKEND	1024	/* idle backend connections kept per backend */
 #define BUF_POOL_MAX		256	/* free buffers kept by the worker */
 
 /* Timeouts in seconds; inactivity in the phase named. */
@@ -1577,7 +1577,14 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
 	atomic_store_explicit(&px->slot->sessions, px->nsessions, memory_order_relaxed);
 	atomic_fetch_add_explicit(&px->slot->accepted, 1, memory_order_relaxed);
 	session_timeout(s, T_CLIENT_HEADER);
-	client_set_events(s, EV_READ);
+	/*
+	 * The listener defers accept until data is in: read now rather than
+	 * after a trip through the event loop. Whatever happens, the watcher
+	 * interests are set from the session's state afterwards.
+	 */
+	client_read(s);
+	if (s->cfd != -1)
+		session_update_io(s);
 }
 
 struct proxy *

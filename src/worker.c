@@ -172,7 +172,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct worker *wk = w->data;
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int i, fd, one = 1;
+	int i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH; i++) {
 		int target;
@@ -211,7 +211,6 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				return;
 			}
 		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if ((target = worker_handoff_target(wk)) != -1 &&
 		    worker_handoff_send(wk, (unsigned)target, fd) == 0) {
 			close(fd);
