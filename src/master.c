@@ -68,7 +68,7 @@ struct master {
 	struct child children[MASTER_MAX_CHILDREN];
 	ev_signal sig_term, sig_int, sig_quit, sig_hup, sig_usr1;
 	struct admin *admin;		/* NULL: no admin listener */
-	const char *pidfile;		/* -p, else "pidFile"; NULL: none */
+	char *pidfile;			/* -p, else "pidFile" (a copy: configurations come and go) */
 	ev_child child_w;
 	ev_timer respawn_w;
 	ev_timer stop_w;
@@ -560,16 +560,20 @@ master_run(struct conf *c, const struct master_opts *o)
 	atomic_store(&g->seg->generation, 1);
 	generation_handoff_open(g);
 	m.cur = g;
-	m.pidfile = o->pidfile != NULL ? o->pidfile : c->pid_file;
-	if (m.pidfile != NULL && master_write_pidfile(m.pidfile) == -1) {
-		log_err("pid file %s", m.pidfile);
-		generation_free(g, 1);
-		return 1;
+	if (o->pidfile != NULL || c->pid_file != NULL) {
+		m.pidfile = strdup(o->pidfile != NULL ? o->pidfile : c->pid_file);
+		if (m.pidfile == NULL || master_write_pidfile(m.pidfile) == -1) {
+			log_err("pid file %s", o->pidfile != NULL ? o->pidfile : c->pid_file);
+			free(m.pidfile);
+			generation_free(g, 1);
+			return 1;
+		}
 	}
 	master_admin_update(&m, NULL);
 	if (master_drop_privileges(c) == -1) {
 		if (m.pidfile != NULL)
 			unlink(m.pidfile);
+		free(m.pidfile);
 		admin_free(m.admin);
 		generation_free(g, 1);
 		return 1;
@@ -609,8 +613,9 @@ master_run(struct conf *c, const struct master_opts *o)
 		m.cur = g->next;
 		generation_free(g, 1);
 	}
-	if (m.pidfile != NULL)
-		unlink(m.pidfile);
+	if (m.pidfile != NULL && unlink(m.pidfile) == -1)
+		log_warn("removing the pid file %s", m.pidfile);
+	free(m.pidfile);
 	log_info("stopped");
 	return m.exit_status;
 }

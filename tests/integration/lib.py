@@ -681,6 +681,16 @@ class Rondo:
         return self.proc.pid
 
     def _reader(self, f, logf):
+        try:
+            self._read_lines(f, logf)
+        except (ValueError, OSError):
+            pass        # the pipe was closed under us by kill_tree: the process is gone
+        with self.cond:
+            self.done = True
+            self.cond.notify_all()
+        logf.close()
+
+    def _read_lines(self, f, logf):
         for raw in iter(f.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\n")
             logf.write(raw)
@@ -690,10 +700,6 @@ class Rondo:
             with self.cond:
                 self.lines.append(line)
                 self.cond.notify_all()
-        with self.cond:
-            self.done = True
-            self.cond.notify_all()
-        logf.close()
 
     def start(self, wait_ready=True):
         for attempt in range(4):

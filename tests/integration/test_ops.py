@@ -1,0 +1,671 @@
+#!/usr/bin/env python3
+"""Operating rondo: the access log (combined and JSON, reopened on SIGUSR1),
+X-Request-Id, the pid file, and the admin listener (/status, /metrics,
+draining a backend)."""
+
+import datetime
+import json
+import os
+import re
+import signal
+import sys
+import time
+
+sys.dont_write_bytecode = True     # no __pycache__ in the source tree
+import lib  # noqa: E402
+from lib import expect, expect_eq  # noqa: E402
+
+suite = lib.Suite("test_ops")
+
+REQ_ID_RX = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+GENERATED_ID_RX = re.compile(r"^[0-9a-f]{24}$")
+
+
+def base_config(backends, **extra):
+    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends], "workers": 2}
+    conf.update(extra)
+    return conf
+
+
+# ---------------------------------------------------------------------------
+# Admin helpers
+# ---------------------------------------------------------------------------
+
+def admin_addr():
+    return (lib.LOOPBACK, lib.free_port())
+
+
+def admin_conf(addr):
+    return {"listen": "%s:%d" % addr}
+
+
+def admin_request(addr, method, path):
+    with lib.Client(addr, timeout=5) as c:
+        return c.request(method, path)
+
+
+def admin_status(addr):
+    resp = admin_request(addr, "GET", "/status")
+    expect_eq(resp.status, 200, "admin GET /status")
+    ctype = resp.header("Content-Type", "")
+    expect("json" in ctype, "admin /status Content-Type %r", ctype)
+    try:
+        return resp.json()
+    except ValueError as e:
+        raise lib.TestFailure("admin /status is not JSON (%s): %r" % (e, resp.body[:300]))
+
+
+def backend_name(b):
+    return "127.0.0.1:%d" % b.port
+
+
+def status_backend(st, b):
+    found = [x for x in st["backends"] if x.get("name") == backend_name(b)]
+    expect(len(found) == 1, "backend %s in /status: %s", backend_name(b),
+           [x.get("name") for x in st["backends"]])
+    return found[0]
+
+
+def wait_admin_up(addr, backends):
+    """Waits until /status shows every backend checked and up: a warm-up that
+    sends no request through rondo."""
+    def ok():
+        try:
+            st = admin_status(addr)
+        except (OSError, lib.TestFailure):
+            return False
+        return all(status_backend(st, b)["health"] == "up" and status_backend(st, b)["checked"]
+                   for b in backends) and st
+    return lib.wait_until(ok, 10 * lib.SLOW, "every backend up in /status")
+
+
+METRIC_RX = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+LABEL_RX = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)')
+
+
+def parse_metrics(text):
+    """[(name, {label: value}, float)] of a Prometheus text exposition; fails
+    on any line that is neither a comment nor a sample."""
+    out = []
+    types = {}
+    for n, line in enumerate(text.split("\n")):
+        if not line:
+            continue
+        if line.startswith("#"):
+            parts = line.split(None, 3)
+            if len(parts) >= 4 and parts[1] == "TYPE":
+                types[parts[2]] = parts[3]
+            continue
+        m = METRIC_RX.match(line)
+        expect(m, "metrics line %d does not parse: %r", n + 1, line)
+        labels = {}
+        raw = m.group(2) or ""
+        pos = 0
+        while pos < len(raw):
+            lm = LABEL_RX.match(raw, pos)
+            expect(lm and lm.end() > pos, "metrics line %d: bad labels %r", n + 1, raw)
+            labels[lm.group(1)] = re.sub(r'\\(.)', lambda x: {"n": "\n"}.get(x.group(1), x.group(1)),
+                                         lm.group(2))
+            pos = lm.end()
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            raise lib.TestFailure("metrics line %d: bad value %r" % (n + 1, line))
+        out.append((m.group(1), labels, value))
+    return out, types
+
+
+def metric(samples, name, **labels):
+    vals = [v for n, l, v in samples if n == name and all(l.get(k) == x for k, x in labels.items())]
+    return vals
+
+
+# ---------------------------------------------------------------------------
+# Access log
+# ---------------------------------------------------------------------------
+
+COMBINED_RX = re.compile(
+    r'^(?P<client>\S+) - - \[(?P<time>[^\]]+)\] "(?P<method>\S+) (?P<target>\S+) (?P<protocol>[^"]+)" '
+    r'(?P<status>\d+) (?P<bytes>\d+) "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)" '
+    r'(?P<backend>\S+) (?P<upstream_time>\S+) (?P<total_time>\S+) (?P<request_id>\S+)$')
+
+
+def unescape_combined(s):
+    return re.sub(r'\\(x[0-9a-f]{2}|.)',
+                  lambda m: chr(int(m.group(1)[1:], 16)) if len(m.group(1)) == 3 else m.group(1), s)
+
+
+def parse_combined(line):
+    """A combined line as the dict a JSON line would give."""
+    m = COMBINED_RX.match(line)
+    expect(m, "access log line does not parse as combined: %r", line)
+    d = m.groupdict()
+    try:
+        t = datetime.datetime.strptime(d["time"], "%d/%b/%Y:%H:%M:%S %z")
+    except ValueError:
+        raise lib.TestFailure("access log time %r is not dd/Mon/yyyy:HH:MM:SS +zzzz" % d["time"])
+    out = {
+        "epoch": t.timestamp(),
+        "client": d["client"],
+        "method": d["method"],
+        "target": d["target"],
+        "protocol": d["protocol"],
+        "status": int(d["status"]),
+        "bytes": int(d["bytes"]),
+        "referer": None if d["referer"] == "-" else unescape_combined(d["referer"]),
+        "agent": None if d["agent"] == "-" else unescape_combined(d["agent"]),
+        "backend": None if d["backend"] == "-" else d["backend"],
+        "upstream_time": None if d["upstream_time"] == "-" else float(d["upstream_time"]),
+        "total_time": float(d["total_time"]),
+        "request_id": d["request_id"],
+    }
+    return out
+
+
+JSON_KEYS = {"time", "client", "method", "target", "protocol", "status", "bytes", "referer",
+             "agent", "backend", "upstream_time", "total_time", "request_id"}
+
+
+def parse_json_line(line):
+    try:
+        d = json.loads(line)
+    except ValueError as e:
+        raise lib.TestFailure("access log line is not JSON (%s): %r" % (e, line))
+    expect(isinstance(d, dict), "access log JSON line is not an object: %r", line)
+    expect_eq(set(d), JSON_KEYS, "keys of a JSON access log line")
+    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)$", d["time"])
+    expect(m, "JSON time %r is not ISO 8601", d["time"])
+    t = datetime.datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S")
+    zone = m.group(3)
+    if zone == "Z":
+        tz = datetime.timezone.utc
+    else:
+        sign = 1 if zone[0] == "+" else -1
+        hh, mm = int(zone[1:3]), int(zone[-2:])
+        tz = datetime.timezone(sign * datetime.timedelta(hours=hh, minutes=mm))
+    epoch = t.replace(tzinfo=tz).timestamp() + float(m.group(2) or 0)
+    for k, typ in (("status", int), ("bytes", int), ("total_time", (int, float)),
+                   ("client", str), ("method", str), ("target", str), ("protocol", str),
+                   ("request_id", str), ("referer", str), ("agent", str)):
+        expect(isinstance(d[k], typ) and not isinstance(d[k], bool),
+               "JSON field %s has type %s: %r", k, type(d[k]).__name__, line)
+    expect(d["backend"] is None or isinstance(d["backend"], str), "JSON backend %r", d["backend"])
+    expect(d["upstream_time"] is None or isinstance(d["upstream_time"], (int, float)),
+           "JSON upstream_time %r", d["upstream_time"])
+    out = dict(d)
+    out["epoch"] = epoch
+    out["referer"] = d["referer"] or None
+    out["agent"] = d["agent"] or None
+    return out
+
+
+def read_lines(path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    expect(not data or data.endswith(b"\n"), "access log %s ends inside a line: %r",
+           path, data[-200:])
+    return [l.decode("utf-8") for l in data.split(b"\n")[:-1]]
+
+
+def wait_parsed(path, parse, keys):
+    """{(method, target): [parsed line]} once every key has a line."""
+    def ready():
+        out = {}
+        for line in read_lines(path):
+            d = parse(line)
+            out.setdefault((d["method"], d["target"]), []).append(d)
+        return all(k in out for k in keys) and out
+    return lib.wait_until(ready, 5 * lib.SLOW, lambda: "access log lines for %s in %s; have:\n%s" % (
+        keys, path, "\n".join(read_lines(path))))
+
+
+def exercise_access_log(ctx, fmt, explicit=True):
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "access.log")
+    conf = base_config(bs, accessLog=path)
+    if explicit:
+        conf["accessLogFormat"] = fmt
+    r = ctx.rondo(conf)
+    lib.warm_up(r, [b.name for b in bs])
+    parse = parse_json_line if fmt == "json" else parse_combined
+
+    agent = 'probe/1.0 (with "quotes" and \\ backslash)'
+    cases = []      # (expected dict, response)
+    t0 = time.time()
+
+    # 1: GET with referer, agent and our own request id, on a keep-alive connection
+    with r.client() as c:
+        resp = c.request("GET", "/headers?x=1", headers=[
+            ("Referer", "http://ref.example/page"), ("User-Agent", agent),
+            ("X-Request-Id", "ops-log-1")])
+        cases.append(({"method": "GET", "target": "/headers?x=1", "protocol": "HTTP/1.1",
+                       "referer": "http://ref.example/page", "agent": agent,
+                       "request_id": "ops-log-1"}, resp))
+        # 2: a 404 from the backend, on the same connection, no id: one is made
+        resp = c.request("GET", "/status?code=404", headers=[("User-Agent", "second")])
+        cases.append(({"method": "GET", "target": "/status?code=404", "protocol": "HTTP/1.1",
+                       "referer": None, "agent": "second", "request_id": None}, resp))
+    # 3: POST with a body
+    body = b"0123456789" * 50
+    resp = r.get("/echo", method="POST", body=body, headers=[("X-Request-Id", "ops-log-3")])
+    cases.append(({"method": "POST", "target": "/echo", "protocol": "HTTP/1.1", "referer": None,
+                   "agent": None, "request_id": "ops-log-3"}, resp))
+    # 4: HTTP/1.0, a slow backend answer (upstream time >= 0.2 s)
+    with r.client() as c:
+        resp = c.request("GET", "/delay?ms=200", version="HTTP/1.0",
+                         headers=[("X-Request-Id", "ops-log-4")])
+    cases.append(({"method": "GET", "target": "/delay?ms=200", "protocol": "HTTP/1.0",
+                   "referer": None, "agent": None, "request_id": "ops-log-4", "slow": 0.2}, resp))
+    # 5: HEAD
+    resp = r.get("/", method="HEAD", headers=[("X-Request-Id", "ops-log-5")])
+    cases.append(({"method": "HEAD", "target": "/", "protocol": "HTTP/1.1", "referer": None,
+                   "agent": None, "request_id": "ops-log-5"}, resp))
+    # 6: /headers without an id: the generated one must be the one the backend got
+    resp = r.get("/headers")
+    got_id = [v for k, v in resp.json()["headers"] if k.lower() == "x-request-id"]
+    expect(len(got_id) == 1, "backend got X-Request-Id %r", got_id)
+    cases.append(({"method": "GET", "target": "/headers", "protocol": "HTTP/1.1", "referer": None,
+                   "agent": None, "request_id": got_id[0]}, resp))
+    t1 = time.time()
+
+    for exp, resp in cases:
+        expect(resp.framing in ("length", "none"), "response framing %s (%r)", resp.framing, exp)
+
+    # Each worker writes its own lines: match them to the requests by method
+    # and target (all different here), not by order.
+    by_key = wait_parsed(path, parse, [(e["method"], e["target"]) for e, _ in cases])
+    for i, (exp, resp) in enumerate(cases):
+        got = by_key[(exp["method"], exp["target"])]
+        what = "line of request %d (%s %s)" % (i + 1, exp["method"], exp["target"])
+        expect_eq(len(got), 1, what + ": lines")
+        got = got[0]
+        expect_eq(got["client"], "127.0.0.1", what + ": client")
+        expect(t0 - 2 <= got["epoch"] <= t1 + 2, "%s: time %s is not between %s and %s",
+               what, got["epoch"], t0, t1)
+        for k in ("method", "target", "protocol", "referer", "agent"):
+            expect_eq(got[k], exp[k], what + ": " + k)
+        expect_eq(got["status"], resp.status, what + ": status")
+        wire = len(resp.raw_head) + resp.body_len
+        expect_eq(got["bytes"], wire, what + ": bytes (response head %d + body %d)"
+                  % (len(resp.raw_head), resp.body_len))
+        expect_eq(got["backend"], bs[0].url, what + ": backend")
+        expect(got["upstream_time"] is not None and got["upstream_time"] >= 0,
+               "%s: upstream_time %r", what, got["upstream_time"])
+        expect(got["total_time"] >= got["upstream_time"] - 0.0015,
+               "%s: total_time %r < upstream_time %r", what, got["total_time"], got["upstream_time"])
+        expect(got["total_time"] < 5, "%s: total_time %r", what, got["total_time"])
+        if exp.get("slow"):
+            expect(got["upstream_time"] >= exp["slow"] - 0.002,
+                   "%s: upstream_time %r for a backend taking %.1fs", what, got["upstream_time"], exp["slow"])
+        if exp["request_id"] is None:
+            expect(GENERATED_ID_RX.match(got["request_id"]), "%s: generated request id %r",
+                   what, got["request_id"])
+        else:
+            expect_eq(got["request_id"], exp["request_id"], what + ": request_id")
+
+    # A request rondo answers itself: no backend, no upstream time.
+    with r.client() as c:
+        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+        resp = c.read_response()
+    expect_eq(resp.status, 400, "status of a malformed request")
+    lines = lib.wait_until(lambda: [p for p in map(parse, read_lines(path)) if p["status"] == 400],
+                           5 * lib.SLOW, "the malformed request's line")
+    expect_eq(len(lines), 1, "lines with status 400")
+    got = lines[0]
+    line = got
+    expect_eq(got["status"], 400, "malformed request's line: status (%r)" % line)
+    expect_eq(got["backend"], None, "malformed request's line: backend (%r)" % line)
+    expect_eq(got["upstream_time"], None, "malformed request's line: upstream_time (%r)" % line)
+    expect_eq(got["bytes"], len(resp.raw_head) + resp.body_len, "malformed request's line: bytes")
+    return r, path
+
+
+@suite.test
+def access_log_combined(ctx):
+    exercise_access_log(ctx, "combined", explicit=False)
+
+
+@suite.test
+def access_log_combined_explicit(ctx):
+    # "combined" is the default; naming it gives the same lines
+    exercise_access_log(ctx, "combined")
+
+
+@suite.test
+def access_log_json(ctx):
+    exercise_access_log(ctx, "json")
+
+
+@suite.test
+def access_log_reopen_on_sigusr1(ctx):
+    bs = ctx.backends_n(2)
+    path = os.path.join(ctx.tmpdir, "access.log")
+    r = ctx.rondo(base_config(bs, accessLog=path, accessLogFormat="json"))
+    lib.warm_up(r, [b.name for b in bs])
+    before = ["rot-a-%d" % i for i in range(20)]
+    for rid in before:
+        expect_eq(r.get("/", headers=[("X-Request-Id", rid)]).status, 200, "request " + rid)
+    lib.wait_until(lambda: set(before) <= {json.loads(l)["request_id"] for l in read_lines(path)},
+                   5 * lib.SLOW, "the first 20 lines")
+    rotated = path + ".1"
+    os.rename(path, rotated)
+    mark = r.mark()
+    r.signal(signal.SIGUSR1)
+    r.wait_log(r"reopening log files", 5 * lib.SLOW, since=mark)
+    # Every worker creates the file again; give them all a moment to get there.
+    lib.wait_until(lambda: os.path.exists(path), 5 * lib.SLOW, "a new access log at " + path)
+    time.sleep(0.5 * lib.SLOW)
+    after = ["rot-b-%d" % i for i in range(20)]
+    for rid in after:
+        expect_eq(r.get("/", headers=[("X-Request-Id", rid)]).status, 200, "request " + rid)
+    lib.wait_until(lambda: set(after) <= {json.loads(l)["request_id"] for l in read_lines(path)},
+                   5 * lib.SLOW, lambda: "the 20 lines after the rotation in the new file (it has %d)"
+                   % len(read_lines(path)))
+    old_ids = [json.loads(l)["request_id"] for l in read_lines(rotated)]
+    new_ids = [json.loads(l)["request_id"] for l in read_lines(path)]
+    expect(not set(after) & set(old_ids), "requests after the reopen written to the rotated file: %s",
+           sorted(set(after) & set(old_ids)))
+    expect(not set(before) & set(new_ids), "requests before the rotation in the new file: %s",
+           sorted(set(before) & set(new_ids)))
+    for rid in before + after:
+        expect_eq(old_ids.count(rid) + new_ids.count(rid), 1, "lines for request " + rid)
+    expect(r.find_log(r"reopening the access log", since=mark) is None,
+           "a worker failed to reopen: %s" % r.find_log(r"reopening the access log", since=mark))
+
+
+# ---------------------------------------------------------------------------
+# X-Request-Id
+# ---------------------------------------------------------------------------
+
+def received_ids(resp):
+    expect_eq(resp.status, 200, "status of /headers")
+    return [v for k, v in resp.json()["headers"] if k.lower() == "x-request-id"]
+
+
+@suite.test
+def request_id_kept_replaced_generated(ctx):
+    bs = ctx.backends_n(1)
+    r = ctx.rondo(base_config(bs))
+    lib.warm_up(r, [b.name for b in bs])
+    valid = ["abc", "A-Z_a.z:0-9", "x" * 64, "0", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"]
+    for v in valid:
+        ids = received_ids(r.get("/headers", headers=[("X-Request-Id", v)]))
+        expect_eq(ids, [v], "X-Request-Id received for the valid %r" % v)
+    invalid = ["has space", "x" * 65, "y" * 100, "semi;colon", "slash/es", "quote\"d", "caf\xe9",
+               "tab\there"]
+    for v in invalid:
+        ids = received_ids(r.get("/headers", headers=[("X-Request-Id", v)]))
+        expect(len(ids) == 1 and GENERATED_ID_RX.match(ids[0]),
+               "X-Request-Id %r from the client: backend got %r, expected one new 24-hex id", v, ids)
+    # two ids from the client: one reaches the backend
+    ids = received_ids(r.get("/headers", headers=[("X-Request-Id", "first-id"),
+                                                  ("X-Request-Id", "second-id")]))
+    expect_eq(ids, ["first-id"], "X-Request-Id received for two valid ids")
+    ids = received_ids(r.get("/headers", headers=[("X-Request-Id", "bad id"),
+                                                  ("X-Request-Id", "good-id")]))
+    expect_eq(ids, ["good-id"], "X-Request-Id received for an invalid then a valid id")
+    # an empty value is not an id
+    ids = received_ids(r.get("/headers", headers=[("X-Request-Id", "")]))
+    expect(len(ids) == 1 and GENERATED_ID_RX.match(ids[0]), "empty X-Request-Id: backend got %r", ids)
+
+
+@suite.test
+def request_id_generated_unique(ctx):
+    bs = ctx.backends_n(2)
+    r = ctx.rondo(base_config(bs, workers=2))
+    lib.warm_up(r, [b.name for b in bs])
+    seen = {}
+    n = 0
+    # 100 on fresh connections (both workers), 100 over 4 keep-alive connections
+    for i in range(100):
+        ids = received_ids(r.get("/headers"))
+        expect(len(ids) == 1 and GENERATED_ID_RX.match(ids[0]), "request %d: ids %r", i, ids)
+        seen.setdefault(ids[0], []).append(i)
+        n += 1
+    clients = [r.client() for _ in range(4)]
+    try:
+        for i in range(100):
+            ids = received_ids(clients[i % 4].request("GET", "/headers"))
+            expect(len(ids) == 1 and GENERATED_ID_RX.match(ids[0]), "keep-alive request %d: ids %r",
+                   i, ids)
+            seen.setdefault(ids[0], []).append(100 + i)
+            n += 1
+    finally:
+        for c in clients:
+            c.close()
+    dups = {k: v for k, v in seen.items() if len(v) > 1}
+    expect(not dups, "request ids given to more than one request: %s", list(dups.items())[:5])
+    expect_eq(len(seen), n, "distinct request ids")
+
+
+# ---------------------------------------------------------------------------
+# pid file
+# ---------------------------------------------------------------------------
+
+def pid_file_run(ctx, bs, path, reload, sig):
+    r = ctx.rondo(base_config(bs, pidFile=path))
+    what = "%s%s" % ("reload, then " if reload else "", sig.name)
+    expect(os.path.exists(path), "no pid file at %s once ready", path)
+    with open(path) as f:
+        text = f.read()
+    expect(re.match(r"^\d+\n?$", text), "pid file content %r", text)
+    expect_eq(int(text), r.pid, "pid in the pid file")
+    if reload:
+        mark = r.mark()
+        r.signal(signal.SIGHUP)
+        r.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
+        r.wait_log(r"master: generation \d+ finished", 5 * lib.SLOW, since=mark)
+        with open(path) as f:
+            expect_eq(int(f.read()), r.pid, "pid in the pid file after a reload")
+    r.signal(sig)
+    expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after %s" % what)
+    lib.wait_until(lambda: r.done, 5 * lib.SLOW, "the end of rondo's output")
+    expect(not os.path.exists(path), "pid file %s left behind after %s (master exited 0)", path, what)
+
+
+@suite.test
+def pid_file_written_and_removed(ctx):
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "run", "rondo.pid")
+    os.makedirs(os.path.dirname(path))
+    pid_file_run(ctx, bs, path, False, signal.SIGTERM)
+    pid_file_run(ctx, bs, path, False, signal.SIGQUIT)
+
+
+@suite.test
+def pid_file_removed_after_reload(ctx):
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "rondo.pid")
+    pid_file_run(ctx, bs, path, True, signal.SIGTERM)
+
+
+# ---------------------------------------------------------------------------
+# Admin: /status, /metrics, drain
+# ---------------------------------------------------------------------------
+
+@suite.test
+def admin_status_and_metrics_count(ctx):
+    bs = ctx.backends_n(2)
+    aaddr = admin_addr()
+    r = ctx.rondo(base_config(bs, workers=2, admin=admin_conf(aaddr)))
+    st = wait_admin_up(aaddr, bs)
+
+    # Shape, before any request
+    for k, typ in (("version", str), ("uptime_seconds", (int, float)), ("generation", int),
+                   ("listen", (str, list)), ("backends", list), ("workers", list)):
+        expect(k in st and isinstance(st[k], typ), "/status %s: %r", k, st.get(k))
+    expect(st["version"], "/status version is empty")
+    expect(st["uptime_seconds"] >= 0, "/status uptime_seconds %r", st["uptime_seconds"])
+    expect(str(r.port) in json.dumps(st["listen"]), "/status listen %r does not name port %d",
+           st["listen"], r.port)
+    expect_eq(len(st["backends"]), 2, "backends in /status")
+    expect_eq(len(st["workers"]), 2, "workers in /status")
+    for b in bs:
+        sb = status_backend(st, b)
+        expect_eq(sb["url"], b.url, "url of %s" % b.name)
+        expect_eq(sb["state"], "ready", "state of %s" % b.name)
+        expect_eq(sb["requests"], 0, "requests of %s before any request" % b.name)
+        expect_eq(sb["active"], 0, "active of %s" % b.name)
+        expect_eq(sb["failures"], 0, "failures of %s" % b.name)
+        expect(isinstance(sb["checks"], int) and sb["checks"] >= 1, "checks of %s: %r", b.name, sb["checks"])
+        expect(isinstance(sb["last_check_ms"], (int, float)) and sb["last_check_ms"] >= 0,
+               "last_check_ms of %s: %r", b.name, sb["last_check_ms"])
+        expect_eq(sorted(sb["responses"]), ["1xx", "2xx", "3xx", "4xx", "5xx"],
+                  "response classes of %s" % b.name)
+        expect_eq(sum(sb["responses"].values()), 0, "responses of %s before any request" % b.name)
+    expect_eq(sorted(w["id"] for w in st["workers"]), [1, 2], "worker ids")
+
+    # Exactly counted traffic: 30 x 200 on fresh connections, 10 x 404 on one
+    # keep-alive connection.
+    per_backend = {b.name: {"2xx": 0, "4xx": 0} for b in bs}
+    for i in range(30):
+        resp = r.get("/")
+        expect_eq(resp.status, 200, "request %d" % i)
+        per_backend[resp.header("X-Backend")]["2xx"] += 1
+    with r.client() as c:
+        for i in range(10):
+            resp = c.request("GET", "/status?code=404")
+            expect_eq(resp.status, 404, "keep-alive request %d" % i)
+            per_backend[resp.header("X-Backend")]["4xx"] += 1
+    sent, connections = 40, 31
+
+    def settled():
+        s = admin_status(aaddr)
+        return sum(w["connections"] for w in s["workers"]) == 0 and \
+            all(x["active"] == 0 for x in s["backends"]) and s
+    st = lib.wait_until(settled, 5 * lib.SLOW, "no connection left open in /status")
+    total = 0
+    for b in bs:
+        sb = status_backend(st, b)
+        want = per_backend[b.name]
+        expect_eq(sb["requests"], want["2xx"] + want["4xx"], "requests of %s in /status" % b.name)
+        expect_eq(sb["responses"], {"1xx": 0, "2xx": want["2xx"], "3xx": 0, "4xx": want["4xx"],
+                                    "5xx": 0}, "responses of %s in /status" % b.name)
+        expect_eq(sb["failures"], 0, "failures of %s" % b.name)
+        expect_eq(sb["health"], "up", "health of %s" % b.name)
+        total += sb["requests"]
+    expect_eq(total, sent, "sum of the backends' requests in /status")
+    expect_eq(sum(w["requests"] for w in st["workers"]), sent, "sum of the workers' requests")
+    expect_eq(sum(w["accepted"] for w in st["workers"]), connections, "sum of the workers' accepted")
+    expect(all(w["accepted"] > 0 for w in st["workers"]),
+           "a worker accepted nothing: %s", st["workers"])
+
+    # /metrics agrees
+    resp = admin_request(aaddr, "GET", "/metrics")
+    expect_eq(resp.status, 200, "admin GET /metrics")
+    expect(resp.header("Content-Type", "").startswith("text/plain"),
+           "/metrics Content-Type %r", resp.header("Content-Type"))
+    samples, types = parse_metrics(resp.body.decode("utf-8"))
+    names = {n for n, _, _ in samples}
+    for fam, typ in (("rondo_uptime_seconds", "gauge"), ("rondo_backend_up", "gauge"),
+                     ("rondo_backend_active", "gauge"), ("rondo_backend_failures_total", "counter"),
+                     ("rondo_requests_total", "counter"),
+                     ("rondo_backend_response_seconds", "histogram"),
+                     ("rondo_worker_connections", "gauge"), ("rondo_connections_total", "counter")):
+        expect_eq(types.get(fam), typ, "# TYPE of %s" % fam)
+    for name in ("rondo_uptime_seconds", "rondo_backend_up", "rondo_backend_active",
+                 "rondo_backend_failures_total", "rondo_requests_total",
+                 "rondo_backend_response_seconds_bucket", "rondo_backend_response_seconds_sum",
+                 "rondo_backend_response_seconds_count", "rondo_worker_connections",
+                 "rondo_connections_total"):
+        expect(name in names, "metric %s missing (have %s)", name, sorted(names))
+    ok_total = sum(v for n, l, v in samples if n == "rondo_requests_total" and l.get("code") == "2xx")
+    expect_eq(ok_total, 30, "rondo_requests_total summed over code=\"2xx\"")
+    all_total = sum(v for n, l, v in samples if n == "rondo_requests_total")
+    expect_eq(all_total, sent, "rondo_requests_total summed over every code")
+    for b in bs:
+        want = per_backend[b.name]
+        expect_eq(metric(samples, "rondo_backend_up", backend=b.url), [1.0], "rondo_backend_up of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_active", backend=b.url), [0.0],
+                  "rondo_backend_active of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_failures_total", backend=b.url), [0.0],
+                  "rondo_backend_failures_total of " + b.url)
+        expect_eq(metric(samples, "rondo_requests_total", backend=b.url, code="2xx"),
+                  [float(want["2xx"])], "rondo_requests_total 2xx of " + b.url)
+        expect_eq(metric(samples, "rondo_requests_total", backend=b.url, code="4xx"),
+                  [float(want["4xx"])], "rondo_requests_total 4xx of " + b.url)
+        buckets = [(l["le"], v) for n, l, v in samples
+                   if n == "rondo_backend_response_seconds_bucket" and l.get("backend") == b.url]
+        expect(buckets and buckets[-1][0] == "+Inf", "buckets of %s: %s", b.url, buckets)
+        values = [v for _, v in buckets]
+        expect(values == sorted(values), "buckets of %s not cumulative: %s", b.url, buckets)
+        les = [float(le) for le, _ in buckets[:-1]]
+        expect(les == sorted(les) and len(set(les)) == len(les), "le of %s: %s", b.url, les)
+        count = metric(samples, "rondo_backend_response_seconds_count", backend=b.url)
+        expect_eq(count, [values[-1]], "_count vs +Inf bucket of " + b.url)
+        expect_eq(count, [float(want["2xx"] + want["4xx"])], "rondo_backend_response_seconds_count of " + b.url)
+        ssum = metric(samples, "rondo_backend_response_seconds_sum", backend=b.url)
+        expect(len(ssum) == 1 and 0 <= ssum[0] < 5 * count[0], "_sum of %s: %r", b.url, ssum)
+    conns = [v for n, l, v in samples if n == "rondo_connections_total"]
+    expect_eq(sum(conns), float(connections), "rondo_connections_total summed")
+    expect_eq(sorted(l.get("worker") for n, l, v in samples if n == "rondo_connections_total"),
+              ["1", "2"], "workers of rondo_connections_total")
+    expect_eq(sum(v for n, l, v in samples if n == "rondo_worker_connections"), 0.0,
+              "rondo_worker_connections summed, nothing open")
+
+
+@suite.test
+def admin_errors(ctx):
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    ctx.rondo(base_config(bs, admin=admin_conf(aaddr)))
+    wait_admin_up(aaddr, bs)
+    name = backend_name(bs[0])
+    for method, path, want in (
+            ("GET", "/backends/%s/drain" % name, 405),
+            ("GET", "/backends/%s/ready" % name, 405),
+            ("POST", "/backends/127.0.0.1:1/drain", 404),
+            ("POST", "/backends/nonsense/ready", 404),
+            ("POST", "/backends/%s/explode" % name, 404),
+            ("GET", "/nothing-here", 404)):
+        resp = admin_request(aaddr, method, path)
+        expect_eq(resp.status, want, "admin %s %s" % (method, path))
+    st = admin_status(aaddr)
+    expect_eq(status_backend(st, bs[0])["state"], "ready", "state after refused actions")
+
+
+@suite.test
+def admin_drain_and_ready(ctx):
+    bs = ctx.backends_n(2)
+    aaddr = admin_addr()
+    r = ctx.rondo(base_config(bs, workers=2, admin=admin_conf(aaddr)))
+    lib.warm_up(r, [b.name for b in bs])
+    a, b = bs
+    mark = r.mark()
+    resp = admin_request(aaddr, "POST", "/backends/%s/drain" % backend_name(a))
+    expect_eq(resp.status, 200, "POST drain")
+    st = admin_status(aaddr)
+    expect_eq(status_backend(st, a)["state"], "drain", "state of the drained backend")
+    expect_eq(status_backend(st, b)["state"], "ready", "state of the other backend")
+    expect_eq(status_backend(st, a)["health"], "up", "health of the drained backend")
+    before = status_backend(st, a)["requests"]
+    r.wait_log(r"admin: backend %s set to drain" % re.escape(a.url), 5 * lib.SLOW, since=mark)
+    for i in range(20):
+        resp = r.get("/")
+        expect_eq((resp.status, resp.header("X-Backend")), (200, b.name), "request %d while draining" % i)
+    # keep-alive too
+    with r.client() as c:
+        for i in range(5):
+            resp = c.request("GET", "/")
+            expect_eq((resp.status, resp.header("X-Backend")), (200, b.name),
+                      "keep-alive request %d while draining" % i)
+    st = admin_status(aaddr)
+    expect_eq(status_backend(st, a)["requests"], before, "requests of the drained backend")
+
+    resp = admin_request(aaddr, "POST", "/backends/%s/ready" % backend_name(a))
+    expect_eq(resp.status, 200, "POST ready")
+    expect_eq(status_backend(admin_status(aaddr), a)["state"], "ready", "state after ready")
+    seen = {}
+    for i in range(20):
+        resp = r.get("/")
+        expect_eq(resp.status, 200, "request %d after ready" % i)
+        seen[resp.header("X-Backend")] = seen.get(resp.header("X-Backend"), 0) + 1
+    expect_eq(sorted(seen), [a.name, b.name], "backends answering after ready (%s)" % seen)
+    expect(min(seen.values()) >= 5, "uneven split after ready: %s", seen)
+
+
+if __name__ == "__main__":
+    suite.main()
