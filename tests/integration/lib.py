@@ -587,9 +587,10 @@ class Backend:
     """A backend.py process on 127.0.0.1; can be killed and started again on
     the same port."""
 
-    def __init__(self, ctx, name, port=None, record=False):
+    def __init__(self, ctx, name, port=None, record=False, delay_ms=0):
         self.ctx = ctx
         self.name = name
+        self.delay_ms = delay_ms        # backend.py --delay-ms: every request but HEAD waits
         self.fixed_port = port is not None
         self.port = port
         self.record_path = os.path.join(ctx.tmpdir, "record-%s.bin" % name) if record else None
@@ -610,6 +611,8 @@ class Backend:
             if self.port is None:
                 self.port = free_port()
             argv = [sys.executable, BACKEND, "--port", str(self.port), "--name", self.name]
+            if self.delay_ms:
+                argv += ["--delay-ms", str(self.delay_ms)]
             if self.record_path:
                 argv += ["--record", self.record_path]
             with open(self.log_path, "ab") as log:
@@ -843,8 +846,8 @@ class Context:
         self.backends = []
         self.rondos = []
 
-    def backend(self, name, port=None, record=False, start=True):
-        b = Backend(self, name, port, record)
+    def backend(self, name, port=None, record=False, start=True, delay_ms=0):
+        b = Backend(self, name, port, record, delay_ms)
         self.backends.append(b)
         return b.start() if start else b
 

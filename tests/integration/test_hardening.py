@@ -28,38 +28,8 @@ def config(backends, **extra):
     return conf
 
 
-class DelayedBackend(lib.Backend):
-    """backend.py started with --delay-ms (every request but HEAD waits)."""
-
-    def __init__(self, ctx, name, delay_ms, record=False):
-        super().__init__(ctx, name, None, record)
-        self.delay_ms = delay_ms
-
-    def start(self):
-        for attempt in range(5):
-            if self.port is None:
-                self.port = lib.free_port()
-            argv = [sys.executable, lib.BACKEND, "--port", str(self.port), "--name", self.name,
-                    "--delay-ms", str(self.delay_ms)]
-            if self.record_path:
-                argv += ["--record", self.record_path]
-            with open(self.log_path, "ab") as log:
-                self.proc = lib.spawn(argv, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-            line = lib._readline_deadline(self.proc.stdout, time.monotonic() + 10 * lib.SLOW)
-            if line and b"listening" in line:
-                self.fixed_port = True
-                return self
-            lib.kill_tree(self.proc)
-            self.proc = None
-            if not self.fixed_port:
-                self.port = None
-        raise lib.TestFailure("backend %s did not start: %s" % (self.name, self.log_tail()))
-
-
 def delayed_backend(ctx, name, delay_ms, record=False):
-    b = DelayedBackend(ctx, name, delay_ms, record)
-    ctx.backends.append(b)
-    return b.start()
+    return ctx.backend(name, record=record, delay_ms=delay_ms)
 
 
 def wait_readable(sock, timeout):
