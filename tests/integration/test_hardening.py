@@ -7,7 +7,6 @@ import re
 import resource
 import select
 import socket
-import subprocess
 import sys
 import threading
 import time

@@ -6,7 +6,6 @@ each one balancer across the workers."""
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
