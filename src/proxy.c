@@ -640,15 +640,50 @@ request_rewrite(struct session *s, const struct http_msg *m)
 	size_t i, nxff = 0;
 	int r = 0;
 
+	struct http_str target = m->target, host = m->host;
+	int absolute = 0;
+
 	s->req_id[0] = '\0';
 	s->ref_len = s->ua_len = 0;
+	/*
+	 * An absolute-form target names the host itself, and RFC 9112 3.2.2 has a
+	 * server use it and ignore Host. Backends do not all do that, so rondo
+	 * sends origin-form with Host set to the target's authority: one reading.
+	 */
+	if (target.len > 7 && (http_str_eq((struct http_str){ target.p, 7 }, "http://") ||
+	    (target.len > 8 && http_str_eq((struct http_str){ target.p, 8 }, "https://")))) {
+		const char *a = (const char *)memchr(target.p, '/', target.len) + 2;
+		const char *end = target.p + target.len;
+		const char *p = a;
 
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		host.p = a;
+		host.len = (size_t)(p - a);
+		target.p = p;
+		target.len = (size_t)(end - p);
+		absolute = 1;
+	}
 	r |= buf_append(b, m->method.p, m->method.len);
 	r |= buf_append(b, " ", 1);
-	r |= buf_append(b, m->target.p, m->target.len);
+	if (target.len == 0 || target.p[0] == '?')
+		r |= buf_append(b, "/", 1);
+	r |= buf_append(b, target.p, target.len);
 	r |= buf_append(b, " HTTP/1.1\r\n", 11);
+	if (absolute && host.len > 0) {
+		r |= buf_append(b, "Host: ", 6);
+		r |= buf_append(b, host.p, host.len);
+		r |= buf_append(b, "\r\n", 2);
+	}
 	for (i = 0; i < m->nheaders && r == 0; i++) {
 		const struct http_header *h = &m->headers[i];
+
+		/* Host is never hop-by-hop, whatever Connection says. */
+		if (header_is(h, "Host")) {
+			if (!absolute)
+				r |= buf_append_header(b, h);
+			continue;
+		}
 
 		if (header_is(h, "Trailer") || (s->rq_upgrade && header_is(h, "Upgrade"))) {
 			/* trailers pass inside the chunked body; Upgrade is offered on */
@@ -705,9 +740,9 @@ request_rewrite(struct session *s, const struct http_msg *m)
 	r |= buf_append_str(b, "\r\nX-Forwarded-Proto: http\r\n");
 	if (s->rq_upgrade)
 		r |= buf_append(b, "Connection: upgrade\r\n", 21);
-	if (m->host.len > 0) {
+	if (host.len > 0) {
 		r |= buf_append(b, "X-Forwarded-Host: ", 18);
-		r |= buf_append(b, m->host.p, m->host.len);
+		r |= buf_append(b, host.p, host.len);
 		r |= buf_append(b, "\r\n", 2);
 	}
 	r |= buf_append(b, "\r\n", 2);
