@@ -52,9 +52,26 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 		for (j = 0; j < old->nbackends; j++) {
 			if (strcmp(seg->backends[i].name, old->backends[j].name) != 0)
 				continue;
-			atomic_store(&seg->backends[i].up, atomic_load(&old->backends[j].up));
-			atomic_store(&seg->backends[i].checked,
-			    atomic_load(&old->backends[j].checked));
+			const struct shm_backend *o = &old->backends[j];
+			struct shm_backend *n = &seg->backends[i];
+			unsigned k;
+
+			atomic_store(&n->up, atomic_load(&o->up));
+			atomic_store(&n->checked, atomic_load(&o->checked));
+			atomic_store(&n->down_until_ms, atomic_load(&o->down_until_ms));
+			/*
+			 * Counters go on from where they were, so /metrics does not
+			 * start again at every reload (what old workers still count
+			 * while they drain is not carried).
+			 */
+			atomic_store(&n->requests, atomic_load(&o->requests));
+			atomic_store(&n->failures, atomic_load(&o->failures));
+			atomic_store(&n->checks, atomic_load(&o->checks));
+			atomic_store(&n->latency_sum_us, atomic_load(&o->latency_sum_us));
+			for (k = 0; k < 6; k++)
+				atomic_store(&n->responses[k], atomic_load(&o->responses[k]));
+			for (k = 0; k < SHM_LATENCY_BUCKETS; k++)
+				atomic_store(&n->latency[k], atomic_load(&o->latency[k]));
 			break;
 		}
 	}

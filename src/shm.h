@@ -85,7 +85,10 @@ struct shm_seg {
 struct shm_seg *shm_create(const struct conf *c, unsigned nworkers, char *err, size_t errlen);
 void shm_destroy(struct shm_seg *seg);
 
-/* Copies health state from old to seg for every backend whose name is in both. */
+/*
+ * Carries health state (and passive health) and the counters from old to seg
+ * for every backend whose name is in both.
+ */
 void shm_carry_health(struct shm_seg *seg, const struct shm_seg *old);
 
 /* Upper bounds in ms of the latency buckets; the last one is +Inf. */

@@ -159,5 +159,35 @@ def reload_changes_port(ctx):
     lib.wait_until(old_closed, 10 * lib.SLOW, "the old port to be closed")
 
 
+@suite.test
+def counters_carry_over(ctx):
+    # /status and /metrics counters of a backend that stays go on from where
+    # they were: a reload does not reset them.
+    import json
+    bs = ctx.backends_n(2)
+    admin = lib.free_port()
+    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url for b in bs], "workers": 2,
+                   "admin": {"listen": "127.0.0.1:%d" % admin}})
+
+    def requests_by_url():
+        resp = lib.http_get(("127.0.0.1", admin), "/status")
+        expect_eq(resp.status, 200, "GET /status")
+        return {b["url"]: b["requests"] for b in json.loads(resp.body)["backends"]}
+
+    for _ in range(6):
+        expect_eq(r.get("/").status, 200, "request before the reload")
+    expect_eq(sum(requests_by_url().values()), 6, "requests counted before the reload")
+    mark = r.mark()
+    r.rewrite_config(dict(r.config, servers=[bs[0].url]))
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
+    before = requests_by_url()
+    expect_eq(list(before), [bs[0].url], "backends after the reload")
+    expect_eq(before[bs[0].url], 3, "b1's count carried over")
+    for _ in range(4):
+        expect_eq(r.get("/").status, 200, "request after the reload")
+    expect_eq(requests_by_url()[bs[0].url], 7, "b1's count after 4 more")
+
+
 if __name__ == "__main__":
     suite.main()
