@@ -60,6 +60,7 @@
 #define T_UPSTREAM_IDLE	MS(px->conf->timeouts.idle_ms)
 #define T_LINGER	2.0	/* draining the client after an error response */
 #define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
+#define READ_AGAIN	8	/* reads in a row on one readiness event while a body streams */
 #define REQ_ID_MAX	64	/* longest X-Request-Id kept from a client */
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
@@ -138,6 +139,7 @@ struct session {
 	char req_id[REQ_ID_MAX + 1];	/* X-Request-Id, received or made */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
+	int read_full;			/* the last read filled all the room it was given */
 	char client_ip[INET6_ADDRSTRLEN];
 };
 
@@ -366,11 +368,14 @@ upstream_release(struct proxy *px, struct upstream *up)
 		return;
 	}
 	up->s = NULL;
-	ev_io_stop(px->loop, &up->io);
+	/*
+	 * The watcher stays armed for reading (stopping and starting it again
+	 * costs epoll_ctl calls): only its callback changes. An event already
+	 * queued for it belonged to the session.
+	 */
+	ev_clear_pending(px->loop, &up->io);
 	ev_set_cb(&up->io, pool_io_cb);
-	up->events = EV_READ;
-	ev_io_set(&up->io, up->fd, EV_READ);
-	ev_io_start(px->loop, &up->io);
+	upstream_set_events(up, EV_READ);
 	ev_timer_set(&up->idle, T_UPSTREAM_IDLE, 0.);
 	ev_timer_start(px->loop, &up->idle);
 	up->next = px->pool[up->backend];
@@ -388,10 +393,9 @@ pool_take(struct proxy *px, int b)
 		return NULL;
 	px->pool[b] = up->next;
 	px->npool[b]--;
-	ev_io_stop(px->loop, &up->io);
 	ev_timer_stop(px->loop, &up->idle);
-	ev_set_cb(&up->io, upstream_cb);
-	up->events = 0;
+	ev_clear_pending(px->loop, &up->io);
+	ev_set_cb(&up->io, upstream_cb);	/* still armed for reading: see upstream_release */
 	up->next = NULL;
 	return up;
 }
@@ -1291,9 +1295,11 @@ client_read(struct session *s)
 		buf_compact(s->cin);
 	if (buf_space(s->cin) == 0)
 		return;		/* full: wait until the backend takes some */
+	s->read_full = 0;
 	n = read(s->cfd, s->cin->data + s->cin->end, buf_space(s->cin));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	s->read_full = n > 0 && (size_t)n == buf_space(s->cin);
 	if (n <= 0) {
 		if (n == -1)
 			log_debug("%s: read: %s", s->client_ip, strerror(errno));
@@ -1348,9 +1354,11 @@ upstream_read(struct session *s)
 		buf_compact(s->sin);
 	if (buf_space(s->sin) == 0)
 		return;
+	s->read_full = 0;
 	n = read(up->fd, s->sin->data + s->sin->end, buf_space(s->sin));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	s->read_full = n > 0 && (size_t)n == buf_space(s->sin);
 	if (n <= 0) {
 		const char *why = n == 0 ? "connection closed" : strerror(errno);
 
@@ -1437,6 +1445,7 @@ static void
 client_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct session *s = w->data;
+	int i;
 
 	if (revents & EV_WRITE) {
 		client_flush(s);
@@ -1444,9 +1453,19 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 	}
 	if (revents & EV_READ) {
-		client_read(s);
-		if (s->cfd == -1)
-			return;
+		/*
+		 * While a body streams, a read that filled the buffer likely left
+		 * more behind: read again at once (the bytes were just sent on,
+		 * making room) rather than after another epoll_wait.
+		 */
+		for (i = 0; i < READ_AGAIN; i++) {
+			client_read(s);
+			if (s->cfd == -1)
+				return;
+			if (!s->read_full || s->rq != RQ_BODY || s->cin == NULL ||
+			    buf_space(s->cin) < BUF_SIZE / 2)
+				break;
+		}
 	}
 	session_update_io(s);
 }
@@ -1457,6 +1476,7 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct upstream *up = w->data;
 	struct session *s = up->s;
 	unsigned gen = s->up_gen;
+	int i;
 
 	if (up->connecting) {
 		if (net_connect_result(up->fd) == -1) {
@@ -1477,10 +1497,13 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 	}
 	/* up may be gone (a retry replaced it): only read from the one that fired. */
-	if ((revents & EV_READ) && s->up_gen == gen) {
-		upstream_read(s);
+	for (i = 0; i < READ_AGAIN && (revents & EV_READ) && s->up_gen == gen; i++) {
+		upstream_read(s);	/* again while full reads are passed straight on */
 		if (s->cfd == -1)
 			return;
+		if (!s->read_full || s->rs != RS_BODY || s->sin == NULL ||
+		    buf_space(s->sin) < BUF_SIZE / 2)
+			break;
 	}
 	/* Reading the response may have freed room in cin: read and send more of the body. */
 	session_update_io(s);

@@ -550,8 +550,8 @@ def admin_status_and_metrics_count(ctx):
     expect_eq(total, sent, "sum of the backends' requests in /status")
     expect_eq(sum(w["requests"] for w in st["workers"]), sent, "sum of the workers' requests")
     expect_eq(sum(w["accepted"] for w in st["workers"]), connections, "sum of the workers' accepted")
-    expect(all(w["accepted"] > 0 for w in st["workers"]),
-           "a worker accepted nothing: %s", st["workers"])
+    # (Which worker takes a connection is the kernel's choice: one after the
+    # other, they may all go to the same worker; only the sums are fixed.)
 
     # /metrics agrees
     resp = admin_request(aaddr, "GET", "/metrics")
