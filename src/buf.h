@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#ifndef BUF_SIZE		/* -DBUF_SIZE=65536: bigger relays, more memory per active connection */
 #define BUF_SIZE 16384
+#endif
 
 struct buf {
 	size_t start;		/* first unread byte */
