@@ -40,6 +40,7 @@
 #include "log.h"
 #include "net.h"
 #include "proxy.h"
+#include "rewrite.h"
 #include "shm.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
@@ -61,7 +62,6 @@
 #define T_LINGER	2.0	/* draining the client after an error response */
 #define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
 #define READ_AGAIN	8	/* reads in a row on one readiness event while a body streams */
-#define REQ_ID_MAX	64	/* longest X-Request-Id kept from a client */
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
@@ -136,7 +136,7 @@ struct session {
 	int rq_parsed;			/* ... and its head was valid (rqh holds it) */
 	size_t ref_off, ref_len;	/* Referer value in rqh */
 	size_t ua_off, ua_len;		/* User-Agent value in rqh */
-	char req_id[REQ_ID_MAX + 1];	/* X-Request-Id, received or made */
+	char req_id[REWRITE_ID_MAX + 1];	/* X-Request-Id, received or made */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
 	int read_full;			/* the last read filled all the room it was given */
@@ -223,52 +223,6 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	if (n < 0 || (size_t)n >= buf_space(b))
 		return -1;
 	b->end += (size_t)n;
-	return 0;
-}
-
-static int
-buf_append(struct buf *b, const char *p, size_t len)
-{
-	if (len > buf_space(b))
-		return -1;
-	memcpy(b->data + b->end, p, len);
-	b->end += len;
-	return 0;
-}
-
-static int
-buf_append_str(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-/* Appends n in decimal (no printf on the per-request path). */
-static int
-buf_append_u64(struct buf *b, uint64_t n)
-{
-	char tmp[20];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n != 0);
-	return buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-static int
-buf_append_header(struct buf *b, const struct http_header *h)
-{
-	if (h->name.len + h->value.len + 4 > buf_space(b))
-		return -1;
-	memcpy(b->data + b->end, h->name.p, h->name.len);
-	b->end += h->name.len;
-	b->data[b->end++] = ':';
-	b->data[b->end++] = ' ';
-	memcpy(b->data + b->end, h->value.p, h->value.len);
-	b->end += h->value.len;
-	b->data[b->end++] = '\r';
-	b->data[b->end++] = '\n';
 	return 0;
 }
 
@@ -592,165 +546,25 @@ respond_local(struct session *s, int status, const char *body)
 
 /* --- request side ----------------------------------------------------------------------- */
 
-static int
-header_is(const struct http_header *h, const char *name)
-{
-	return http_str_eq(h->name, name);
-}
-
 /*
- * Writes the head to send to the backend into s->rqh: request line in
- * HTTP/1.1, end-to-end fields as received, framing normalised (one
- * Content-Length or Transfer-Encoding: chunked), X-Forwarded-* set. Returns -1
- * when it does not fit.
+ * Writes the head to send to the backend into s->rqh (rewrite.h) and keeps
+ * what the access log needs. Returns -1 when it does not fit.
  */
-/* A client's X-Request-Id is kept if it is 1..REQ_ID_MAX of [A-Za-z0-9._:-]. */
-static int
-request_id_valid(struct http_str v)
-{
-	size_t i;
-
-	if (v.len == 0 || v.len > REQ_ID_MAX)
-		return 0;
-	for (i = 0; i < v.len; i++) {
-		char c = v.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '_' || c == ':' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-/* A new id: the worker's random prefix and a counter, 24 hex digits. */
-static void
-request_id_make(struct proxy *px, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	uint64_t seq = ++px->id_seq;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		out[i] = hex[(px->id_prefix >> (28 - 4 * i)) & 15];
-	for (i = 0; i < 16; i++)
-		out[8 + i] = hex[(seq >> (60 - 4 * i)) & 15];
-	out[24] = '\0';
-}
-
 static int
 request_rewrite(struct session *s, const struct http_msg *m)
 {
-	struct buf *b = s->rqh;
-	size_t i, nxff = 0;
-	int r = 0;
+	char fresh[REWRITE_ID_LEN + 1];
+	struct rewrite_request rq = { .client_ip = s->client_ip, .upgrade = s->rq_upgrade,
+	    .fresh_id = fresh, .id = s->req_id };
 
-	struct http_str target = m->target, host = m->host;
-	int absolute = 0;
-
-	s->req_id[0] = '\0';
-	s->ref_len = s->ua_len = 0;
-	/*
-	 * An absolute-form target names the host itself, and RFC 9112 3.2.2 has a
-	 * server use it and ignore Host. Backends do not all do that, so rondo
-	 * sends origin-form with Host set to the target's authority: one reading.
-	 */
-	if (target.len > 7 && (http_str_eq((struct http_str){ target.p, 7 }, "http://") ||
-	    (target.len > 8 && http_str_eq((struct http_str){ target.p, 8 }, "https://")))) {
-		const char *a = (const char *)memchr(target.p, '/', target.len) + 2;
-		const char *end = target.p + target.len;
-		const char *p = a;
-
-		while (p < end && *p != '/' && *p != '?')
-			p++;
-		host.p = a;
-		host.len = (size_t)(p - a);
-		target.p = p;
-		target.len = (size_t)(end - p);
-		absolute = 1;
-	}
-	r |= buf_append(b, m->method.p, m->method.len);
-	r |= buf_append(b, " ", 1);
-	if (target.len == 0 || target.p[0] == '?')
-		r |= buf_append(b, "/", 1);
-	r |= buf_append(b, target.p, target.len);
-	r |= buf_append(b, " HTTP/1.1\r\n", 11);
-	if (absolute && host.len > 0) {
-		r |= buf_append(b, "Host: ", 6);
-		r |= buf_append(b, host.p, host.len);
-		r |= buf_append(b, "\r\n", 2);
-	}
-	for (i = 0; i < m->nheaders && r == 0; i++) {
-		const struct http_header *h = &m->headers[i];
-
-		/* Host is never hop-by-hop, whatever Connection says. */
-		if (header_is(h, "Host")) {
-			if (!absolute)
-				r |= buf_append_header(b, h);
-			continue;
-		}
-
-		if (header_is(h, "Trailer") || (s->rq_upgrade && header_is(h, "Upgrade"))) {
-			/* trailers pass inside the chunked body; Upgrade is offered on */
-			r |= buf_append_header(b, h);
-			continue;
-		}
-		if (http_header_is_hop(m, h) || header_is(h, "Content-Length") ||
-		    header_is(h, "X-Forwarded-Proto") || header_is(h, "X-Forwarded-Host"))
-			continue;
-		if (header_is(h, "X-Forwarded-For")) {
-			/* Joined into one field below, with the client's address last. */
-			nxff++;
-			continue;
-		}
-		if (header_is(h, "X-Request-Id")) {
-			if (s->req_id[0] != '\0' || !request_id_valid(h->value))
-				continue;	/* one id, made here if the client's is unusable */
-			memcpy(s->req_id, h->value.p, h->value.len);
-			s->req_id[h->value.len] = '\0';
-		}
-		if (header_is(h, "Referer")) {
-			s->ref_off = b->end + h->name.len + 2;
-			s->ref_len = h->value.len;
-		} else if (header_is(h, "User-Agent")) {
-			s->ua_off = b->end + h->name.len + 2;
-			s->ua_len = h->value.len;
-		}
-		r |= buf_append_header(b, h);
-	}
-	if (s->req_id[0] == '\0') {
-		request_id_make(s->px, s->req_id);
-		r |= buf_append(b, "X-Request-Id: ", 14);
-		r |= buf_append_str(b, s->req_id);
-		r |= buf_append(b, "\r\n", 2);
-	}
-	if (m->body == HTTP_BODY_LENGTH)
-	{
-		r |= buf_append(b, "Content-Length: ", 16);
-		r |= buf_append_u64(b, m->content_length);
-		r |= buf_append(b, "\r\n", 2);
-	}
-	else if (m->body == HTTP_BODY_CHUNKED)
-		r |= buf_append(b, "Transfer-Encoding: chunked\r\n", 28);
-	r |= buf_append(b, "X-Forwarded-For: ", 17);
-	if (nxff > 0) {
-		for (i = 0; i < m->nheaders && r == 0; i++) {
-			if (!header_is(&m->headers[i], "X-Forwarded-For"))
-				continue;
-			r |= buf_append(b, m->headers[i].value.p, m->headers[i].value.len);
-			r |= buf_append(b, ", ", 2);
-		}
-	}
-	r |= buf_append_str(b, s->client_ip);
-	r |= buf_append_str(b, "\r\nX-Forwarded-Proto: http\r\n");
-	if (s->rq_upgrade)
-		r |= buf_append(b, "Connection: upgrade\r\n", 21);
-	if (host.len > 0) {
-		r |= buf_append(b, "X-Forwarded-Host: ", 18);
-		r |= buf_append(b, host.p, host.len);
-		r |= buf_append(b, "\r\n", 2);
-	}
-	r |= buf_append(b, "\r\n", 2);
-	return r ? -1 : 0;
+	rewrite_request_id_make(s->px->id_prefix, ++s->px->id_seq, fresh);
+	if (rewrite_request(s->rqh, m, &rq) == -1)
+		return -1;
+	s->ref_off = rq.referer_off;
+	s->ref_len = rq.referer_len;
+	s->ua_off = rq.agent_off;
+	s->ua_len = rq.agent_len;
+	return 0;
 }
 
 /* Finds how many body bytes at the head of cin are validated and may be sent. */
@@ -953,57 +767,16 @@ upstream_flush(struct session *s)
 
 /* --- response side ---------------------------------------------------------------------- */
 
-/* Writes the client's view of the response head m into s->rsh. */
+/* Writes the client's view of the response head m into s->rsh (rewrite.h). */
 static int
 response_rewrite(struct session *s, const struct http_msg *m)
 {
-	struct buf *b = s->rsh;
-	size_t i;
-	int r = 0, cl_done = 0;
+	const struct conf *c = s->px->conf;
+	struct rewrite_response rs = {
+		.server = c->expose_server_header ? c->backends[s->backend].url : NULL,
+		.close = s->client_close, .client_minor = s->rq_minor };
 
-	r |= buf_append(b, "HTTP/1.1 ", 9);
-	r |= buf_append_u64(b, (uint64_t)m->status);
-	r |= buf_append(b, " ", 1);
-	r |= buf_append(b, m->reason.p, m->reason.len);
-	r |= buf_append(b, "\r\n", 2);
-	for (i = 0; i < m->nheaders && r == 0; i++) {
-		const struct http_header *h = &m->headers[i];
-
-		/*
-		 * The body is relayed as it came, so its Transfer-Encoding (which the
-		 * parser checked ends in chunked, or delimits by close) and Trailer
-		 * fields go with it.
-		 */
-		if (header_is(h, "Transfer-Encoding") || header_is(h, "Trailer") ||
-		    (m->status == 101 && header_is(h, "Upgrade"))) {
-			r |= buf_append_header(b, h);
-			continue;
-		}
-		if (http_header_is_hop(m, h))
-			continue;
-		if (header_is(h, "Content-Length")) {
-			/* Duplicates were checked to be equal: send one. */
-			if (cl_done++)
-				continue;
-		}
-		r |= buf_append_header(b, h);
-	}
-	if (m->status == 101)
-		r |= buf_append(b, "Connection: upgrade\r\n", 21);
-	if (m->status >= 200) {
-		if (s->px->conf->expose_server_header)
-		{
-			r |= buf_append(b, "X-Forwarded-Server: ", 20);
-			r |= buf_append_str(b, s->px->conf->backends[s->backend].url);
-			r |= buf_append(b, "\r\n", 2);
-		}
-		if (s->client_close)
-			r |= buf_append(b, "Connection: close\r\n", 19);
-		else if (s->rq_minor == 0)
-			r |= buf_append(b, "Connection: keep-alive\r\n", 24);
-	}
-	r |= buf_append(b, "\r\n", 2);
-	return r ? -1 : 0;
+	return rewrite_response(s->rsh, m, &rs);
 }
 
 static int

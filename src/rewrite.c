@@ -1,0 +1,256 @@
+/* Request and response heads as rondo sends them; see rewrite.h. */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "http.h"
+#include "rewrite.h"
+
+static int
+buf_append(struct buf *b, const char *p, size_t len)
+{
+	if (len > buf_space(b))
+		return -1;
+	memcpy(b->data + b->end, p, len);
+	b->end += len;
+	return 0;
+}
+
+static int
+buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+/* Appends n in decimal (no printf on the per-request path). */
+static int
+buf_append_u64(struct buf *b, uint64_t n)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n != 0);
+	return buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+static int
+buf_append_header(struct buf *b, const struct http_header *h)
+{
+	if (h->name.len + h->value.len + 4 > buf_space(b))
+		return -1;
+	memcpy(b->data + b->end, h->name.p, h->name.len);
+	b->end += h->name.len;
+	b->data[b->end++] = ':';
+	b->data[b->end++] = ' ';
+	memcpy(b->data + b->end, h->value.p, h->value.len);
+	b->end += h->value.len;
+	b->data[b->end++] = '\r';
+	b->data[b->end++] = '\n';
+	return 0;
+}
+
+static int
+header_is(const struct http_header *h, const char *name)
+{
+	return http_str_eq(h->name, name);
+}
+
+int
+rewrite_request_id_valid(struct http_str v)
+{
+	size_t i;
+
+	if (v.len == 0 || v.len > REWRITE_ID_MAX)
+		return 0;
+	for (i = 0; i < v.len; i++) {
+		char c = v.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void
+rewrite_request_id_make(uint32_t prefix, uint64_t seq, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 8; i++)
+		out[i] = hex[(prefix >> (28 - 4 * i)) & 15];
+	for (i = 0; i < 16; i++)
+		out[8 + i] = hex[(seq >> (60 - 4 * i)) & 15];
+	out[REWRITE_ID_LEN] = '\0';
+}
+
+int
+rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request *rq)
+{
+	struct http_str target = m->target, host = m->host;
+	size_t i, nxff = 0;
+	int r = 0, absolute = 0, has_host = 0;
+
+	rq->id[0] = '\0';
+	rq->referer_len = rq->agent_len = 0;
+	/*
+	 * An absolute-form target names the host itself, and RFC 9112 3.2.2 has a
+	 * server use it and ignore Host. Backends do not all do that, so rondo
+	 * sends origin-form with Host set to the target's authority: one reading.
+	 */
+	if (target.len > 7 && (http_str_eq((struct http_str){ target.p, 7 }, "http://") ||
+	    (target.len > 8 && http_str_eq((struct http_str){ target.p, 8 }, "https://")))) {
+		const char *a = (const char *)memchr(target.p, '/', target.len) + 2;
+		const char *end = target.p + target.len;
+		const char *p = a;
+
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		host.p = a;
+		host.len = (size_t)(p - a);
+		target.p = p;
+		target.len = (size_t)(end - p);
+		absolute = 1;
+	}
+	r |= buf_append(b, m->method.p, m->method.len);
+	r |= buf_append(b, " ", 1);
+	if (target.len == 0 || target.p[0] == '?')
+		r |= buf_append(b, "/", 1);
+	r |= buf_append(b, target.p, target.len);
+	r |= buf_append(b, " HTTP/1.1\r\n", 11);
+	if (absolute && host.len > 0) {
+		r |= buf_append(b, "Host: ", 6);
+		r |= buf_append(b, host.p, host.len);
+		r |= buf_append(b, "\r\n", 2);
+	}
+	for (i = 0; i < m->nheaders && r == 0; i++) {
+		const struct http_header *h = &m->headers[i];
+
+		/* Host is never hop-by-hop, whatever Connection says. */
+		if (header_is(h, "Host")) {
+			if (!absolute)
+				r |= buf_append_header(b, h);
+			has_host = 1;
+			continue;
+		}
+		if (header_is(h, "Trailer") || (rq->upgrade && header_is(h, "Upgrade"))) {
+			/* trailers pass inside the chunked body; Upgrade is offered on */
+			r |= buf_append_header(b, h);
+			continue;
+		}
+		if (http_header_is_hop(m, h) || header_is(h, "Content-Length") ||
+		    header_is(h, "X-Forwarded-Proto") || header_is(h, "X-Forwarded-Host"))
+			continue;
+		if (header_is(h, "X-Forwarded-For")) {
+			/* Joined into one field below, with the client's address last. */
+			nxff++;
+			continue;
+		}
+		if (header_is(h, "X-Request-Id")) {
+			if (rq->id[0] != '\0' || !rewrite_request_id_valid(h->value))
+				continue;	/* one id, a fresh one if the client's is unusable */
+			memcpy(rq->id, h->value.p, h->value.len);
+			rq->id[h->value.len] = '\0';
+		}
+		if (header_is(h, "Referer")) {
+			rq->referer_off = b->end + h->name.len + 2;
+			rq->referer_len = h->value.len;
+		} else if (header_is(h, "User-Agent")) {
+			rq->agent_off = b->end + h->name.len + 2;
+			rq->agent_len = h->value.len;
+		}
+		r |= buf_append_header(b, h);
+	}
+	/*
+	 * An HTTP/1.0 request may come without Host; in HTTP/1.1 it is required,
+	 * empty when the authority is unknown (RFC 9112 3.2).
+	 */
+	if (!has_host && !absolute)
+		r |= buf_append(b, "Host: \r\n", 8);
+	if (rq->id[0] == '\0') {
+		snprintf(rq->id, REWRITE_ID_MAX + 1, "%s", rq->fresh_id);
+		r |= buf_append(b, "X-Request-Id: ", 14);
+		r |= buf_append_str(b, rq->id);
+		r |= buf_append(b, "\r\n", 2);
+	}
+	if (m->body == HTTP_BODY_LENGTH) {
+		r |= buf_append(b, "Content-Length: ", 16);
+		r |= buf_append_u64(b, m->content_length);
+		r |= buf_append(b, "\r\n", 2);
+	} else if (m->body == HTTP_BODY_CHUNKED) {
+		r |= buf_append(b, "Transfer-Encoding: chunked\r\n", 28);
+	}
+	r |= buf_append(b, "X-Forwarded-For: ", 17);
+	for (i = 0; nxff > 0 && i < m->nheaders && r == 0; i++) {
+		if (!header_is(&m->headers[i], "X-Forwarded-For"))
+			continue;
+		r |= buf_append(b, m->headers[i].value.p, m->headers[i].value.len);
+		r |= buf_append(b, ", ", 2);
+	}
+	r |= buf_append_str(b, rq->client_ip);
+	r |= buf_append_str(b, "\r\nX-Forwarded-Proto: http\r\n");
+	if (rq->upgrade)
+		r |= buf_append(b, "Connection: upgrade\r\n", 21);
+	if (host.len > 0) {
+		r |= buf_append(b, "X-Forwarded-Host: ", 18);
+		r |= buf_append(b, host.p, host.len);
+		r |= buf_append(b, "\r\n", 2);
+	}
+	r |= buf_append(b, "\r\n", 2);
+	return r ? -1 : 0;
+}
+
+int
+rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_response *rs)
+{
+	size_t i;
+	int r = 0, cl_done = 0;
+
+	r |= buf_append(b, "HTTP/1.1 ", 9);
+	r |= buf_append_u64(b, (uint64_t)m->status);
+	r |= buf_append(b, " ", 1);
+	r |= buf_append(b, m->reason.p, m->reason.len);
+	r |= buf_append(b, "\r\n", 2);
+	for (i = 0; i < m->nheaders && r == 0; i++) {
+		const struct http_header *h = &m->headers[i];
+
+		/*
+		 * The body is relayed as it came, so its Transfer-Encoding (which the
+		 * parser checked ends in chunked, or delimits by close) and Trailer
+		 * fields go with it.
+		 */
+		if (header_is(h, "Transfer-Encoding") || header_is(h, "Trailer") ||
+		    (m->status == 101 && header_is(h, "Upgrade"))) {
+			r |= buf_append_header(b, h);
+			continue;
+		}
+		if (http_header_is_hop(m, h))
+			continue;
+		/* Duplicate Content-Length fields were checked to be equal: send one. */
+		if (header_is(h, "Content-Length") && cl_done++)
+			continue;
+		r |= buf_append_header(b, h);
+	}
+	if (m->status == 101)
+		r |= buf_append(b, "Connection: upgrade\r\n", 21);
+	if (m->status >= 200) {
+		if (rs->server != NULL) {
+			r |= buf_append(b, "X-Forwarded-Server: ", 20);
+			r |= buf_append_str(b, rs->server);
+			r |= buf_append(b, "\r\n", 2);
+		}
+		if (rs->close)
+			r |= buf_append(b, "Connection: close\r\n", 19);
+		else if (rs->client_minor == 0)
+			r |= buf_append(b, "Connection: keep-alive\r\n", 24);
+	}
+	r |= buf_append(b, "\r\n", 2);
+	return r ? -1 : 0;
+}
