@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -175,7 +174,12 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 	if (!has_host && !absolute)
 		r |= buf_append(b, "Host: \r\n", 8);
 	if (rq->id[0] == '\0') {
-		snprintf(rq->id, REWRITE_ID_MAX + 1, "%s", rq->fresh_id);
+		size_t n = strlen(rq->fresh_id);
+
+		if (n > REWRITE_ID_MAX)
+			n = REWRITE_ID_MAX;
+		memcpy(rq->id, rq->fresh_id, n);
+		rq->id[n] = '\0';
 		r |= buf_append(b, "X-Request-Id: ", 14);
 		r |= buf_append_str(b, rq->id);
 		r |= buf_append(b, "\r\n", 2);
