@@ -39,6 +39,7 @@ struct admin {
 	struct ev_loop *loop;
 	int fd;
 	ev_io accept_w;
+	ev_timer pause_w;		/* accepting again after running out of fds */
 	const struct conf *conf;
 	struct shm_seg *seg;
 	unsigned generation;
@@ -415,7 +416,10 @@ admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct admin_conn *ac;
 	int fd;
 
-	while ((fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1) {
+	while ((fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) != -1 ||
+	    errno == EINTR || errno == ECONNABORTED) {
+		if (fd == -1)
+			continue;
 		if ((ac = calloc(1, sizeof(*ac))) == NULL) {
 			close(fd);
 			continue;
@@ -431,6 +435,20 @@ admin_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ac->next = a->conns;
 		a->conns = ac;
 	}
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		/* The socket stays readable: look again in a second, not in a busy loop. */
+		log_warn("admin: accept");
+		ev_io_stop(loop, &a->accept_w);
+		ev_timer_start(loop, &a->pause_w);
+	}
+}
+
+static void
+admin_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct admin *a = w->data;
+
+	ev_io_start(loop, &a->accept_w);
 }
 
 struct admin *
@@ -451,6 +469,8 @@ admin_new(struct ev_loop *loop, const struct conf_addr *addr, char *err, size_t 
 	ev_io_init(&a->accept_w, admin_accept_cb, a->fd, EV_READ);
 	a->accept_w.data = a;
 	ev_io_start(loop, &a->accept_w);
+	ev_timer_init(&a->pause_w, admin_pause_cb, 1., 0.);
+	a->pause_w.data = a;
 	return a;
 }
 
@@ -492,6 +512,7 @@ admin_free(struct admin *a)
 	while (a->conns != NULL)
 		admin_conn_close(a->conns);
 	ev_io_stop(a->loop, &a->accept_w);
+	ev_timer_stop(a->loop, &a->pause_w);
 	close(a->fd);
 	free(a);
 }

@@ -149,9 +149,16 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 		 */
 		struct generation *o;
 
-		for (o = m->cur; o != NULL; o = o->next)
+		for (o = m->cur; o != NULL; o = o->next) {
+			unsigned i;
+
 			if (o->lfd != -1 && o->lfd != g->lfd)
 				close(o->lfd);
+			for (i = 0; o != g && o->handoff != NULL && i < o->workers; i++) {
+				close(o->handoff[i][0]);
+				close(o->handoff[i][1]);
+			}
+		}
 		admin_close_fds(m->admin);
 		if (role == ROLE_WORKER) {
 			struct worker_args wa = { .id = id, .listen_fd = g->lfd, .conf = g->conf,

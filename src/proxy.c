@@ -391,6 +391,7 @@ session_drop_upstream(struct session *s, int reusable)
 	if (up == NULL)
 		return;
 	s->up = NULL;
+	s->up_gen++;		/* callbacks holding the old up must not touch it */
 	if (reusable)
 		upstream_release(s->px, up);
 	else
@@ -483,14 +484,16 @@ upstream_failed_early(struct session *s, const char *why, int connect_failed)
 	struct upstream *up = s->up;
 	const char *url = s->px->conf->backends[s->backend].url;
 	int reused = up != NULL && up->nreq > 1 && !connect_failed;
-	int replayable = connect_failed || s->rq_wrote == 0 ||
-	    (s->rq_idempotent && s->rq_body == HTTP_BODY_NONE);
+	/* A 1xx head still waiting for the client would be mixed with the next answer. */
+	int replayable = buf_len(s->rsh) == 0 && (connect_failed || s->rq_wrote == 0 ||
+	    (s->rq_idempotent && s->rq_body == HTTP_BODY_NONE));
 
 	if (!reused)
 		backend_failed(s);
 	session_drop_upstream(s, 0);
 	if (!s->rs_started && replayable && s->attempts <= RETRIES) {
 		s->rqh->start = 0;
+		buf_reset(s->sin);	/* what the failed backend had begun to answer */
 		if (reused) {
 			log_debug("backend %s: reused connection %s, retrying", url, why);
 			session_pick_and_connect(s, 1);
@@ -734,6 +737,7 @@ upstream_flush(struct session *s)
 			return;
 		if (s->rs_started || s->rs == RS_BODY) {
 			/* The backend stopped reading but is answering: let the response finish. */
+			up->noreuse = 1;
 			s->rq_ready = 0;
 			s->rq = RQ_DONE;
 			s->rq_all_in = 1;
@@ -760,7 +764,7 @@ upstream_flush(struct session *s)
 	}
 	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0) {
 		s->rq = RQ_DONE;
-		if (s->c_eof)
+		if (s->c_eof && s->tunnel)
 			shutdown(up->fd, SHUT_WR);
 	}
 }
@@ -872,8 +876,15 @@ response_start(struct session *s)
 			/* A body delimited by the close can only be relayed the same way. */
 			if (m->body == HTTP_BODY_EOF || px->draining)
 				s->client_close = 1;
-			if ((m->flags & HTTP_F_CONN_CLOSE) || m->body == HTTP_BODY_EOF)
+			/* A 1.0 request went as 1.0: the backend need not keep the connection. */
+			if ((m->flags & HTTP_F_CONN_CLOSE) || m->body == HTTP_BODY_EOF ||
+			    s->rq_minor == 0)
 				s->up->noreuse = 1;
+		}
+		if (m->status < 200 && m->status != 101 && s->rq_minor == 0) {
+			/* An HTTP/1.0 client cannot read interim responses: drop them. */
+			buf_consume(s->sin, m->head_len);
+			continue;
 		}
 		if (response_rewrite(s, m) == -1) {
 			log_warnx("backend %s: response head too large",
@@ -1270,7 +1281,8 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 	}
 	/* up may be gone (a retry replaced it): only read from the one that fired. */
-	for (i = 0; i < READ_AGAIN && (revents & EV_READ) && s->up_gen == gen; i++) {
+	for (i = 0; i < READ_AGAIN && (revents & EV_READ) && s->up_gen == gen && s->up != NULL;
+	    i++) {
 		upstream_read(s);	/* again while full reads are passed straight on */
 		if (s->cfd == -1)
 			return;

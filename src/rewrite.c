@@ -95,7 +95,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 {
 	struct http_str target = m->target, host = m->host;
 	size_t i, nxff = 0;
-	int r = 0, absolute = 0, has_host = 0;
+	int r = 0, absolute = 0;
 
 	rq->id[0] = '\0';
 	rq->referer_len = rq->agent_len = 0;
@@ -123,7 +123,12 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 	if (target.len == 0 || target.p[0] == '?')
 		r |= buf_append(b, "/", 1);
 	r |= buf_append(b, target.p, target.len);
-	r |= buf_append(b, " HTTP/1.1\r\n", 11);
+	/*
+	 * An HTTP/1.0 request goes on in HTTP/1.0: the backend then answers
+	 * without chunked coding or interim responses, which a 1.0 client could
+	 * not read. Everything else goes in HTTP/1.1.
+	 */
+	r |= buf_append(b, m->minor == 0 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n", 11);
 	if (absolute && host.len > 0) {
 		r |= buf_append(b, "Host: ", 6);
 		r |= buf_append(b, host.p, host.len);
@@ -136,7 +141,6 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		if (header_is(h, "Host")) {
 			if (!absolute)
 				r |= buf_append_header(b, h);
-			has_host = 1;
 			continue;
 		}
 		if (header_is(h, "Trailer") || (rq->upgrade && header_is(h, "Upgrade"))) {
@@ -167,12 +171,6 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		}
 		r |= buf_append_header(b, h);
 	}
-	/*
-	 * An HTTP/1.0 request may come without Host; in HTTP/1.1 it is required,
-	 * empty when the authority is unknown (RFC 9112 3.2).
-	 */
-	if (!has_host && !absolute)
-		r |= buf_append(b, "Host: \r\n", 8);
 	if (rq->id[0] == '\0') {
 		size_t n = strlen(rq->fresh_id);
 

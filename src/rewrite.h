@@ -2,7 +2,7 @@
  * The heads rondo sends: a request head for the backend and a response head
  * for the client, written from a parsed message into a buffer.
  *
- * Requests go out in HTTP/1.1 origin-form with one framing field, hop-by-hop
+ * Requests go out in origin-form (HTTP/1.1, or 1.0 for a 1.0 client) with one framing field, hop-by-hop
  * fields dropped (Host never is, whatever Connection names), X-Forwarded-For
  * appended to, X-Forwarded-Proto and -Host set, and one X-Request-Id.
  * Responses keep their framing (the body is relayed as it came) and lose

@@ -4,8 +4,10 @@ responses delimited by close, trailers, bodiless responses, and a backend
 that dies in the middle of a response."""
 
 import socket
+import struct
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 import lib  # noqa: E402
@@ -66,6 +68,17 @@ class RawBackend:
                 if method == "HEAD":
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
                     continue
+                if path == "/version":
+                    version = line.split(" ")[2]
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                              % (len(version), version.encode()))
+                    return
+                if path == "/reset-upload":
+                    # Stops reading, lets the sender fill the window, then resets.
+                    time.sleep(1.0)
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    c.close()
+                    return
                 if path == "/upgrade":
                     if headers.get("upgrade") != "echo" or \
                             "upgrade" not in headers.get("connection", "").lower():
@@ -286,6 +299,59 @@ def malformed_response_is_502(ctx):
     try:
         resp = r.get("/bad-response")
         expect_eq(resp.status, 502, "conflicting Content-Length from the backend")
+        expect_eq(r.get("/").status, 200, "next request")
+    finally:
+        b.close()
+
+
+@suite.test
+def http10_client_goes_as_http10(ctx):
+    # A backend told HTTP/1.1 may answer with chunks or a 100; an HTTP/1.0
+    # client could read neither, so its request goes on in HTTP/1.0.
+    r, b = start(ctx)
+    try:
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /version HTTP/1.0\r\n\r\n")
+        out = raw_until_close(c)
+        expect(out.endswith(b"\r\n\r\nHTTP/1.0"), "version the backend saw: %r", out[-60:])
+        with r.client() as c2:
+            resp = c2.request("GET", "/version")
+            expect_eq(resp.body, b"HTTP/1.1", "an HTTP/1.1 request stays HTTP/1.1")
+    finally:
+        b.close()
+
+
+@suite.test
+def backend_resets_during_upload(ctx):
+    # The backend stops reading an upload, then resets: the client gets an
+    # error or a close, never a worker crash.
+    r, b = start(ctx)
+    try:
+        mark = r.mark()
+        c = socket.create_connection(r.addr, timeout=10)
+        size = 8 * 1024 * 1024
+        c.sendall(b"POST /reset-upload HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size)
+        c.setblocking(False)
+        chunk, deadline = b"a" * 65536, time.monotonic() + 3
+        while time.monotonic() < deadline:
+            try:
+                c.send(chunk)
+            except BlockingIOError:
+                time.sleep(0.01)
+            except OSError:
+                break
+        c.setblocking(True)
+        c.settimeout(5)
+        try:
+            out = c.recv(1000)
+        except OSError:
+            out = b""
+        expect(out == b"" or out.startswith(b"HTTP/1.1 502"), "answer to the reset upload: %r",
+               out[:60])
+        c.close()
+        time.sleep(0.2)
+        expect(not r.find_log(r"killed by signal", since=mark), "a worker died: %s",
+               r.log_text()[-400:])
         expect_eq(r.get("/").status, 200, "next request")
     finally:
         b.close()

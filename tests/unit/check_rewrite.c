@@ -151,7 +151,6 @@ END_TEST
 START_TEST(test_framing_normalised)
 {
 	const struct http_msg *m;
-	size_t i, hosts;
 
 	m = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n", 0);
 	ck_assert_str_eq(fields(m, "Content-Length"), "5");
@@ -160,16 +159,12 @@ START_TEST(test_framing_normalised)
 	ck_assert_str_eq(fields(m, "Transfer-Encoding"), "chunked");
 	ck_assert_ptr_null(fields(m, "Content-Length"));
 	ck_assert_int_eq(m->body, HTTP_BODY_CHUNKED);
-	/* An HTTP/1.0 request goes out in HTTP/1.1, with the Host that requires. */
+	/* An HTTP/1.0 request goes on in HTTP/1.0, so no chunks or 1xx come back. */
 	m = request("GET / HTTP/1.0\r\n\r\n", 0);
+	ck_assert_int_eq(m->minor, 0);
+	ck_assert_ptr_null(fields(m, "Host"));
+	m = request("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0);
 	ck_assert_int_eq(m->minor, 1);
-	for (i = 0, hosts = 0; i < m->nheaders; i++) {
-		if (http_str_eq(m->headers[i].name, "Host")) {
-			hosts++;
-			ck_assert_uint_eq(m->headers[i].value.len, 0);	/* authority unknown */
-		}
-	}
-	ck_assert_uint_eq(hosts, 1);
 }
 END_TEST
 
