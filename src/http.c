@@ -504,42 +504,92 @@ http_connection(struct http_msg *m, struct http_str v)
 			m->flags |= HTTP_F_CONN_KEEPALIVE;
 		else if (STR_EQ(e, "upgrade"))
 			m->flags |= HTTP_F_CONN_UPGRADE;
+		/* "keep-alive" and "upgrade" name fields that are hop-by-hop anyway. */
+		if (!STR_EQ(e, "keep-alive") && !STR_EQ(e, "upgrade"))
+			m->conn_names = 1;
 	}
 	return HTTP_OK;
 }
 
+/* Which known field a name is (see enum http_field_id): one comparison or two. */
+static enum http_field_id
+http_field_id(struct http_str n)
+{
+#define IS_NAME(lit, id)	if (STR_EQ(n, lit)) return id
+	switch (n.len) {
+	case 2:
+		IS_NAME("te", HTTP_H_TE);
+		break;
+	case 4:
+		IS_NAME("host", HTTP_H_HOST);
+		break;
+	case 6:
+		IS_NAME("expect", HTTP_H_EXPECT);
+		break;
+	case 7:
+		IS_NAME("referer", HTTP_H_REFERER);
+		IS_NAME("upgrade", HTTP_H_UPGRADE);
+		IS_NAME("trailer", HTTP_H_TRAILER);
+		break;
+	case 10:
+		IS_NAME("user-agent", HTTP_H_USER_AGENT);
+		IS_NAME("connection", HTTP_H_CONNECTION);
+		IS_NAME("keep-alive", HTTP_H_KEEP_ALIVE);
+		break;
+	case 12:
+		IS_NAME("x-request-id", HTTP_H_X_REQUEST_ID);
+		break;
+	case 14:
+		IS_NAME("content-length", HTTP_H_CONTENT_LENGTH);
+		break;
+	case 15:
+		IS_NAME("x-forwarded-for", HTTP_H_X_FORWARDED_FOR);
+		break;
+	case 16:
+		IS_NAME("x-forwarded-host", HTTP_H_X_FORWARDED_HOST);
+		IS_NAME("proxy-connection", HTTP_H_PROXY_CONNECTION);
+		break;
+	case 17:
+		IS_NAME("transfer-encoding", HTTP_H_TRANSFER_ENCODING);
+		IS_NAME("x-forwarded-proto", HTTP_H_X_FORWARDED_PROTO);
+		break;
+	case 18:
+		IS_NAME("proxy-authenticate", HTTP_H_PROXY_AUTHENTICATE);
+		break;
+	case 19:
+		IS_NAME("proxy-authorization", HTTP_H_PROXY_AUTHORIZATION);
+		break;
+	}
+	return HTTP_H_OTHER;
+#undef IS_NAME
+}
+
 /* Takes note of the field lines that matter to rondo; others pass untouched. */
 static int
-http_field(struct http_msg *m, struct http_head *hd, const struct http_header *h, int response)
+http_field(struct http_msg *m, struct http_head *hd, struct http_header *h, int response)
 {
-	switch (h->name.len) {
-	case 4:
-		if (response || !STR_EQ(h->name, "host"))
+	switch ((h->id = http_field_id(h->name))) {
+	case HTTP_H_HOST:
+		if (response)
 			break;
 		if (hd->nhost++ > 0 || !http_host_ok(h->value.p, h->value.len))
 			return HTTP_E_BAD;
 		m->host = h->value;
 		break;
-	case 6:
-		if (!response && STR_EQ(h->name, "expect") &&
-		    STR_EQ(h->value, "100-continue"))
+	case HTTP_H_EXPECT:
+		if (!response && STR_EQ(h->value, "100-continue"))
 			m->flags |= HTTP_F_EXPECT_CONTINUE;
 		break;
-	case 7:
-		if (STR_EQ(h->name, "upgrade"))
-			m->flags |= HTTP_F_UPGRADE;
+	case HTTP_H_UPGRADE:
+		m->flags |= HTTP_F_UPGRADE;
 		break;
-	case 10:
-		if (STR_EQ(h->name, "connection"))
-			return http_connection(m, h->value);
-		break;
-	case 14:
-		if (STR_EQ(h->name, "content-length"))
-			return http_content_length(hd, h->value);
-		break;
-	case 17:
-		if (STR_EQ(h->name, "transfer-encoding"))
-			return http_transfer_encoding(hd, h->value);
+	case HTTP_H_CONNECTION:
+		return http_connection(m, h->value);
+	case HTTP_H_CONTENT_LENGTH:
+		return http_content_length(hd, h->value);
+	case HTTP_H_TRANSFER_ENCODING:
+		return http_transfer_encoding(hd, h->value);
+	default:
 		break;
 	}
 	return HTTP_OK;
@@ -651,6 +701,7 @@ http_parse(struct http_msg *m, const char *buf, size_t len, size_t max_head, int
 	m->body = HTTP_BODY_NONE;
 	m->content_length = 0;
 	m->flags = 0;
+	m->conn_names = 0;
 
 	rc = http_skip_empty(buf, n, &p);
 	if (rc == HTTP_OK && len < max_head && !http_head_ended(buf, n, p))
@@ -926,21 +977,15 @@ http_reason(int status)
 int
 http_header_is_hop(const struct http_msg *m, const struct http_header *h)
 {
-#define HOP(lit)	{ lit, sizeof(lit) - 1 }
-	static const struct http_str hop[] = {
-		HOP("connection"), HOP("keep-alive"), HOP("proxy-authenticate"),
-		HOP("proxy-authorization"), HOP("proxy-connection"), HOP("te"), HOP("trailer"),
-		HOP("transfer-encoding"), HOP("upgrade"),
-	};
-#undef HOP
 	struct http_str e;
 	size_t i, j;
 
-	for (i = 0; i < sizeof(hop) / sizeof(hop[0]); i++)
-		if (h->name.len == hop[i].len && http_mem_caseeq(h->name.p, hop[i].p, hop[i].len))
-			return 1;
+	if (h->id != HTTP_H_OTHER && h->id <= HTTP_H_HOP_LAST)
+		return 1;
+	if (!m->conn_names)
+		return 0;	/* Connection names no field beyond those */
 	for (i = 0; i < m->nheaders; i++) {
-		if (!STR_EQ(m->headers[i].name, "connection"))
+		if (m->headers[i].id != HTTP_H_CONNECTION)
 			continue;
 		j = 0;
 		while (http_list_next(m->headers[i].value, &j, &e))

@@ -49,9 +49,28 @@ struct http_str {
 	size_t len;
 };
 
+/*
+ * Field names rondo acts on, recognised once by the parser so that later
+ * steps (hop-by-hop removal, head rewriting) switch on a number instead of
+ * comparing strings. Every other name is HTTP_H_OTHER.
+ */
+enum http_field_id {
+	HTTP_H_OTHER = 0,
+	/* hop-by-hop (RFC 9110 7.6.1, plus the widespread Keep-Alive and Proxy-Connection) */
+	HTTP_H_CONNECTION, HTTP_H_KEEP_ALIVE, HTTP_H_PROXY_AUTHENTICATE,
+	HTTP_H_PROXY_AUTHORIZATION, HTTP_H_PROXY_CONNECTION, HTTP_H_TE, HTTP_H_TRAILER,
+	HTTP_H_TRANSFER_ENCODING, HTTP_H_UPGRADE,
+	/* end-to-end */
+	HTTP_H_HOST, HTTP_H_CONTENT_LENGTH, HTTP_H_EXPECT, HTTP_H_REFERER, HTTP_H_USER_AGENT,
+	HTTP_H_X_FORWARDED_FOR, HTTP_H_X_FORWARDED_HOST, HTTP_H_X_FORWARDED_PROTO,
+	HTTP_H_X_REQUEST_ID,
+};
+#define HTTP_H_HOP_LAST	HTTP_H_UPGRADE	/* ids 1..HTTP_H_HOP_LAST are always hop-by-hop */
+
 struct http_header {
 	struct http_str name;	/* token, as sent (case preserved) */
 	struct http_str value;	/* leading and trailing whitespace removed */
+	enum http_field_id id;	/* which known field this is, HTTP_H_OTHER if none */
 };
 
 struct http_msg {
@@ -71,6 +90,8 @@ struct http_msg {
 	uint64_t content_length;	/* the Content-Length value, 0 without one; frames the
 					   body only when body == HTTP_BODY_LENGTH */
 	unsigned flags;			/* HTTP_F_* */
+	int conn_names;			/* Connection lists a name other than keep-alive and
+					   upgrade (which are always hop-by-hop), "close" included */
 };
 
 /*

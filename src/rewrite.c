@@ -54,12 +54,6 @@ buf_append_header(struct buf *b, const struct http_header *h)
 	return 0;
 }
 
-static int
-header_is(const struct http_header *h, const char *name)
-{
-	return http_str_eq(h->name, name);
-}
-
 int
 rewrite_request_id_valid(struct http_str v)
 {
@@ -137,37 +131,51 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 	for (i = 0; i < m->nheaders && r == 0; i++) {
 		const struct http_header *h = &m->headers[i];
 
-		/* Host is never hop-by-hop, whatever Connection says. */
-		if (header_is(h, "Host")) {
+		switch (h->id) {
+		case HTTP_H_HOST:
+			/* Host is never hop-by-hop, whatever Connection says. */
 			if (!absolute)
 				r |= buf_append_header(b, h);
 			continue;
-		}
-		if (header_is(h, "Trailer") || (rq->upgrade && header_is(h, "Upgrade"))) {
-			/* trailers pass inside the chunked body; Upgrade is offered on */
+		case HTTP_H_TRAILER:
+			/* trailers pass inside the chunked body */
 			r |= buf_append_header(b, h);
 			continue;
-		}
-		if (http_header_is_hop(m, h) || header_is(h, "Content-Length") ||
-		    header_is(h, "X-Forwarded-Proto") || header_is(h, "X-Forwarded-Host"))
+		case HTTP_H_UPGRADE:
+			if (rq->upgrade)	/* offered on */
+				r |= buf_append_header(b, h);
 			continue;
-		if (header_is(h, "X-Forwarded-For")) {
+		case HTTP_H_CONTENT_LENGTH:
+		case HTTP_H_X_FORWARDED_PROTO:
+		case HTTP_H_X_FORWARDED_HOST:
+			continue;	/* rondo writes its own */
+		case HTTP_H_X_FORWARDED_FOR:
 			/* Joined into one field below, with the client's address last. */
-			nxff++;
+			if (!http_header_is_hop(m, h))
+				nxff++;
 			continue;
+		default:
+			break;
 		}
-		if (header_is(h, "X-Request-Id")) {
+		if (http_header_is_hop(m, h))
+			continue;
+		switch (h->id) {
+		case HTTP_H_X_REQUEST_ID:
 			if (rq->id[0] != '\0' || !rewrite_request_id_valid(h->value))
 				continue;	/* one id, a fresh one if the client's is unusable */
 			memcpy(rq->id, h->value.p, h->value.len);
 			rq->id[h->value.len] = '\0';
-		}
-		if (header_is(h, "Referer")) {
+			break;
+		case HTTP_H_REFERER:
 			rq->referer_off = b->end + h->name.len + 2;
 			rq->referer_len = h->value.len;
-		} else if (header_is(h, "User-Agent")) {
+			break;
+		case HTTP_H_USER_AGENT:
 			rq->agent_off = b->end + h->name.len + 2;
 			rq->agent_len = h->value.len;
+			break;
+		default:
+			break;
 		}
 		r |= buf_append_header(b, h);
 	}
@@ -191,7 +199,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 	}
 	r |= buf_append(b, "X-Forwarded-For: ", 17);
 	for (i = 0; nxff > 0 && i < m->nheaders && r == 0; i++) {
-		if (!header_is(&m->headers[i], "X-Forwarded-For"))
+		if (m->headers[i].id != HTTP_H_X_FORWARDED_FOR || http_header_is_hop(m, &m->headers[i]))
 			continue;
 		r |= buf_append(b, m->headers[i].value.p, m->headers[i].value.len);
 		r |= buf_append(b, ", ", 2);
@@ -228,15 +236,15 @@ rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_r
 		 * parser checked ends in chunked, or delimits by close) and Trailer
 		 * fields go with it.
 		 */
-		if (header_is(h, "Transfer-Encoding") || header_is(h, "Trailer") ||
-		    (m->status == 101 && header_is(h, "Upgrade"))) {
+		if (h->id == HTTP_H_TRANSFER_ENCODING || h->id == HTTP_H_TRAILER ||
+		    (m->status == 101 && h->id == HTTP_H_UPGRADE)) {
 			r |= buf_append_header(b, h);
 			continue;
 		}
 		if (http_header_is_hop(m, h))
 			continue;
 		/* Duplicate Content-Length fields were checked to be equal: send one. */
-		if (header_is(h, "Content-Length") && cl_done++)
+		if (h->id == HTTP_H_CONTENT_LENGTH && cl_done++)
 			continue;
 		r |= buf_append_header(b, h);
 	}

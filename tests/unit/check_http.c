@@ -875,6 +875,66 @@ START_TEST(test_hop)
 }
 END_TEST
 
+START_TEST(test_field_id)
+{
+	static const struct {
+		const char *name;
+		enum http_field_id id;
+	} names[] = {
+		{ "Host", HTTP_H_HOST }, { "HOST", HTTP_H_HOST }, { "hosts", HTTP_H_OTHER },
+		{ "te", HTTP_H_TE }, { "Tf", HTTP_H_OTHER }, { "Expect", HTTP_H_EXPECT },
+		{ "Referer", HTTP_H_REFERER }, { "upgrade", HTTP_H_UPGRADE },
+		{ "TRAILER", HTTP_H_TRAILER }, { "Trailers", HTTP_H_OTHER },
+		{ "User-Agent", HTTP_H_USER_AGENT }, { "Connection", HTTP_H_CONNECTION },
+		{ "Keep-Alive", HTTP_H_KEEP_ALIVE }, { "Keep-Alivf", HTTP_H_OTHER },
+		{ "X-Request-ID", HTTP_H_X_REQUEST_ID }, { "Content-Length", HTTP_H_CONTENT_LENGTH },
+		{ "Content-Type", HTTP_H_OTHER }, { "x-forwarded-for", HTTP_H_X_FORWARDED_FOR },
+		{ "X-Forwarded-Host", HTTP_H_X_FORWARDED_HOST },
+		{ "Proxy-Connection", HTTP_H_PROXY_CONNECTION },
+		{ "Transfer-Encoding", HTTP_H_TRANSFER_ENCODING },
+		{ "X-Forwarded-Proto", HTTP_H_X_FORWARDED_PROTO },
+		{ "Proxy-Authenticate", HTTP_H_PROXY_AUTHENTICATE },
+		{ "Proxy-Authorization", HTTP_H_PROXY_AUTHORIZATION }, { "X", HTTP_H_OTHER },
+	};
+	static struct http_msg m;
+	char head[256];
+	size_t i;
+	int n;
+
+	for (i = 0; i < NELEM(names); i++) {
+		n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: a\r\n%s: 1\r\n\r\n",
+		    names[i].name);
+		if (names[i].id == HTTP_H_HOST)
+			n = snprintf(head, sizeof(head), "GET / HTTP/1.1\r\n%s: a\r\n\r\n",
+			    names[i].name);
+		if (names[i].id == HTTP_H_TRANSFER_ENCODING)
+			n = snprintf(head, sizeof(head), "POST / HTTP/1.1\r\nHost: a\r\n"
+			    "%s: chunked\r\n\r\n", names[i].name);
+		ck_assert_int_eq(http_parse_request(&m, head, (size_t)n, MAX_HEAD), HTTP_OK);
+		ck_assert_uint_eq(m.nheaders, names[i].id == HTTP_H_HOST ? 1 : 2);
+		ck_assert_msg(m.headers[m.nheaders - 1].id == names[i].id, "%s: id %d, want %d",
+		    names[i].name, (int)m.headers[m.nheaders - 1].id, (int)names[i].id);
+	}
+}
+END_TEST
+
+/* "close" is a connection option too: a field of that name goes; without it, stays. */
+START_TEST(test_hop_close_option)
+{
+	static struct http_msg m;
+
+	ck_assert_int_eq(http_parse_request(&m, LIT("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Connection: close\r\nClose: 1\r\n\r\n"), MAX_HEAD), HTTP_OK);
+	ck_assert(http_header_is_hop(&m, &m.headers[2]));
+	ck_assert_int_eq(http_parse_request(&m, LIT("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Connection: keep-alive\r\nClose: 1\r\n\r\n"), MAX_HEAD), HTTP_OK);
+	ck_assert(!http_header_is_hop(&m, &m.headers[2]));
+	ck_assert_int_eq(http_parse_request(&m, LIT("GET / HTTP/1.1\r\nHost: a\r\n"
+	    "Close: 1\r\n\r\n"), MAX_HEAD), HTTP_OK);
+	ck_assert(!http_header_is_hop(&m, &m.headers[1]));
+}
+END_TEST
+
 START_TEST(test_status_code)
 {
 	ck_assert_int_eq(http_status_code(HTTP_E_BAD), 400);
@@ -953,6 +1013,8 @@ http_suite(void)
 	tc = tcase_create("helpers");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_hop);
+	tcase_add_test(tc, test_field_id);
+	tcase_add_test(tc, test_hop_close_option);
 	tcase_add_test(tc, test_status_code);
 	tcase_add_test(tc, test_reason);
 	tcase_add_test(tc, test_str_eq);

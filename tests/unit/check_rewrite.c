@@ -93,6 +93,10 @@ START_TEST(test_forwarded_fields)
 	ck_assert_str_eq(fields(m, "X-Forwarded-Host"), "site.test:8080");
 	m = request("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0);
 	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
+	/* a hop-by-hop X-Forwarded-For (listed in Connection) is not passed on */
+	m = request("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For\r\n"
+	    "X-Forwarded-For: 10.9.9.9\r\n\r\n", 0);
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
 }
 END_TEST
 
