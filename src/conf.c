@@ -40,6 +40,7 @@
 #define CONF_UNSET		(-1)
 #define CONF_ADMIN_LISTEN	"127.0.0.1:9090"	/* "admin": {} */
 #define CONF_RETRIES_MAX	10
+#define CONF_BUSY_POLL_MAX	1000	/* "busyPoll", microseconds */
 #define CONF_MAX_FAILS_MAX	1000
 #define CONF_HEADER_SIZE_MIN	1024
 #define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
@@ -145,6 +146,7 @@ static const struct conf_key conf_keys[] = {
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
 	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
+	{ "busyPoll",		conf_set_uint,		offsetof(struct conf, busy_poll_us),		0, CONF_BUSY_POLL_MAX, 0, NULL },
 	{ "maxConnections",	conf_set_uint,		offsetof(struct conf, max_connections),		0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
 	{ "maxFails",		conf_set_uint,		offsetof(struct conf, max_fails),		0, CONF_MAX_FAILS_MAX, 0, NULL },
 	{ "failTimeout",	conf_set_duration,	offsetof(struct conf, fail_timeout_ms),		0, 0, 0, NULL },
@@ -1184,6 +1186,8 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 		c->limits.headers = CONF_HEADERS_MAX;
 	if (c->retries == (unsigned)CONF_UNSET)
 		c->retries = 2;
+	if (c->busy_poll_us == (unsigned)CONF_UNSET)
+		c->busy_poll_us = 20;
 	if (c->fail_timeout_ms == 0)
 		c->fail_timeout_ms = 10 * 1000;
 	if (c->shutdown_timeout_ms == 0)
@@ -1360,6 +1364,7 @@ conf_parse(struct conf **out, const char *buf, size_t len, const char *name,
 	}
 	c->expose_server_header = CONF_UNSET;
 	c->retries = (unsigned)CONF_UNSET;
+	c->busy_poll_us = (unsigned)CONF_UNSET;
 	conf_walk(&e, conf_keys, root, c, "");
 	if (e.count > 0)
 		goto fail;

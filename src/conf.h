@@ -77,6 +77,8 @@ struct conf {
 	struct conf_timeouts timeouts;
 	struct conf_limits limits;
 	unsigned retries;		/* "retries": more attempts on other backends: 2 (0..10) */
+	unsigned busy_poll_us;		/* "busyPoll": microseconds a worker polls without sleeping
+					   after I/O: 20 (0 = off, ..1000) */
 	unsigned max_connections;	/* "maxConnections": client connections, all workers: 0 = no cap (0..1000000) */
 	unsigned max_fails;		/* "maxFails": failures in a row that take a backend out: 0 = never (0..1000) */
 	uint64_t fail_timeout_ms;	/* "failTimeout": how long it stays out: 10s */

@@ -165,6 +165,9 @@ struct proxy {
 	struct upstream **pool;		/* idle connections per backend */
 	unsigned *npool;
 	int draining;
+	ev_idle spin;			/* polls without sleeping for a moment after I/O */
+	double spin_window;		/* seconds; 0: never */
+	double last_io;			/* when an I/O callback last ran */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 };
 
@@ -239,6 +242,36 @@ sock_writev(int fd, const struct iovec *iov, int cnt)
 	if (cnt == 1)
 		return send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
 	return writev(fd, iov, cnt);
+}
+
+/* --- busy polling ---------------------------------------------------------------------- */
+
+/*
+ * After any I/O the worker keeps polling without sleeping for busy_poll_us
+ * (an active idle watcher makes libev poll with a zero timeout), then
+ * blocks again. Under load the next event usually comes within that window:
+ * catching it by polling saves the worker a sleep and the process that sent
+ * it (client or backend) the cost of waking the worker, which on a machine
+ * where the proxy, its clients and its backends share the CPUs is what
+ * otherwise limits throughput. At low load it costs at most the window of
+ * polling after each burst of I/O. See docs/PERFORMANCE.md for measurements.
+ */
+
+static void
+proxy_busy(struct proxy *px)
+{
+	px->last_io = ev_now(px->loop);
+	if (px->spin_window > 0. && !ev_is_active(&px->spin))
+		ev_idle_start(px->loop, &px->spin);
+}
+
+static void
+spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct proxy *px = w->data;
+
+	if (ev_now(loop) - px->last_io >= px->spin_window)
+		ev_idle_stop(loop, w);
 }
 
 /* --- watchers ------------------------------------------------------------------------- */
@@ -1275,6 +1308,7 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct session *s = w->data;
 	int i;
 
+	proxy_busy(s->px);
 	if (revents & EV_WRITE) {
 		client_flush(s);
 		if (s->cfd == -1)
@@ -1306,6 +1340,7 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	unsigned gen = s->up_gen;
 	int i;
 
+	proxy_busy(s->px);
 	if (up->connecting) {
 		if (net_connect_result(up->fd) == -1) {
 			char why[96];
@@ -1504,6 +1539,9 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
+	ev_idle_init(&px->spin, spin_cb);
+	px->spin.data = px;
+	px->spin_window = (double)c->busy_poll_us / 1e6;
 	return px;
 }
 

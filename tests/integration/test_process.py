@@ -319,5 +319,43 @@ def connections_spread_across_workers(ctx):
     expect(min(served) >= 15, "connections per worker %s: one worker took most", served)
 
 
+
+def cpu_seconds(pids):
+    """utime + stime of the live processes in pids, in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@suite.test
+def busy_poll_stops_when_idle(ctx):
+    # With the longest busy-poll window, a worker polls for 1 ms after I/O
+    # and then sleeps: once traffic stops, its processes use no CPU. (A
+    # worker that kept polling would use a whole CPU second per second.)
+    bs = ctx.backends_n(1)
+    r = ctx.rondo({"servers": [b.url for b in bs], "workers": 2, "busyPoll": 1000,
+                   "healthCheckInterval": "10s"})
+    wait_children(r, 3)
+    lib.warm_up(r, [b.name for b in bs])
+    with r.client() as c:
+        for i in range(200):
+            c.send(lib.build_request("GET", "/"))
+            expect_eq(c.read_response().status, 200, "request %d" % i)
+    time.sleep(0.3)
+    kids = r.children()
+    before = cpu_seconds(kids)
+    time.sleep(1.5)
+    used = cpu_seconds(kids) - before
+    expect(used < 0.15, "rondo's processes used %.2f CPU seconds in 1.5 idle seconds", used)
+    r.signal(signal.SIGTERM)
+    expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after SIGTERM")
+
+
 if __name__ == "__main__":
     suite.main()

@@ -514,6 +514,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->limits.uri_size, 4096);
 	ck_assert_uint_eq(c->limits.headers, 100);
 	ck_assert_uint_eq(c->retries, 2);
+	ck_assert_uint_eq(c->busy_poll_us, 20);
 	ck_assert_uint_eq(c->max_connections, 0);
 	ck_assert_uint_eq(c->max_fails, 0);
 	ck_assert_uint_eq(c->fail_timeout_ms, 10000);
@@ -645,6 +646,8 @@ static const struct {
 } edges[] = {
 	{ "\"retries\": 0",				offsetof(struct conf, retries),		0 },
 	{ "\"retries\": 10",				offsetof(struct conf, retries),		10 },
+	{ "\"busyPoll\": 0",				offsetof(struct conf, busy_poll_us),	0 },
+	{ "\"busyPoll\": 1000",				offsetof(struct conf, busy_poll_us),	1000 },
 	{ "\"maxConnections\": 0",			offsetof(struct conf, max_connections),	0 },
 	{ "\"maxConnections\": 1",			offsetof(struct conf, max_connections),	1 },
 	{ "\"maxFails\": 0",				offsetof(struct conf, max_fails),	0 },
@@ -1068,6 +1071,8 @@ static const struct {
 	{ "retries-range.json",		": retries: must be between 0 and 10" },
 	{ "retries-negative.json",	": retries: must be between 0 and 10" },
 	{ "retries-type.json",		": retries: expected an integer between 0 and 10" },
+	{ "busy-poll-range.json",	": busyPoll: must be between 0 and 1000" },
+	{ "busy-poll-type.json",	": busyPoll: expected an integer between 0 and 1000" },
 	{ "max-connections-range.json",	": maxConnections: must be between 0 and 1000000" },
 	{ "max-connections-type.json",	": maxConnections: expected an integer between 0 and 1000000" },
 	{ "max-fails-range.json",	": maxFails: must be between 0 and 1000" },
