@@ -296,8 +296,10 @@ def _tree_jiffies(root):
 
 
 def cmd_cpusnap(args):
-    print(json.dumps({"t": time.time(), "busy": _busy_jiffies(),
-                      "ours": _tree_jiffies(args.root)}))
+    snap = {"t": time.time(), "busy": _busy_jiffies(), "ours": _tree_jiffies(args.root)}
+    if args.proxy:
+        snap["proxy"] = _tree_jiffies(args.proxy)
+    print(json.dumps(snap))
 
 
 def cmd_cpudelta(args):
@@ -309,6 +311,8 @@ def cmd_cpudelta(args):
     foreign = max(0, (busy - a["busy"]) - (ours - a["ours"]))
     r = {"seconds": round(secs, 2), "foreign_cpus": round(foreign / hz / secs, 3),
          "ours_cpus": round((ours - a["ours"]) / hz / secs, 3)}
+    if args.proxy and "proxy" in a:
+        r["proxy_cpu_s"] = round((_tree_jiffies(args.proxy) - a["proxy"]) / hz, 3)
     if args.out is None:
         print(json.dumps(r))
         return
@@ -415,12 +419,15 @@ def cmd_report(args):
                 cpu = _load_json(path[:-4] + ".cpu")
                 if cpu:
                     foreign.append(cpu["foreign_cpus"])
+                if cpu and rounds and cpu.get("proxy_cpu_s") is not None and rounds[-1]["requests"]:
+                    rounds[-1]["cpu_us"] = cpu["proxy_cpu_s"] * 1e6 / rounds[-1]["requests"]
             if rounds:
                 res[(s["id"], p)] = {
                     "rps": _median([r["rps"] for r in rounds]),
                     "p50": _median([r["p50"] for r in rounds]),
                     "p99": _median([r["p99"] for r in rounds]),
                     "errors": sum(r["errors"] for r in rounds),
+                    "cpu_us": _median([r.get("cpu_us") for r in rounds]),
                     "rounds": len(rounds),
                     "rps_all": [r["rps"] for r in rounds],
                 }
@@ -445,11 +452,15 @@ def cmd_report(args):
       "nginx, rondo, ...); %d worker(s) / thread(s) per proxy; wrk -t1. "
       "Requests/s, p50 and p99 are medians over the rounds; errors are "
       "totals over all rounds (socket errors plus responses with a status "
-      ">= 400). The last column is each peer's requests/s divided by rondo's."
+      ">= 400). CPU/req is the CPU time (user + system) of the proxy's own "
+      "processes during the round divided by the requests served, median over "
+      "the rounds: what one request costs the proxy, whatever the other "
+      "processes on the machine left it. The last column is each peer's "
+      "requests/s divided by rondo's."
       % (meta.get("rounds", 1), meta.get("duration", "?"), meta.get("workers", 1)))
     w("")
-    w("| Scenario | Proxy | Requests/s | Range over rounds | p50 | p99 | Errors | Ratio |")
-    w("|---|---|---:|---:|---:|---:|---:|---|")
+    w("| Scenario | Proxy | Requests/s | Range over rounds | p50 | p99 | Errors | CPU/req | Ratio |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for s in scen:
         base = res.get((s["id"], "rondo"), {}).get("rps")
         first = True
@@ -465,9 +476,10 @@ def cmd_report(args):
                 ratio = "n/a"
             got = [x for x in r["rps_all"] if x is not None]
             spread = "%s–%s" % (_fmt_rps(min(got)), _fmt_rps(max(got))) if len(got) > 1 else "-"
-            w("| %s | %s | %s | %s | %s | %s | %d | %s |" % (
+            cpu = "n/a" if r["cpu_us"] is None else "%.1f µs" % r["cpu_us"]
+            w("| %s | %s | %s | %s | %s | %s | %d | %s | %s |" % (
                 s["title"] if first else "", p, _fmt_rps(r["rps"]), spread, _fmt_ms(r["p50"]),
-                _fmt_ms(r["p99"]), r["errors"], ratio))
+                _fmt_ms(r["p99"]), r["errors"], cpu, ratio))
             first = False
     w("")
     if foreign:
@@ -598,10 +610,12 @@ def main():
     p.set_defaults(fn=cmd_stream)
     p = sub.add_parser("cpusnap")
     p.add_argument("root", type=int)
+    p.add_argument("--proxy", type=int, help="also the CPU time of this process tree")
     p.set_defaults(fn=cmd_cpusnap)
     p = sub.add_parser("cpudelta")
     p.add_argument("root", type=int)
     p.add_argument("snap")
+    p.add_argument("--proxy", type=int, help="also the CPU time of this process tree")
     p.add_argument("--out", help="write the JSON here and print a summary line")
     p.add_argument("--wrk", help="wrk output to summarize in that line")
     p.add_argument("--max", type=lambda v: None if v == "off" else float(v),
