@@ -44,6 +44,7 @@
 #include "proxy.h"
 #include "rewrite.h"
 #include "shm.h"
+#include "upstream.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
 #define REQ_HEAD_MAX	(px->conf->limits.header_size < HEAD_MAX ? \
@@ -68,20 +69,6 @@
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
-
-struct upstream {
-	struct proxy *px;
-	struct session *s;		/* owner while in use, NULL when pooled */
-	int fd;
-	int backend;			/* index in the config and the segment */
-	int connecting;			/* connect() in progress */
-	unsigned events;		/* EV_READ/EV_WRITE currently watched */
-	unsigned nreq;			/* requests sent on this connection */
-	int noreuse;			/* the backend said close, or framing by EOF */
-	ev_io io;
-	ev_timer idle;			/* pooled: close when idle too long */
-	struct upstream *next;		/* pool list */
-};
 
 struct session {
 	struct proxy *px;
@@ -162,8 +149,7 @@ struct proxy {
 	struct session *free_sessions;
 	struct buf *free_bufs;
 	unsigned nfree_bufs;
-	struct upstream **pool;		/* idle connections per backend */
-	unsigned *npool;
+	struct upstream_pool *pool;	/* idle backend connections */
 	int draining;
 	ev_idle spin;			/* polls without sleeping for a moment after I/O */
 	double spin_window;		/* seconds; 0: never */
@@ -289,19 +275,6 @@ client_set_events(struct session *s, unsigned ev)
 	}
 }
 
-static void
-upstream_set_events(struct upstream *up, unsigned ev)
-{
-	if (ev == up->events)
-		return;
-	ev_io_stop(up->px->loop, &up->io);
-	up->events = ev;
-	if (ev) {
-		ev_io_set(&up->io, up->fd, (int)ev);
-		ev_io_start(up->px->loop, &up->io);
-	}
-}
-
 /*
  * Inactivity timeouts. Progress only records the time (s->last): the timer
  * is moved in the event loop's heap only when a phase brings the deadline
@@ -337,113 +310,6 @@ session_touch(struct session *s)
 
 /* --- backend connections -------------------------------------------------------------- */
 
-static void
-upstream_destroy(struct upstream *up)
-{
-	ev_io_stop(up->px->loop, &up->io);
-	ev_timer_stop(up->px->loop, &up->idle);
-	close(up->fd);
-	free(up);
-}
-
-static void
-pool_remove(struct proxy *px, struct upstream *up)
-{
-	struct upstream **pp;
-
-	for (pp = &px->pool[up->backend]; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == up) {
-			*pp = up->next;
-			px->npool[up->backend]--;
-			return;
-		}
-	}
-}
-
-/* A pooled connection became readable (the backend closed it) or timed out: drop it. */
-static void
-pool_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct upstream *up = w->data;
-
-	pool_remove(up->px, up);
-	upstream_destroy(up);
-}
-
-static void
-pool_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct upstream *up = w->data;
-
-	pool_remove(up->px, up);
-	upstream_destroy(up);
-}
-
-/* Gives a healthy, idle backend connection back to the pool (or closes it when full). */
-static void
-upstream_release(struct proxy *px, struct upstream *up)
-{
-	if (px->draining || px->npool[up->backend] >= POOL_MAX_PER_BACKEND) {
-		upstream_destroy(up);
-		return;
-	}
-	up->s = NULL;
-	/*
-	 * The watcher stays armed for reading (stopping and starting it again
-	 * costs epoll_ctl calls): only its callback changes. An event already
-	 * queued for it belonged to the session.
-	 */
-	ev_clear_pending(px->loop, &up->io);
-	ev_set_cb(&up->io, pool_io_cb);
-	upstream_set_events(up, EV_READ);
-	ev_timer_set(&up->idle, T_UPSTREAM_IDLE, 0.);
-	ev_timer_start(px->loop, &up->idle);
-	up->next = px->pool[up->backend];
-	px->pool[up->backend] = up;
-	px->npool[up->backend]++;
-}
-
-/* Takes an idle connection to backend b from the pool, or NULL. */
-static struct upstream *
-pool_take(struct proxy *px, int b)
-{
-	struct upstream *up = px->pool[b];
-
-	if (up == NULL)
-		return NULL;
-	px->pool[b] = up->next;
-	px->npool[b]--;
-	ev_timer_stop(px->loop, &up->idle);
-	ev_clear_pending(px->loop, &up->io);
-	ev_set_cb(&up->io, upstream_cb);	/* still armed for reading: see upstream_release */
-	up->next = NULL;
-	return up;
-}
-
-static struct upstream *
-upstream_connect(struct proxy *px, int b)
-{
-	struct upstream *up;
-	int fd;
-
-	if ((fd = net_connect(&px->conf->backends[b].addr)) == -1)
-		return NULL;
-	if ((up = calloc(1, sizeof(*up))) == NULL) {
-		close(fd);
-		errno = ENOMEM;
-		return NULL;
-	}
-	up->px = px;
-	up->fd = fd;
-	up->backend = b;
-	up->connecting = 1;
-	ev_io_init(&up->io, upstream_cb, fd, 0);
-	up->io.data = up;
-	ev_timer_init(&up->idle, pool_idle_cb, T_UPSTREAM_IDLE, 0.);
-	up->idle.data = up;
-	return up;
-}
-
 /* Drops the session's backend connection: back to the pool when reusable, else closed. */
 static void
 session_drop_upstream(struct session *s, int reusable)
@@ -459,7 +325,7 @@ session_drop_upstream(struct session *s, int reusable)
 	s->up = NULL;
 	s->up_gen++;		/* callbacks holding the old up must not touch it */
 	if (reusable)
-		upstream_release(s->px, up);
+		upstream_release(up);
 	else
 		upstream_destroy(up);
 }
@@ -511,10 +377,11 @@ session_pick_and_connect(struct session *s, int fresh)
 			}
 		}
 		s->backend = b;
-		up = fresh ? NULL : pool_take(px, b);
+		up = fresh ? NULL : upstream_take(px->pool, b, upstream_cb);
 		fresh = 0;
 		s->counted = 1;
-		if (up == NULL && (up = upstream_connect(px, b)) == NULL) {
+		if (up == NULL && (up = upstream_connect(px->pool, b, &px->conf->backends[b].addr,
+		    upstream_cb)) == NULL) {
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
@@ -1531,11 +1398,8 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->lb = lb;
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	px->pool = calloc(c->nbackends, sizeof(*px->pool));
-	px->npool = calloc(c->nbackends, sizeof(*px->npool));
-	if (px->pool == NULL || px->npool == NULL) {
-		free(px->pool);
-		free(px->npool);
+	px->pool = upstream_pool_new(loop, c->nbackends, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
+	if (px->pool == NULL) {
 		free(px);
 		return NULL;
 	}
@@ -1549,7 +1413,6 @@ void
 proxy_drain(struct proxy *px)
 {
 	struct session *s, *next;
-	size_t b;
 
 	px->draining = 1;
 	for (s = px->sessions; s != NULL; s = next) {
@@ -1561,14 +1424,7 @@ proxy_drain(struct proxy *px)
 		if (s->nreq > 0 && s->rq == RQ_HEAD && (s->cin == NULL || buf_len(s->cin) == 0))
 			session_close(s);
 	}
-	for (b = 0; b < px->conf->nbackends; b++) {
-		while (px->pool[b] != NULL) {
-			struct upstream *up = px->pool[b];
-
-			pool_remove(px, up);
-			upstream_destroy(up);
-		}
-	}
+	upstream_pool_drain(px->pool);
 }
 
 unsigned
@@ -1604,7 +1460,6 @@ proxy_free(struct proxy *px)
 		px->free_bufs = b->next;
 		free(b);
 	}
-	free(px->pool);
-	free(px->npool);
+	upstream_pool_free(px->pool);
 	free(px);
 }

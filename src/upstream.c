@@ -1,0 +1,192 @@
+/* Backend connections and the pool of idle ones; see upstream.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "net.h"
+#include "upstream.h"
+
+struct upstream_pool {
+	struct ev_loop *loop;
+	size_t nbackends;
+	unsigned max_idle;		/* per backend */
+	double idle_timeout;		/* seconds */
+	int draining;			/* released connections are closed */
+	struct upstream **idle;		/* per backend, most recently released first */
+	unsigned *nidle;
+};
+
+struct upstream_pool *
+upstream_pool_new(struct ev_loop *loop, size_t nbackends, unsigned max_idle, double idle_timeout)
+{
+	struct upstream_pool *p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->loop = loop;
+	p->nbackends = nbackends;
+	p->max_idle = max_idle;
+	p->idle_timeout = idle_timeout;
+	p->idle = calloc(nbackends, sizeof(*p->idle));
+	p->nidle = calloc(nbackends, sizeof(*p->nidle));
+	if (p->idle == NULL || p->nidle == NULL) {
+		free(p->idle);
+		free(p->nidle);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+upstream_destroy(struct upstream *up)
+{
+	ev_io_stop(up->pool->loop, &up->io);
+	ev_timer_stop(up->pool->loop, &up->idle);
+	close(up->fd);
+	free(up);
+}
+
+void
+upstream_set_events(struct upstream *up, unsigned ev)
+{
+	if (ev == up->events)
+		return;
+	ev_io_stop(up->pool->loop, &up->io);
+	up->events = ev;
+	if (ev) {
+		ev_io_set(&up->io, up->fd, (int)ev);
+		ev_io_start(up->pool->loop, &up->io);
+	}
+}
+
+static void
+pool_remove(struct upstream *up)
+{
+	struct upstream_pool *p = up->pool;
+	struct upstream **pp;
+
+	for (pp = &p->idle[up->backend]; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == up) {
+			*pp = up->next;
+			p->nidle[up->backend]--;
+			return;
+		}
+	}
+}
+
+/* A pooled connection became readable (the backend closed it) or timed out: drop it. */
+static void
+pool_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct upstream *up = w->data;
+
+	pool_remove(up);
+	upstream_destroy(up);
+}
+
+static void
+pool_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct upstream *up = w->data;
+
+	pool_remove(up);
+	upstream_destroy(up);
+}
+
+struct upstream *
+upstream_connect(struct upstream_pool *p, int backend, const struct conf_addr *addr,
+    upstream_cb_t *cb)
+{
+	struct upstream *up;
+	int fd;
+
+	if ((fd = net_connect(addr)) == -1)
+		return NULL;
+	if ((up = calloc(1, sizeof(*up))) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	up->pool = p;
+	up->fd = fd;
+	up->backend = backend;
+	up->connecting = 1;
+	ev_io_init(&up->io, cb, fd, 0);
+	up->io.data = up;
+	ev_timer_init(&up->idle, pool_idle_cb, p->idle_timeout, 0.);
+	up->idle.data = up;
+	return up;
+}
+
+void
+upstream_release(struct upstream *up)
+{
+	struct upstream_pool *p = up->pool;
+
+	if (p->draining || p->nidle[up->backend] >= p->max_idle) {
+		upstream_destroy(up);
+		return;
+	}
+	up->s = NULL;
+	/*
+	 * The watcher stays armed for reading (stopping and starting it again
+	 * costs epoll_ctl calls): only its callback changes. An event already
+	 * queued for it belonged to the session.
+	 */
+	ev_clear_pending(p->loop, &up->io);
+	ev_set_cb(&up->io, pool_io_cb);
+	upstream_set_events(up, EV_READ);
+	ev_timer_set(&up->idle, p->idle_timeout, 0.);
+	ev_timer_start(p->loop, &up->idle);
+	up->next = p->idle[up->backend];
+	p->idle[up->backend] = up;
+	p->nidle[up->backend]++;
+}
+
+struct upstream *
+upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb)
+{
+	struct upstream *up = p->idle[backend];
+
+	if (up == NULL)
+		return NULL;
+	p->idle[backend] = up->next;
+	p->nidle[backend]--;
+	ev_timer_stop(p->loop, &up->idle);
+	ev_clear_pending(p->loop, &up->io);
+	ev_set_cb(&up->io, cb);		/* still armed for reading: see upstream_release */
+	up->next = NULL;
+	return up;
+}
+
+void
+upstream_pool_drain(struct upstream_pool *p)
+{
+	size_t b;
+
+	p->draining = 1;
+	for (b = 0; b < p->nbackends; b++) {
+		while (p->idle[b] != NULL) {
+			struct upstream *up = p->idle[b];
+
+			pool_remove(up);
+			upstream_destroy(up);
+		}
+	}
+}
+
+void
+upstream_pool_free(struct upstream_pool *p)
+{
+	if (p == NULL)
+		return;
+	upstream_pool_drain(p);
+	free(p->idle);
+	free(p->nidle);
+	free(p);
+}
