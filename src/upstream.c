@@ -16,9 +16,12 @@ struct upstream_pool {
 	unsigned max_idle;		/* per backend */
 	double idle_timeout;		/* seconds */
 	int draining;			/* released connections are closed */
+	ev_timer sweep;			/* closes connections idle for idle_timeout */
 	struct upstream **idle;		/* per backend, most recently released first */
 	unsigned *nidle;
 };
+
+static void pool_sweep_cb(struct ev_loop *, ev_timer *, int);
 
 struct upstream_pool *
 upstream_pool_new(struct ev_loop *loop, size_t nbackends, unsigned max_idle, double idle_timeout)
@@ -39,6 +42,9 @@ upstream_pool_new(struct ev_loop *loop, size_t nbackends, unsigned max_idle, dou
 		free(p);
 		return NULL;
 	}
+	ev_init(&p->sweep, pool_sweep_cb);
+	p->sweep.repeat = idle_timeout / 4. < 5. ? idle_timeout / 4. : 5.;
+	p->sweep.data = p;
 	return p;
 }
 
@@ -46,7 +52,6 @@ void
 upstream_destroy(struct upstream *up)
 {
 	ev_io_stop(up->pool->loop, &up->io);
-	ev_timer_stop(up->pool->loop, &up->idle);
 	close(up->fd);
 	free(up);
 }
@@ -89,13 +94,28 @@ pool_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	upstream_destroy(up);
 }
 
+/*
+ * Each list is ordered by release, most recent first: the connections idle
+ * for too long are a tail, cut off whole.
+ */
 static void
-pool_idle_cb(struct ev_loop *loop, ev_timer *w, int revents)
+pool_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct upstream *up = w->data;
+	struct upstream_pool *p = w->data;
+	struct upstream **pp, *up;
+	double now = ev_now(loop);
+	size_t b;
 
-	pool_remove(up);
-	upstream_destroy(up);
+	for (b = 0; b < p->nbackends; b++) {
+		for (pp = &p->idle[b]; *pp != NULL && now - (*pp)->idle_since < p->idle_timeout;
+		    pp = &(*pp)->next)
+			;
+		while ((up = *pp) != NULL) {
+			*pp = up->next;
+			p->nidle[b]--;
+			upstream_destroy(up);
+		}
+	}
 }
 
 struct upstream *
@@ -118,8 +138,6 @@ upstream_connect(struct upstream_pool *p, int backend, const struct conf_addr *a
 	up->connecting = 1;
 	ev_io_init(&up->io, cb, fd, 0);
 	up->io.data = up;
-	ev_timer_init(&up->idle, pool_idle_cb, p->idle_timeout, 0.);
-	up->idle.data = up;
 	return up;
 }
 
@@ -141,8 +159,9 @@ upstream_release(struct upstream *up)
 	ev_clear_pending(p->loop, &up->io);
 	ev_set_cb(&up->io, pool_io_cb);
 	upstream_set_events(up, EV_READ);
-	ev_timer_set(&up->idle, p->idle_timeout, 0.);
-	ev_timer_start(p->loop, &up->idle);
+	up->idle_since = ev_now(p->loop);
+	if (!ev_is_active(&p->sweep))
+		ev_timer_again(p->loop, &p->sweep);
 	up->next = p->idle[up->backend];
 	p->idle[up->backend] = up;
 	p->nidle[up->backend]++;
@@ -157,7 +176,6 @@ upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb)
 		return NULL;
 	p->idle[backend] = up->next;
 	p->nidle[backend]--;
-	ev_timer_stop(p->loop, &up->idle);
 	ev_clear_pending(p->loop, &up->io);
 	ev_set_cb(&up->io, cb);		/* still armed for reading: see upstream_release */
 	up->next = NULL;
@@ -170,6 +188,7 @@ upstream_pool_drain(struct upstream_pool *p)
 	size_t b;
 
 	p->draining = 1;
+	ev_timer_stop(p->loop, &p->sweep);
 	for (b = 0; b < p->nbackends; b++) {
 		while (p->idle[b] != NULL) {
 			struct upstream *up = p->idle[b];

@@ -5,8 +5,10 @@
  * session gave (upstream_connect, upstream_take) and up->s names the
  * session. Between requests the connection waits in the pool: still armed
  * for reading, so that a backend closing it is noticed (the connection is
- * then dropped), and closed after the pool's idle timeout. Taking a
- * connection from the pool and giving it back costs no epoll_ctl call.
+ * then dropped), and closed once it has been idle for the pool's idle
+ * timeout (one sweep timer per pool checks, a quarter of the timeout
+ * apart, at most 5 s). Taking a connection from the pool and giving it back
+ * costs no epoll_ctl call and no timer operation.
  *
  * Connections are taken most recently used first: the one least likely to
  * have been closed by the backend meanwhile.
@@ -35,7 +37,7 @@ struct upstream {
 	unsigned nreq;			/* requests sent on this connection */
 	int noreuse;			/* the backend said close, or framing by EOF */
 	ev_io io;			/* io.data is the upstream */
-	ev_timer idle;			/* pooled: close when idle too long */
+	double idle_since;		/* pooled: when it was released */
 	struct upstream *next;		/* pool list */
 };
 

@@ -198,6 +198,36 @@ def idle_timeout(ctx):
     expect(0.25 <= took <= 0.3 + 1.0 * lib.SLOW, "idle connection closed after %.2fs with idle 300ms", took)
 
 
+def established_to(port):
+    """Established TCP connections (IPv4, loopback tests) whose remote port is port."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if int(fields[2].split(":")[1], 16) == port and fields[3] == "01":
+                n += 1
+    return n
+
+
+@suite.test
+def pooled_backend_connection_idle_timeout(ctx):
+    # After a response the backend connection waits in the worker's pool; it
+    # is closed once idle for timeouts.idle (checked a quarter of it apart).
+    bs = ctx.backends_n(1)
+    r = ctx.rondo(config(bs, workers=1, healthCheckInterval="30s", timeouts={"idle": "1s"}))
+    lib.warm_up(r, [b.name for b in bs])
+    expect_eq(lib.http_get(r.addr, "/").status, 200, "request")
+    t0 = time.monotonic()
+    expect(established_to(bs[0].port) >= 1, "no pooled connection to the backend after a request")
+    time.sleep(0.5)
+    expect(established_to(bs[0].port) >= 1, "pooled connection closed within 0.5s (idle 1s)")
+    lib.wait_until(lambda: established_to(bs[0].port) == 0, 5 * lib.SLOW,
+                   "pooled backend connections closed after idle 1s")
+    took = time.monotonic() - t0
+    expect(took <= 1.25 + 0.5 * lib.SLOW, "pooled connection closed after %.2fs (idle 1s)", took)
+
+
 # ---------------------------------------------------------------------------
 # Limits
 # ---------------------------------------------------------------------------
