@@ -38,6 +38,7 @@
 #include "accesslog.h"
 #include "balance.h"
 #include "buf.h"
+#include "clock.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
@@ -78,7 +79,7 @@ struct session {
 	ev_io cio;
 	ev_timer timer;			/* fires at or before last + timeout */
 	double timeout;			/* current inactivity timeout */
-	double last;			/* when the session last made progress */
+	double last;			/* when the session last made progress (clock_mono) */
 	struct session *prev, *next;	/* the worker's list of sessions */
 
 	struct buf *cin, *sin, *rqh, *rsh;
@@ -155,7 +156,8 @@ struct proxy {
 	int draining;
 	ev_idle spin;			/* polls without sleeping for a moment after I/O */
 	double spin_window;		/* seconds; 0: never */
-	double last_io;			/* when an I/O callback last ran */
+	double last_io;			/* when an I/O callback last ran (clock_mono) */
+	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 };
 
@@ -245,10 +247,11 @@ sock_writev(int fd, const struct iovec *iov, int cnt)
  * polling after each burst of I/O. See docs/PERFORMANCE.md for measurements.
  */
 
+/* Called first by every I/O callback: also takes the time for the session timers. */
 static void
 proxy_busy(struct proxy *px)
 {
-	px->last_io = ev_now(px->loop);
+	px->now = px->last_io = clock_mono();
 	if (px->spin_window > 0. && !ev_is_active(&px->spin))
 		ev_idle_start(px->loop, &px->spin);
 }
@@ -258,7 +261,7 @@ spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
 	struct proxy *px = w->data;
 
-	if (ev_now(loop) - px->last_io >= px->spin_window)
+	if (clock_mono() - px->last_io >= px->spin_window)
 		ev_idle_stop(loop, w);
 }
 
@@ -315,7 +318,7 @@ session_timeout(struct session *s, double t)
 	struct ev_loop *loop = s->px->loop;
 
 	s->timeout = t;
-	s->last = ev_now(loop);
+	s->last = s->px->now;
 	if (!ev_is_active(&s->timer) || ev_timer_remaining(loop, &s->timer) > t)
 		session_arm(s, t);
 }
@@ -324,7 +327,7 @@ session_timeout(struct session *s, double t)
 static void
 session_touch(struct session *s)
 {
-	s->last = ev_now(s->px->loop);
+	s->last = s->px->now;
 }
 
 /* --- backend connections -------------------------------------------------------------- */
@@ -1268,10 +1271,12 @@ static void
 timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct session *s = w->data;
-	double left = s->last + s->timeout - ev_now(loop);
+	double left;
 
+	s->px->now = clock_mono();
+	left = s->last + s->timeout - s->px->now;
 	if (left > 0.) {
-		session_arm(s, left);	/* progress since it was set */
+		session_arm(s, left < s->timeout ? left : s->timeout);	/* progress since */
 		return;
 	}
 
@@ -1364,6 +1369,7 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
 {
 	struct session *s;
 
+	px->now = clock_mono();
 	if ((s = px->free_sessions) != NULL)
 		px->free_sessions = s->next;
 	else if ((s = malloc(sizeof(*s))) == NULL) {
@@ -1476,6 +1482,7 @@ proxy_free(struct proxy *px)
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
+	ev_idle_stop(px->loop, &px->spin);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);

@@ -7,8 +7,12 @@
 
 #include <ev.h>
 
+#include "clock.h"
 #include "net.h"
 #include "upstream.h"
+
+#define SWEEP_MIN	0.05	/* seconds between sweeps of the pool, at least */
+#define SWEEP_MAX	5.	/* and at most */
 
 struct upstream_pool {
 	struct ev_loop *loop;
@@ -43,7 +47,11 @@ upstream_pool_new(struct ev_loop *loop, size_t nbackends, unsigned max_idle, dou
 		return NULL;
 	}
 	ev_init(&p->sweep, pool_sweep_cb);
-	p->sweep.repeat = idle_timeout / 4. < 5. ? idle_timeout / 4. : 5.;
+	p->sweep.repeat = idle_timeout / 4.;
+	if (p->sweep.repeat < SWEEP_MIN)
+		p->sweep.repeat = SWEEP_MIN;
+	if (p->sweep.repeat > SWEEP_MAX)
+		p->sweep.repeat = SWEEP_MAX;
 	p->sweep.data = p;
 	return p;
 }
@@ -103,8 +111,8 @@ pool_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct upstream_pool *p = w->data;
 	struct upstream **pp, *up;
-	double now = ev_now(loop);
-	size_t b;
+	double now = clock_mono();
+	size_t b, left = 0;
 
 	for (b = 0; b < p->nbackends; b++) {
 		for (pp = &p->idle[b]; *pp != NULL && now - (*pp)->idle_since < p->idle_timeout;
@@ -115,7 +123,10 @@ pool_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			p->nidle[b]--;
 			upstream_destroy(up);
 		}
+		left += p->nidle[b];
 	}
+	if (left == 0)
+		ev_timer_stop(loop, w);	/* upstream_release starts it again */
 }
 
 struct upstream *
@@ -159,7 +170,7 @@ upstream_release(struct upstream *up)
 	ev_clear_pending(p->loop, &up->io);
 	ev_set_cb(&up->io, pool_io_cb);
 	upstream_set_events(up, EV_READ);
-	up->idle_since = ev_now(p->loop);
+	up->idle_since = clock_mono();
 	if (!ev_is_active(&p->sweep))
 		ev_timer_again(p->loop, &p->sweep);
 	up->next = p->idle[up->backend];
@@ -172,6 +183,14 @@ upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb)
 {
 	struct upstream *up = p->idle[backend];
 
+	if (up != NULL && clock_mono() - up->idle_since >= p->idle_timeout) {
+		/* Idle too long, and the rest of the list longer: the sweep is late. */
+		while ((up = p->idle[backend]) != NULL) {
+			p->idle[backend] = up->next;
+			p->nidle[backend]--;
+			upstream_destroy(up);
+		}
+	}
 	if (up == NULL)
 		return NULL;
 	p->idle[backend] = up->next;

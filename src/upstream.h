@@ -6,9 +6,11 @@
  * session. Between requests the connection waits in the pool: still armed
  * for reading, so that a backend closing it is noticed (the connection is
  * then dropped), and closed once it has been idle for the pool's idle
- * timeout (one sweep timer per pool checks, a quarter of the timeout
- * apart, at most 5 s). Taking a connection from the pool and giving it back
- * costs no epoll_ctl call and no timer operation.
+ * timeout: one sweep timer per pool checks, a quarter of the timeout apart
+ * (from 50 ms to 5 s), while the pool holds connections, and a connection
+ * idle for longer than the timeout is never handed out. Taking a
+ * connection from the pool and giving it back costs no epoll_ctl call and
+ * no timer operation.
  *
  * Connections are taken most recently used first: the one least likely to
  * have been closed by the backend meanwhile.
