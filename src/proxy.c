@@ -121,7 +121,8 @@ struct session {
 	size_t rq_wrote;		/* bytes written to the current backend connection */
 
 	/* for the access log: strings live in rqh (the rewritten head) */
-	double t_start;			/* the request head was complete */
+	double t_wall;			/* the request began, wall clock (the log's timestamp) */
+	double t_start;			/* the request began (clock_mono, as t_pick and t_head) */
 	double t_pick;			/* the backend was chosen */
 	double t_head;			/* its response head arrived */
 	uint64_t sent;			/* bytes written to the client in this exchange */
@@ -416,7 +417,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	s->up = up;
 	s->up_gen++;
 	s->rq_wrote = 0;
-	s->t_pick = ev_now(px->loop);
+	s->t_pick = px->now;
 	up->nreq++;
 	shm_counter_add(&px->seg->backends[b].requests, 1);
 	s->rs = RS_HEAD;
@@ -600,7 +601,8 @@ request_start(struct session *s)
 		return;
 	}
 	s->head_clock = 0;
-	s->t_start = ev_now(s->px->loop);
+	s->t_wall = ev_now(s->px->loop);
+	s->t_start = s->px->now;
 	s->t_pick = s->t_head = -1;
 	s->sent = 0;
 	s->in_exchange = 1;
@@ -608,7 +610,8 @@ request_start(struct session *s)
 	s->rs_status = 0;
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
-		s->t_start = ev_now(px->loop);
+		s->t_wall = ev_now(px->loop);
+		s->t_start = px->now;
 		s->t_pick = s->t_head = -1;
 		s->sent = 0;
 		s->in_exchange = 1;
@@ -816,7 +819,7 @@ response_start(struct session *s)
 		}
 		if (m->status >= 200) {
 			s->rs_status = m->status;
-			s->t_head = ev_now(px->loop);
+			s->t_head = px->now;
 			shm_backend_response(px->seg, (unsigned)s->backend, m->status,
 			    s->t_head - s->t_pick);
 			if (m->status >= 500)
@@ -998,7 +1001,7 @@ session_log(struct session *s)
 	if (px->alog == NULL)
 		return;
 	memset(&e, 0, sizeof(e));
-	e.time = s->t_start;
+	e.time = s->t_wall;
 	e.client = s->client_ip;
 	if (s->rq_parsed && s->rqh != NULL) {
 		head = s->rqh->data;
@@ -1019,7 +1022,7 @@ session_log(struct session *s)
 	e.bytes = s->sent;
 	e.backend = s->t_pick >= 0 && s->backend >= 0 ? px->conf->backends[s->backend].url : NULL;
 	e.upstream_s = s->t_pick >= 0 && s->t_head >= 0 ? s->t_head - s->t_pick : -1;
-	e.total_s = ev_now(px->loop) - s->t_start;
+	e.total_s = clock_mono() - s->t_start;
 	e.request_id = s->req_id[0] != '\0' ? s->req_id : "-";
 	accesslog_write(px->alog, &e);
 }
