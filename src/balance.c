@@ -64,6 +64,8 @@ struct lb {
 	uint32_t max_conns[BALANCE_MAX];	/* 0: unlimited */
 	uint8_t pos[BALANCE_MAX];		/* index of each backend in its group's member[] */
 	struct balance_group group[BALANCE_NGROUPS];
+	const struct shm_seg *prev;		/* the previous generation's segment, or NULL */
+	int32_t prev_index[BALANCE_MAX];	/* each backend's slot there, -1 if none */
 };
 
 /* Why a scan found nothing, when it did not. */
@@ -320,12 +322,43 @@ balance_worker_reset(struct shm_seg *seg, unsigned w)
 	}
 }
 
+/* Requests in flight on backend i in the previous generation (still draining). */
 static int64_t
-balance_active(const struct shm_seg *seg, unsigned i)
+balance_active_prev(const struct lb *lb, unsigned i)
+{
+	int64_t n;
+
+	if (lb->prev == NULL || lb->prev_index[i] < 0)
+		return 0;
+	n = atomic_load_explicit(&lb->prev->backends[lb->prev_index[i]].active,
+	    memory_order_relaxed);
+	return n < 0 ? 0 : n;
+}
+
+/* Requests in flight on backend i: this generation's and the previous one's. */
+static int64_t
+balance_active(const struct lb *lb, const struct shm_seg *seg, unsigned i)
 {
 	int64_t n = atomic_load_explicit(&seg->backends[i].active, memory_order_relaxed);
 
-	return n < 0 ? 0 : n;
+	return (n < 0 ? 0 : n) + balance_active_prev(lb, i);
+}
+
+void
+balance_set_previous(struct lb *lb, const struct shm_seg *seg, const struct shm_seg *prev)
+{
+	uint32_t i, j;
+
+	lb->prev = prev;
+	for (i = 0; i < lb->nbackends && i < BALANCE_MAX; i++) {
+		lb->prev_index[i] = -1;
+		for (j = 0; prev != NULL && j < prev->nbackends; j++) {
+			if (strcmp(seg->backends[i].name, prev->backends[j].name) == 0) {
+				lb->prev_index[i] = (int32_t)j;
+				break;
+			}
+		}
+	}
 }
 
 /*
@@ -340,10 +373,11 @@ balance_acquire_capped(const struct lb *lb, struct shm_seg *seg, unsigned w, uns
 	uint32_t max = lb->max_conns[i];
 
 	if (max != 0) {
-		if (balance_active(seg, i) >= max)
+		if (balance_active(lb, seg, i) >= max)
 			return 0;	/* the common refusal, without touching the line */
+		/* The previous generation's count only goes down: checking it after is safe. */
 		if (atomic_fetch_add_explicit(&seg->backends[i].active, 1,
-		    memory_order_relaxed) >= (int64_t)max) {
+		    memory_order_relaxed) + balance_active_prev(lb, i) >= (int64_t)max) {
 			atomic_fetch_sub_explicit(&seg->backends[i].active, 1,
 			    memory_order_relaxed);
 			return 0;
@@ -372,7 +406,7 @@ balance_eligible(const struct lb *lb, const struct shm_seg *seg, const struct ba
 	seen->up++;
 	if (balance_tried_has(&ctx->tried, (int)i))
 		return 0;
-	if (lb->max_conns[i] != 0 && balance_active(seg, i) >= lb->max_conns[i]) {
+	if (lb->max_conns[i] != 0 && balance_active(lb, seg, i) >= lb->max_conns[i]) {
 		seen->full++;
 		return 0;
 	}
@@ -491,7 +525,7 @@ balance_pick_leastconn(const struct lb *lb, const struct balance_group *g, struc
 				seen.full++;
 				continue;
 			}
-			a = balance_active(seg, i);
+			a = balance_active(lb, seg, i);
 			if (best == -1 || a * lb->weight[best] < best_a * lb->weight[i]) {
 				best = (int)i;
 				best_a = a;
@@ -526,9 +560,9 @@ balance_random(const struct lb *lb, unsigned worker)
 
 /* Of backends a and b, the one with fewer requests in flight (a on a tie). */
 static unsigned
-balance_lighter(const struct shm_seg *seg, unsigned a, unsigned b)
+balance_lighter(const struct lb *lb, const struct shm_seg *seg, unsigned a, unsigned b)
 {
-	return balance_active(seg, b) < balance_active(seg, a) ? b : a;
+	return balance_active(lb, seg, b) < balance_active(lb, seg, a) ? b : a;
 }
 
 /*
@@ -559,7 +593,7 @@ balance_pick_two(const struct lb *lb, const struct balance_group *g, struct shm_
 			if (!balance_eligible(lb, seg, ctx, a, &seen) ||
 			    !balance_eligible(lb, seg, ctx, b, &seen))
 				continue;
-			pick = balance_lighter(seg, a, b);
+			pick = balance_lighter(lb, seg, a, b);
 			if (balance_acquire_capped(lb, seg, ctx->worker, pick))
 				return (int)pick;
 		}
@@ -575,7 +609,7 @@ balance_pick_two(const struct lb *lb, const struct balance_group *g, struct shm_
 		if (ncand >= 2) {
 			y = (uint32_t)((r >> 32) % (ncand - 1));
 			y += y >= x;
-			if (balance_lighter(seg, pick, cand[y]) != pick) {
+			if (balance_lighter(lb, seg, pick, cand[y]) != pick) {
 				pick = cand[y];
 				x = y;
 			}

@@ -69,6 +69,16 @@ struct lb *balance_new(const struct conf *c, const uint8_t hash_key[16], char *e
     size_t errlen);
 void balance_free(struct lb *lb);
 
+/*
+ * After a reload: requests still in flight on the previous generation's
+ * workers (in prev, matched to seg's backends by URL) count towards
+ * least-connections, random-two-choices and maxConnections, until
+ * balance_set_previous(lb, seg, NULL). prev must stay mapped in every
+ * process that picks with lb: call it in the master before forking, and
+ * clear it before prev is unmapped there.
+ */
+void balance_set_previous(struct lb *lb, const struct shm_seg *seg, const struct shm_seg *prev);
+
 /* The keyed hash of a client address (IPv4 or IPv6, port ignored). */
 uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
 

@@ -270,13 +270,17 @@ generation_free(struct generation *g, int close_listener)
 static void
 master_reap_generations(struct master *m)
 {
-	struct generation **gp = &m->cur->next, *g;
+	struct generation **gp = &m->cur->next, *g, *n;
 
 	while ((g = *gp) != NULL) {
 		if (g->live > 0) {
 			gp = &g->next;
 			continue;
 		}
+		/* The newer generation counted its requests: workers it forks from now on must not. */
+		for (n = m->cur; n != NULL; n = n->next)
+			if (n->next == g && n->lb != NULL)
+				balance_set_previous(n->lb, n->seg, NULL);
 		*gp = g->next;
 		log_info("generation %u finished", g->id);
 		generation_free(g, 1);
@@ -398,6 +402,7 @@ master_reload(struct master *m)
 		return;
 	}
 	shm_carry_health(g->seg, old->seg);
+	balance_set_previous(g->lb, g->seg, old->seg);
 	generation_handoff_open(g);
 	atomic_store(&g->seg->generation, g->id);
 	g->next = old;

@@ -6,6 +6,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
 import lib  # noqa: E402
@@ -190,6 +191,39 @@ def counters_carry_over(ctx):
     for _ in range(4):
         expect_eq(r.get("/").status, 200, "request after the reload")
     expect_eq(requests_by_url()[bs[0].url], 7, "b1's count after 4 more")
+
+
+@suite.test
+def requests_in_flight_count_after_reload(ctx):
+    # A request still running on the old generation's worker counts against
+    # its backend's maxConnections in the new generation.
+    bs = ctx.backends_n(2)
+    r = ctx.rondo({"healthCheckInterval": "30s", "workers": 1,
+                   "servers": [{"url": b.url, "maxConnections": 1} for b in bs]})
+    lib.warm_up(r, [b.name for b in bs])
+    slow = r.client(timeout=20)
+    other = r.client(timeout=20)
+    try:
+        slow.send(lib.build_request("GET", "/delay?ms=%d" % (3000 * lib.SLOW)))
+        time.sleep(0.3)
+        mark = r.mark()
+        r.signal(signal.SIGHUP)
+        r.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
+        # The new generation sees one backend busy: one more request fits, not two.
+        other.send(lib.build_request("GET", "/delay?ms=%d" % (1500 * lib.SLOW)))
+        time.sleep(0.3)
+        third = lib.http_get(r.addr, "/")
+        expect_eq(third.status, 503, "a third request while both backends hold one (%s)"
+                  % third.header("X-Backend"))
+        second = other.read_response()
+        expect_eq(second.status, 200, "the request sent after the reload")
+        first = slow.read_response()
+        expect_eq(first.status, 200, "the request running across the reload")
+        expect(first.header("X-Backend") != second.header("X-Backend"),
+               "both requests went to %s", first.header("X-Backend"))
+    finally:
+        slow.close()
+        other.close()
 
 
 if __name__ == "__main__":

@@ -443,6 +443,61 @@ START_TEST(test_leastconn_fewest)
 }
 END_TEST
 
+/*
+ * After a reload the previous generation's requests in flight count, matched
+ * by URL: least-connections avoids the busy backends, maxConnections holds.
+ */
+START_TEST(test_previous_generation)
+{
+	struct shm_seg *old = seg_with(3), *seg;
+	struct lb *lb;
+	int i, b;
+
+	balance_acquire(old, 0, 0);
+	balance_acquire(old, 0, 0);
+	balance_acquire(old, 1, 1);
+	seg = seg_with(4);		/* the same three URLs and a new one */
+	lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	for (i = 0; i < 10; i++) {
+		b = pick_lb(lb, seg);
+		ck_assert(b == 0 || b == 1 || b == 2 || b == 3);
+	}
+	balance_set_previous(lb, seg, old);
+	for (i = 0; i < 10; i++) {
+		b = pick_lb(lb, seg);
+		ck_assert_msg(b == 2 || b == 3, "picked %d, busy in the old generation", b);
+	}
+	ck_assert_int_eq(take(lb, seg, 0) + take(lb, seg, 0), 5);	/* 2 and 3 */
+	b = pick_lb(lb, seg);
+	ck_assert_msg(b == 1 || b == 2 || b == 3, "picked %d", b);
+	ck_assert_int_eq(active(seg, 0), 0);
+	balance_set_previous(lb, seg, NULL);	/* the old requests are forgotten: */
+	for (i = 0, b = 0; i < 10; i++)
+		b |= 1 << pick_lb(lb, seg);
+	ck_assert_int_eq(b, 1 << 0 | 1 << 1);	/* 0 and 1 tie, below 2 and 3 */
+	balance_free(lb);
+	shm_destroy(seg);
+
+	/* maxConnections 1 each: the old generation holds backends 0 and 1. */
+	seg = seg_with(4);
+	for (i = 0; i < 4; i++)
+		backends[i].max_connections = 1;
+	lb = lb_for(CONF_ALGO_ROUND_ROBIN);
+	balance_release(old, 0, 0);	/* old: 0 holds 1, 1 holds 1 */
+	balance_set_previous(lb, seg, old);
+	b = take(lb, seg, 0);
+	ck_assert_int_eq(b + take(lb, seg, 0), 5);
+	ck_assert(b == 2 || b == 3);
+	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	balance_release(old, 0, 0);	/* an old request ends */
+	ck_assert_int_eq(take(lb, seg, 0), 0);
+	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	balance_free(lb);
+	shm_destroy(seg);
+	shm_destroy(old);
+}
+END_TEST
+
 /* Idle backends tie: the tie goes round, never always to the first one. */
 START_TEST(test_leastconn_ties_rotate)
 {
@@ -949,6 +1004,7 @@ main(void)
 	tcase_add_test(tc, test_leastconn_fewest);
 	tcase_add_test(tc, test_leastconn_ties_rotate);
 	tcase_add_test(tc, test_leastconn_weighted);
+	tcase_add_test(tc, test_previous_generation);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("random-two-choices");
