@@ -348,7 +348,7 @@ session_drop_upstream(struct session *s, int reusable)
 	s->up = NULL;
 	s->up_gen++;		/* callbacks holding the old up must not touch it */
 	if (reusable)
-		upstream_release(up);
+		upstream_release(up, s->px->now);
 	else
 		upstream_destroy(up);
 }
@@ -400,7 +400,7 @@ session_pick_and_connect(struct session *s, int fresh)
 			}
 		}
 		s->backend = b;
-		up = fresh ? NULL : upstream_take(px->pool, b, upstream_cb);
+		up = fresh ? NULL : upstream_take(px->pool, b, upstream_cb, px->now);
 		fresh = 0;
 		s->counted = 1;
 		if (up == NULL && (up = upstream_connect(px->pool, b, &px->conf->backends[b].addr,

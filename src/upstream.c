@@ -153,7 +153,7 @@ upstream_connect(struct upstream_pool *p, int backend, const struct conf_addr *a
 }
 
 void
-upstream_release(struct upstream *up)
+upstream_release(struct upstream *up, double now)
 {
 	struct upstream_pool *p = up->pool;
 
@@ -170,7 +170,7 @@ upstream_release(struct upstream *up)
 	ev_clear_pending(p->loop, &up->io);
 	ev_set_cb(&up->io, pool_io_cb);
 	upstream_set_events(up, EV_READ);
-	up->idle_since = clock_mono();
+	up->idle_since = now;
 	if (!ev_is_active(&p->sweep))
 		ev_timer_again(p->loop, &p->sweep);
 	up->next = p->idle[up->backend];
@@ -179,11 +179,11 @@ upstream_release(struct upstream *up)
 }
 
 struct upstream *
-upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb)
+upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb, double now)
 {
 	struct upstream *up = p->idle[backend];
 
-	if (up != NULL && clock_mono() - up->idle_since >= p->idle_timeout) {
+	if (up != NULL && now - up->idle_since >= p->idle_timeout) {
 		/* Idle too long, and the rest of the list longer: the sweep is late. */
 		while ((up = p->idle[backend]) != NULL) {
 			p->idle[backend] = up->next;

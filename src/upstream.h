@@ -60,11 +60,15 @@ void upstream_pool_free(struct upstream_pool *p);
 struct upstream *upstream_connect(struct upstream_pool *p, int backend,
     const struct conf_addr *addr, upstream_cb_t *cb);
 
-/* An idle connection to backend from the pool, or NULL. Its watcher calls cb. */
-struct upstream *upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb);
+/*
+ * An idle connection to backend from the pool, or NULL. Its watcher calls cb.
+ * now: clock_mono() (the caller has it already, on the per-request path).
+ */
+struct upstream *upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb,
+    double now);
 
 /* Gives a connection that can carry another request back to the pool (or closes it). */
-void upstream_release(struct upstream *up);
+void upstream_release(struct upstream *up, double now);
 
 /* Closes the connection and frees it. */
 void upstream_destroy(struct upstream *up);
