@@ -46,6 +46,8 @@
 #define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
 #define CONF_URI_SIZE_MIN	256
 #define CONF_HEADERS_MAX	100
+#define CONF_PASSIVE_STATUS_MIN	500	/* "passiveHealth.statuses": 5xx codes only */
+#define CONF_PASSIVE_STATUS_MAX	599
 
 /* Where problems are collected: the caller's buffer, one line per problem. */
 struct conf_errs {
@@ -79,7 +81,7 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_workers, conf_set_object, conf_set_bool, conf_set_uint,
     conf_set_status, conf_set_http_path, conf_set_algorithm, conf_set_server_url,
     conf_set_file, conf_set_user, conf_set_group, conf_set_access_log,
-    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen;
+    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses;
 
 /* Indexed by enum conf_algorithm. */
 static const char *const conf_algorithms[] = {
@@ -126,6 +128,13 @@ static const struct conf_key conf_admin_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* "passiveHealth" object; base is its struct conf_passive_health. */
+static const struct conf_key conf_passive_keys[] = {
+	{ "statuses",		conf_set_statuses,	offsetof(struct conf_passive_health, statuses),
+	  CONF_PASSIVE_STATUS_MIN, CONF_PASSIVE_STATUS_MAX, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 /* A server written as an object; base is its struct conf_backend. */
 static const struct conf_key conf_server_keys[] = {
 	{ "url",		conf_set_server_url,	0,						0, 0, 1, NULL },
@@ -150,6 +159,7 @@ static const struct conf_key conf_keys[] = {
 	{ "maxConnections",	conf_set_uint,		offsetof(struct conf, max_connections),		0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
 	{ "maxFails",		conf_set_uint,		offsetof(struct conf, max_fails),		0, CONF_MAX_FAILS_MAX, 0, NULL },
 	{ "failTimeout",	conf_set_duration,	offsetof(struct conf, fail_timeout_ms),		0, 0, 0, NULL },
+	{ "passiveHealth",	conf_set_object,	offsetof(struct conf, passive_health),		0, 0, 0, conf_passive_keys },
 	{ "shutdownTimeout",	conf_set_duration,	offsetof(struct conf, shutdown_timeout_ms),	0, 0, 0, NULL },
 	{ "pidFile",		conf_set_file,		offsetof(struct conf, pid_file),		0, 0, 0, NULL },
 	{ "user",		conf_set_user,		offsetof(struct conf, user),			0, 0, 0, NULL },
@@ -168,6 +178,9 @@ _Static_assert(CONF_NKEYS(conf_server_keys) <= 32, "too many keys in conf_server
 _Static_assert(CONF_NKEYS(conf_timeout_keys) <= 32, "too many keys in conf_timeout_keys");
 _Static_assert(CONF_NKEYS(conf_limit_keys) <= 32, "too many keys in conf_limit_keys");
 _Static_assert(CONF_NKEYS(conf_admin_keys) <= 32, "too many keys in conf_admin_keys");
+_Static_assert(CONF_NKEYS(conf_passive_keys) <= 32, "too many keys in conf_passive_keys");
+_Static_assert(sizeof(((struct conf_passive_health *)0)->statuses) * 8 >
+    CONF_PASSIVE_STATUS_MAX - CONF_PASSIVE_STATUS_MIN, "passiveHealth.statuses bitmap too small");
 
 static void
 conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
@@ -1063,6 +1076,44 @@ conf_set_status(struct conf_errs *e, const struct conf_key *k, struct json_objec
 		*(int *)((char *)base + k->off) = (int)n;
 }
 
+/*
+ * "passiveHealth.statuses": a list of status codes in k->min..k->max, kept
+ * as a bitmap (bit code - k->min) at base + k->off. An empty list is fine.
+ */
+static void
+conf_set_statuses(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	uint32_t *bits = (uint32_t *)((char *)base + k->off);
+	struct json_object *item;
+	char ipath[CONF_JPATH_MAX];
+	size_t i, n;
+	int64_t code;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		conf_err(e, jpath, "expected an array of status codes such as [502, 503, 504]");
+		return;
+	}
+	n = json_object_array_length(v);
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
+		item = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(item, json_type_int)) {
+			conf_err(e, ipath, "expected a status code between %lld and %lld",
+			    (long long)k->min, (long long)k->max);
+			continue;
+		}
+		code = json_object_get_int64(item);
+		if (code < k->min || code > k->max) {
+			conf_err(e, ipath, "must be between %lld and %lld",
+			    (long long)k->min, (long long)k->max);
+			continue;
+		}
+		code -= k->min;
+		bits[code / 32] |= 1u << (code % 32);
+	}
+}
+
 /* A request path for probes: it goes on the request line as is, so visible ASCII only. */
 static void
 conf_set_http_path(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
@@ -1456,6 +1507,17 @@ conf_algorithm_name(enum conf_algorithm a)
 	if ((size_t)a >= sizeof(conf_algorithms) / sizeof(conf_algorithms[0]))
 		return "?";
 	return conf_algorithms[a];
+}
+
+int
+conf_passive_status(const struct conf *c, int status)
+{
+	unsigned bit;
+
+	if (status < CONF_PASSIVE_STATUS_MIN || status > CONF_PASSIVE_STATUS_MAX)
+		return 0;
+	bit = (unsigned)(status - CONF_PASSIVE_STATUS_MIN);
+	return (c->passive_health.statuses[bit / 32] >> (bit % 32)) & 1;
 }
 
 void

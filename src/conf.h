@@ -72,6 +72,16 @@ struct conf_limits {
 	unsigned headers;		/* "headers": header fields: 100 (1..100); more: 431 */
 };
 
+/*
+ * "passiveHealth": which responses count as a backend failure for maxFails.
+ * Transport failures (connect errors, resets, timeouts, malformed responses)
+ * always count; a status only when listed, so that clients cannot take
+ * backends out by asking for error pages.
+ */
+struct conf_passive_health {
+	uint32_t statuses[4];		/* "statuses": bit (code - 500) set for each 5xx listed; none by default */
+};
+
 struct conf {
 	char *path;			/* the file it came from */
 	struct conf_timeouts timeouts;
@@ -82,6 +92,7 @@ struct conf {
 	unsigned max_connections;	/* "maxConnections": client connections, all workers: 0 = no cap (0..1000000) */
 	unsigned max_fails;		/* "maxFails": failures in a row that take a backend out: 0 = never (0..1000) */
 	uint64_t fail_timeout_ms;	/* "failTimeout": how long it stays out: 10s */
+	struct conf_passive_health passive_health;	/* "passiveHealth" */
 	uint64_t shutdown_timeout_ms;	/* "shutdownTimeout": drain on reload or SIGQUIT: 30s */
 	char *pid_file;			/* "pidFile": NULL = none (-p wins) */
 	char *user;			/* "user": drop to this user after binding; NULL = stay */
@@ -114,6 +125,9 @@ int conf_load(struct conf **out, const char *path, char *err, size_t errlen);
 int conf_load_string(struct conf **out, const char *json, const char *name, char *err, size_t errlen);
 
 void conf_free(struct conf *c);
+
+/* Whether a response with <status> counts as a backend failure ("passiveHealth.statuses"). */
+int conf_passive_status(const struct conf *c, int status);
 
 /* The name of algorithm a as written in the configuration ("ip-hash"). */
 const char *conf_algorithm_name(enum conf_algorithm a);

@@ -822,7 +822,12 @@ response_start(struct session *s)
 			s->t_head = px->now;
 			shm_backend_response(px->seg, (unsigned)s->backend, m->status,
 			    s->t_head - s->t_pick);
-			if (m->status >= 500)
+			/*
+			 * A response shows the backend alive: a 5xx counts as a
+			 * failure only when the configuration says so, or any
+			 * client could take backends out by asking for errors.
+			 */
+			if (conf_passive_status(px->conf, m->status))
 				backend_failed(s);
 			else
 				shm_backend_ok(px->seg, (unsigned)s->backend);

@@ -575,6 +575,46 @@ def passive_health_health_check_brings_back_early(ctx):
            "the slow backend got no request once back in rotation")
 
 
+@suite.test
+def passive_health_ignores_5xx_by_default(ctx):
+    """A 5xx is the backend answering: unless passiveHealth.statuses lists it,
+    clients asking for error pages cannot take backends out."""
+    bs = ctx.backends_n(2)
+    r = ctx.rondo(config(bs, maxFails=2, failTimeout="1m", **SLOW_CHECKS))
+    wait_all_checked(r, bs)
+    mark = r.mark()
+    for i in range(8):
+        expect_eq(r.get("/status?code=500", timeout=5).status, 500, "GET /status?code=500 #%d" % i)
+    for code in (502, 503, 504):
+        expect_eq(r.get("/status?code=%d" % code, timeout=5).status, code, "GET /status?code=%d" % code)
+    seen = set()
+    for i in range(8):
+        resp = r.get("/", timeout=5)
+        expect_eq(resp.status, 200, "request %d after the 5xx answers" % i)
+        seen.add(resp.header("X-Backend"))
+    expect_eq(seen, {b.name for b in bs}, "backends answering after the 5xx answers")
+    expect(not r.find_log(r"is down for", since=mark),
+           "a backend was taken out by 5xx answers: %s", r.find_log(r"is down for", since=mark))
+
+
+@suite.test
+def passive_health_statuses_opt_in(ctx):
+    """passiveHealth.statuses: the listed codes count, the others still do not."""
+    b1, b2 = ctx.backends_n(2)
+    r = ctx.rondo(config([b1, b2], workers=1, maxFails=2, failTimeout="1m",
+                         passiveHealth={"statuses": [503]}, **SLOW_CHECKS))
+    wait_all_checked(r, [b1, b2])
+    mark = r.mark()
+    for i in range(4):
+        expect_eq(r.get("/status?code=500", timeout=5).status, 500, "GET /status?code=500 #%d" % i)
+    expect(not r.find_log(r"is down for", since=mark), "a 500 (not listed) took a backend out")
+    # round robin, one worker: two 503 from each backend in a row
+    for i in range(4):
+        expect_eq(r.get("/status?code=503", timeout=5).status, 503, "GET /status?code=503 #%d" % i)
+    for b in (b1, b2):
+        r.wait_log(down_line_rx(b), 2 * lib.SLOW, since=mark)
+
+
 # ---------------------------------------------------------------------------
 # maxConnections
 # ---------------------------------------------------------------------------

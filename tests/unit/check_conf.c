@@ -518,6 +518,10 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->max_connections, 0);
 	ck_assert_uint_eq(c->max_fails, 0);
 	ck_assert_uint_eq(c->fail_timeout_ms, 10000);
+	/* No status counts as a backend failure unless listed. */
+	ck_assert_int_eq(conf_passive_status(c, 500), 0);
+	ck_assert_int_eq(conf_passive_status(c, 502), 0);
+	ck_assert_int_eq(conf_passive_status(c, 503), 0);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 30000);
 	ck_assert_ptr_null(c->pid_file);
 	ck_assert_ptr_null(c->user);
@@ -553,6 +557,13 @@ START_TEST(test_tuning)
 	ck_assert_uint_eq(c->backends[1].max_connections, 0);
 	ck_assert_uint_eq(c->max_fails, 3);
 	ck_assert_uint_eq(c->fail_timeout_ms, 1500);
+	ck_assert_int_eq(conf_passive_status(c, 500), 0);
+	ck_assert_int_eq(conf_passive_status(c, 501), 0);
+	ck_assert_int_eq(conf_passive_status(c, 502), 1);
+	ck_assert_int_eq(conf_passive_status(c, 503), 1);
+	ck_assert_int_eq(conf_passive_status(c, 504), 1);
+	ck_assert_int_eq(conf_passive_status(c, 505), 0);
+	ck_assert_int_eq(conf_passive_status(c, 200), 0);
 	ck_assert_uint_eq(c->shutdown_timeout_ms, 120000);
 	ck_assert_str_eq(c->pid_file, "run/rondo.pid");
 	ck_assert_str_eq(c->user, "root");
@@ -1077,6 +1088,12 @@ static const struct {
 	{ "max-connections-type.json",	": maxConnections: expected an integer between 0 and 1000000" },
 	{ "max-fails-range.json",	": maxFails: must be between 0 and 1000" },
 	{ "max-fails-type.json",	": maxFails: expected an integer between 0 and 1000" },
+	{ "passive-health-not-object.json", ": passiveHealth: expected an object" },
+	{ "passive-health-statuses-type.json", ": passiveHealth.statuses: expected an array of status codes "
+					  "such as [502, 503, 504]" },
+	{ "passive-health-status-range.json", ": passiveHealth.statuses[1]: must be between 500 and 599" },
+	{ "passive-health-status-type.json", ": passiveHealth.statuses[0]: expected a status code between 500 and 599" },
+	{ "passive-health-unknown-key.json", ": passiveHealth.status: unknown key" },
 	{ "fail-timeout-zero.json",	": failTimeout: must be greater than 0" },
 	{ "fail-timeout-type.json",	": failTimeout: expected a duration string" },
 	{ "shutdown-timeout-unit.json",	": shutdownTimeout: a unit is required" },
