@@ -21,6 +21,10 @@ What it answers depends on the path:
                        received (names as sent, in order), the connection id
     /conn              JSON: {"conn": id, "requests_on_conn": k}
     /die               closes the connection without answering
+    /stray?ms=N        answers as /conn, then N ms later (default 0) sends a
+                       second response nobody asked for ("X-Backend: stray")
+                       on the same connection and says so on stderr: a
+                       backend that leaves bytes on a kept-alive connection
     anything else      200 "hello from NAME\\n"
 
 Any path with close=1 in its query answers "Connection: close" and closes.
@@ -396,6 +400,14 @@ class Connection:
             self.respond(req, 200, out, [("Content-Type", "application/json")], close)
         elif path == "/die":
             return False
+        elif path == "/stray":
+            out = json.dumps({"conn": self.id, "requests_on_conn": self.nreq}).encode() + b"\n"
+            self.respond(req, 200, out, [("Content-Type", "application/json")], close)
+            time.sleep(max(0, qint("ms", 0)) / 1000.0)
+            self.sock.sendall(b"HTTP/1.1 200 OK\r\nX-Backend: stray\r\n"
+                              b"Content-Length: 6\r\n\r\nstray\n")
+            print("backend %s: stray response sent on connection %d" % (self.srv.name, self.id),
+                  file=sys.stderr, flush=True)
         else:
             self.respond(req, 200, b"hello from %s\n" % self.srv.name.encode(),
                          [("Content-Type", "text/plain")], close)

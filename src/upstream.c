@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
@@ -178,6 +179,22 @@ upstream_release(struct upstream *up, double now)
 	p->nidle[up->backend]++;
 }
 
+/*
+ * Whether an idle connection may carry a request: nothing to read on it. A
+ * backend may send bytes after a complete response (a body after the head of
+ * a HEAD response, a late error page) or close it; the pool's watcher sees
+ * that, but only on the next turn of the loop, and a request handled in the
+ * same turn would take the connection and read those bytes as its response.
+ */
+static int
+upstream_clean(const struct upstream *up)
+{
+	char c;
+
+	return recv(up->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 struct upstream *
 upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb, double now)
 {
@@ -190,6 +207,12 @@ upstream_take(struct upstream_pool *p, int backend, upstream_cb_t *cb, double no
 			p->nidle[backend]--;
 			upstream_destroy(up);
 		}
+	}
+	/* Pending input or EOF: dropped, and the next one tried. */
+	while ((up = p->idle[backend]) != NULL && !upstream_clean(up)) {
+		p->idle[backend] = up->next;
+		p->nidle[backend]--;
+		upstream_destroy(up);
 	}
 	if (up == NULL)
 		return NULL;

@@ -8,8 +8,9 @@
  * then dropped), and closed once it has been idle for the pool's idle
  * timeout: one sweep timer per pool checks, a quarter of the timeout apart
  * (from 50 ms to 5 s), while the pool holds connections, and a connection
- * idle for longer than the timeout is never handed out. Taking a
- * connection from the pool and giving it back costs no epoll_ctl call and
+ * idle for longer than the timeout is never handed out, nor one with
+ * input pending (bytes or EOF, checked by a peek when it is taken). Taking
+ * a connection from the pool and giving it back costs no epoll_ctl call and
  * no timer operation.
  *
  * Connections are taken most recently used first: the one least likely to

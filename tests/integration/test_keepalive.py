@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Persistent connections: client keep-alive, pipelining, upstream reuse, close."""
 
+import os
+import re
+import signal
 import sys
 
 sys.dont_write_bytecode = True     # no __pycache__ in the source tree
@@ -93,6 +96,38 @@ def upstream_reuse_across_clients(ctx):
         conns.add(resp.json()["conn"])
     expect(len(conns) <= 10, "%d client connections in a row used %d backend connections",
            n, len(conns))
+
+
+@suite.test
+def pooled_connection_with_stray_bytes_not_reused(ctx):
+    """Bytes a backend sends after a complete response stay in the pooled
+    connection. When they and the next request are seen in the same turn of
+    the worker's loop (made certain here by stopping the worker while both
+    arrive), the connection must not carry the request: its answer would be
+    those bytes."""
+    b = ctx.backend("b1")
+    r = ctx.rondo({"healthCheckInterval": "1m", "servers": [b.url], "workers": 1})
+    r.wait_log(r"backend %s is up" % re.escape(b.url), 5 * lib.SLOW)
+    health = {int(m) for m in re.findall(r"rondo\[(\d+)\] health", r.log_text())}
+    workers = [p for p in r.children() if p not in health]
+    expect(len(health) == 1 and len(workers) == 1, "cannot tell the worker: health %s, children %s",
+           health, r.children())
+    with r.client() as c:
+        first = c.request("GET", "/stray?ms=300")
+    expect_eq((first.status, first.header("X-Backend")), (200, b.name), "first response")
+    conn = first.json()["conn"]
+    os.kill(workers[0], signal.SIGSTOP)
+    try:
+        lib.wait_until(lambda: ("stray response sent on connection %d" % conn) in b.log_tail(),
+                       5 * lib.SLOW, "the backend's stray response")
+        c2 = r.client()
+        c2.send(lib.build_request("GET", "/conn"))
+    finally:
+        os.kill(workers[0], signal.SIGCONT)
+    with c2:
+        resp = c2.read_response()
+    expect_eq((resp.status, resp.header("X-Backend")), (200, b.name), "second client's response")
+    expect(resp.json()["conn"] != conn, "the connection with stray bytes was reused (conn %d)", conn)
 
 
 @suite.test(external_ok=True)
