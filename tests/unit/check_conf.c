@@ -908,12 +908,13 @@ START_TEST(test_strings)
 	ck_assert_uint_eq(strlen(c->access_log), PATH_MAX - 1);
 	conf_free(c);
 
-	ck_assert_msg(conf_load_string(&c, "{" MINIMAL ", \"pidFile\": \"a.pid\","
+	/* A string given twice is not the last one winning: see test_duplicate_keys. */
+	ck_assert_int_eq(conf_load_string(&c, "{" MINIMAL ", \"pidFile\": \"a.pid\","
 	    " \"pidFile\": \"b.pid\", \"accessLog\": \"a.log\", \"accessLog\": \"off\"}",
-	    "x", err, sizeof(err)) == 0, "%s", err);
-	ck_assert_str_eq(c->pid_file, "b.pid");
-	ck_assert_ptr_null(c->access_log);
-	conf_free(c);
+	    "x", err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_has(err, ": duplicate key \"pidFile\"\n");
+	ck_assert_has(err, ": duplicate key \"accessLog\"");
 }
 END_TEST
 
@@ -998,6 +999,9 @@ static const struct {
 	{ "syntax-trailing-data.json",	":5:1: unexpected character" },
 	{ "syntax-single-quote.json",	":2:2: strings must be in double quotes" },
 	{ "syntax-utf8.json",		":4:32: invalid utf-8 string" },
+	{ "duplicate-key.json",		":5:2: duplicate key \"workers\"" },
+	{ "duplicate-key-nested.json",	":3:48: duplicate key \"path\"" },
+	{ "duplicate-key-escaped.json",	":3:60: duplicate key \"weight\"" },
 	{ "top-array.json",		": expected a JSON object at the top level" },
 	{ "unknown-key.json",		": healthChek: unknown key" },
 	{ "unknown-nested-key.json",	": healthCheck.paht: unknown key" },
@@ -1182,6 +1186,34 @@ START_TEST(test_many_errors)
 		n += (size_t)snprintf(want + n, sizeof(want) - n, "%s%s: %s",
 		    i > 0 ? "\n" : "", path, lines[i]);
 	ck_assert_str_eq(err, want);
+}
+END_TEST
+
+/*
+ * json-c keeps the last of two members with one name: a duplicate is an
+ * error, each reported at its second place, in file order; the same name in
+ * two objects is fine.
+ */
+START_TEST(test_duplicate_keys)
+{
+	struct conf *c;
+	char err[1024];
+
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": 8080, \"servers\": [\"http://127.0.0.1:1\"],\n"
+	    " \"healthCheck\": {\"rise\": 2, \"fall\": 2, \"rise\": 3},\n"
+	    " \"maxFails\": 1, \"healthCheck\": {}, \"a\\n\\u0000\": 1, \"a\\n\\u0000\": 2}",
+	    "config.json", err, sizeof(err)), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err, "config.json:2:40: duplicate key \"rise\"\n"
+	    "config.json:3:17: duplicate key \"healthCheck\"\n"
+	    "config.json:3:52: duplicate key \"a\\x0a\\x00\"");
+	ck_assert_int_eq(conf_load_string(&c,
+	    "{\"port\": 8080, \"servers\": [{\"url\": \"http://127.0.0.1:1\", \"maxConnections\": 2},"
+	    " {\"url\": \"http://127.0.0.1:2\"}], \"maxConnections\": 3, \"accessLog\": \"url\"}",
+	    "config.json", err, sizeof(err)), 0);
+	ck_assert_uint_eq(c->max_connections, 3);
+	conf_free(c);
 }
 END_TEST
 
@@ -1391,6 +1423,7 @@ conf_suite(void)
 
 	tc = tcase_create("messages");
 	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_duplicate_keys);
 	tcase_add_test(tc, test_missing_required);
 	tcase_add_test(tc, test_unknown_keys);
 	tcase_add_test(tc, test_syntax_line_col);
