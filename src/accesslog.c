@@ -12,7 +12,27 @@
 #include "accesslog.h"
 
 #define ACCESSLOG_BUF	65536	/* written when it would overflow, or by accesslog_flush */
-#define ACCESSLOG_LINE	4096	/* longest line; longer fields are cut */
+
+/*
+ * The most bytes each field may take in a line, escaped: a longer one is cut
+ * and ends with "...". With the field names, numbers and time, they add up
+ * to well under ACCESSLOG_LINE_MAX, so a record is never cut (a JSON line
+ * always parses).
+ */
+#define FIELD_CLIENT	64
+#define FIELD_METHOD	32
+#define FIELD_TARGET	1024
+#define FIELD_PROTOCOL	32
+#define FIELD_REFERER	512
+#define FIELD_AGENT	512
+#define FIELD_BACKEND	272	/* a configured URL: at most CONF_URL_MAX bytes, escaped */
+#define FIELD_ID	80	/* at most REWRITE_ID_MAX bytes, of characters never escaped */
+#define FIELD_FIXED	600	/* names, punctuation, time, status, byte counts, durations */
+#define CUT_MARK	"..."
+
+_Static_assert(FIELD_CLIENT + FIELD_METHOD + FIELD_TARGET + FIELD_PROTOCOL + FIELD_REFERER +
+    FIELD_AGENT + FIELD_BACKEND + FIELD_ID + FIELD_FIXED + 2 <= ACCESSLOG_LINE_MAX,
+    "access log fields may not fit in a line");
 
 struct accesslog {
 	char *path;
@@ -23,20 +43,44 @@ struct accesslog {
 	char buf[ACCESSLOG_BUF];
 };
 
-/* Appends s[0..n) to out with pos, escaped for a JSON string or a quoted log field. */
+/* Bytes that byte c takes once escaped. */
 static size_t
-put_escaped(char *out, size_t pos, size_t outlen, const char *s, size_t n, int json)
+escaped_width(unsigned char c, int json)
+{
+	if (c == '"' || c == '\\')
+		return 2;
+	if (c < 0x20 || c == 0x7f || (json && c >= 0x80))
+		return json ? 6 : 4;
+	return 1;
+}
+
+/*
+ * Appends s[0..n) to out at pos, escaped for a JSON string or a quoted log
+ * field, in at most max bytes: a longer field is cut between two escapes
+ * and ends with CUT_MARK. The caller has room for max bytes at pos.
+ */
+static size_t
+put_escaped(char *out, size_t pos, size_t max, const char *s, size_t n, int json)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t i;
+	size_t i, w, total = 0, limit;
 
-	for (i = 0; i < n && pos + 7 < outlen; i++) {
+	for (i = 0; i < n && total <= max; i++)
+		total += escaped_width((unsigned char)s[i], json);
+	limit = total <= max ? total : max - (sizeof(CUT_MARK) - 1);
+	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c == '"' || c == '\\') {
+		w = escaped_width(c, json);
+		if (w > limit)
+			break;
+		limit -= w;
+		if (w == 1) {
+			out[pos++] = (char)c;
+		} else if (w == 2) {
 			out[pos++] = '\\';
 			out[pos++] = (char)c;
-		} else if (c < 0x20 || c == 0x7f || (json && c >= 0x80)) {
+		} else {
 			/* Control bytes (and, in JSON, bytes that may not be UTF-8) as escapes. */
 			out[pos++] = '\\';
 			if (json) {
@@ -47,20 +91,21 @@ put_escaped(char *out, size_t pos, size_t outlen, const char *s, size_t n, int j
 			}
 			out[pos++] = hex[c >> 4];
 			out[pos++] = hex[c & 15];
-		} else {
-			out[pos++] = (char)c;
 		}
+	}
+	if (i < n) {
+		memcpy(out + pos, CUT_MARK, sizeof(CUT_MARK) - 1);
+		pos += sizeof(CUT_MARK) - 1;
 	}
 	return pos;
 }
 
+/* Appends s, which the line's budget (FIELD_FIXED) has room for. */
 static size_t
-put_str(char *out, size_t pos, size_t outlen, const char *s)
+put_str(char *out, size_t pos, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (pos + n >= outlen)
-		n = outlen - pos - 1;
 	memcpy(out + pos, s, n);
 	return pos + n;
 }
@@ -69,77 +114,90 @@ size_t
 accesslog_format_entry(enum accesslog_format fmt, const struct accesslog_entry *e, char *out,
     size_t outlen)
 {
-	char num[160], when[64];
+	char num[160], when[64], version[16];
 	time_t t = (time_t)e->time;
 	struct tm tm;
 	size_t pos = 0;
 	int json = fmt == ACCESSLOG_JSON;
+	const char *proto = e->protocol;
+	size_t proto_len = e->protocol_len;
 
-	if (outlen < 64) {
+	if (outlen < ACCESSLOG_LINE_MAX) {
 		if (outlen > 0)
 			out[0] = '\0';
 		return 0;
 	}
-	outlen -= 2;	/* room for "\n" and NUL */
+	if (proto == NULL) {
+		snprintf(version, sizeof(version), "HTTP/1.%d", e->minor);
+		proto = version;
+		proto_len = strlen(version);
+	}
 	if (json) {
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 		snprintf(num, sizeof(num), "{\"time\":\"%s.%03dZ\",\"client\":\"", when,
 		    (int)((e->time - (double)t) * 1000));
-		pos = put_str(out, pos, outlen, num);
-		pos = put_escaped(out, pos, outlen, e->client, strlen(e->client), 1);
-		pos = put_str(out, pos, outlen, "\",\"method\":\"");
-		pos = put_escaped(out, pos, outlen, e->method, e->method_len, 1);
-		pos = put_str(out, pos, outlen, "\",\"target\":\"");
-		pos = put_escaped(out, pos, outlen, e->target, e->target_len, 1);
-		snprintf(num, sizeof(num), "\",\"protocol\":\"HTTP/1.%d\",\"status\":%d,\"bytes\":%llu,"
-		    "\"referer\":\"", e->minor, e->status, (unsigned long long)e->bytes);
-		pos = put_str(out, pos, outlen, num);
-		pos = put_escaped(out, pos, outlen, e->referer, e->referer_len, 1);
-		pos = put_str(out, pos, outlen, "\",\"agent\":\"");
-		pos = put_escaped(out, pos, outlen, e->agent, e->agent_len, 1);
-		pos = put_str(out, pos, outlen, "\",\"backend\":");
+		pos = put_str(out, pos, num);
+		pos = put_escaped(out, pos, FIELD_CLIENT, e->client, strlen(e->client), 1);
+		pos = put_str(out, pos, "\",\"method\":\"");
+		pos = put_escaped(out, pos, FIELD_METHOD, e->method, e->method_len, 1);
+		pos = put_str(out, pos, "\",\"target\":\"");
+		pos = put_escaped(out, pos, FIELD_TARGET, e->target, e->target_len, 1);
+		pos = put_str(out, pos, "\",\"protocol\":\"");
+		pos = put_escaped(out, pos, FIELD_PROTOCOL, proto, proto_len, 1);
+		snprintf(num, sizeof(num), "\",\"status\":%d,\"bytes\":%llu,\"body_bytes\":%llu,"
+		    "\"referer\":\"", e->status, (unsigned long long)e->bytes,
+		    (unsigned long long)e->body_bytes);
+		pos = put_str(out, pos, num);
+		pos = put_escaped(out, pos, FIELD_REFERER, e->referer, e->referer_len, 1);
+		pos = put_str(out, pos, "\",\"agent\":\"");
+		pos = put_escaped(out, pos, FIELD_AGENT, e->agent, e->agent_len, 1);
+		pos = put_str(out, pos, "\",\"backend\":");
 		if (e->backend != NULL) {
-			pos = put_str(out, pos, outlen, "\"");
-			pos = put_escaped(out, pos, outlen, e->backend, strlen(e->backend), 1);
-			pos = put_str(out, pos, outlen, "\"");
+			pos = put_str(out, pos, "\"");
+			pos = put_escaped(out, pos, FIELD_BACKEND, e->backend, strlen(e->backend), 1);
+			pos = put_str(out, pos, "\"");
 		} else {
-			pos = put_str(out, pos, outlen, "null");
+			pos = put_str(out, pos, "null");
 		}
 		if (e->upstream_s >= 0)
 			snprintf(num, sizeof(num), ",\"upstream_time\":%.6f", e->upstream_s);
 		else
 			snprintf(num, sizeof(num), ",\"upstream_time\":null");
-		pos = put_str(out, pos, outlen, num);
+		pos = put_str(out, pos, num);
 		snprintf(num, sizeof(num), ",\"total_time\":%.6f,\"request_id\":\"", e->total_s);
-		pos = put_str(out, pos, outlen, num);
-		pos = put_escaped(out, pos, outlen, e->request_id, strlen(e->request_id), 1);
-		pos = put_str(out, pos, outlen, "\"}");
+		pos = put_str(out, pos, num);
+		pos = put_escaped(out, pos, FIELD_ID, e->request_id, strlen(e->request_id), 1);
+		pos = put_str(out, pos, "\"}");
 	} else {
+		pos = put_escaped(out, pos, FIELD_CLIENT, e->client, strlen(e->client), 0);
 		localtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S %z", &tm);
-		pos = put_str(out, pos, outlen, e->client);
 		snprintf(num, sizeof(num), " - - [%s] \"", when);
-		pos = put_str(out, pos, outlen, num);
-		pos = put_escaped(out, pos, outlen, e->method, e->method_len, 0);
-		pos = put_str(out, pos, outlen, " ");
-		pos = put_escaped(out, pos, outlen, e->target, e->target_len, 0);
-		snprintf(num, sizeof(num), " HTTP/1.%d\" %d %llu \"", e->minor, e->status,
-		    (unsigned long long)e->bytes);
-		pos = put_str(out, pos, outlen, num);
-		pos = put_escaped(out, pos, outlen, e->referer_len ? e->referer : "-",
+		pos = put_str(out, pos, num);
+		pos = put_escaped(out, pos, FIELD_METHOD, e->method, e->method_len, 0);
+		pos = put_str(out, pos, " ");
+		pos = put_escaped(out, pos, FIELD_TARGET, e->target, e->target_len, 0);
+		pos = put_str(out, pos, " ");
+		pos = put_escaped(out, pos, FIELD_PROTOCOL, proto, proto_len, 0);
+		/* The format's size field is the body's, as in other servers' combined logs. */
+		snprintf(num, sizeof(num), "\" %d %llu \"", e->status,
+		    (unsigned long long)e->body_bytes);
+		pos = put_str(out, pos, num);
+		pos = put_escaped(out, pos, FIELD_REFERER, e->referer_len ? e->referer : "-",
 		    e->referer_len ? e->referer_len : 1, 0);
-		pos = put_str(out, pos, outlen, "\" \"");
-		pos = put_escaped(out, pos, outlen, e->agent_len ? e->agent : "-",
+		pos = put_str(out, pos, "\" \"");
+		pos = put_escaped(out, pos, FIELD_AGENT, e->agent_len ? e->agent : "-",
 		    e->agent_len ? e->agent_len : 1, 0);
-		pos = put_str(out, pos, outlen, "\" ");
-		pos = put_str(out, pos, outlen, e->backend != NULL ? e->backend : "-");
+		pos = put_str(out, pos, "\" ");
+		pos = put_escaped(out, pos, FIELD_BACKEND, e->backend != NULL ? e->backend : "-",
+		    e->backend != NULL ? strlen(e->backend) : 1, 0);
 		if (e->upstream_s >= 0)
 			snprintf(num, sizeof(num), " %.3f %.3f ", e->upstream_s, e->total_s);
 		else
 			snprintf(num, sizeof(num), " - %.3f ", e->total_s);
-		pos = put_str(out, pos, outlen, num);
-		pos = put_str(out, pos, outlen, e->request_id);
+		pos = put_str(out, pos, num);
+		pos = put_escaped(out, pos, FIELD_ID, e->request_id, strlen(e->request_id), 0);
 	}
 	out[pos++] = '\n';
 	out[pos] = '\0';
@@ -201,9 +259,9 @@ accesslog_flush(struct accesslog *l)
 void
 accesslog_write(struct accesslog *l, const struct accesslog_entry *e)
 {
-	if (sizeof(l->buf) - l->len < ACCESSLOG_LINE)
+	if (sizeof(l->buf) - l->len < ACCESSLOG_LINE_MAX)
 		accesslog_flush(l);
-	l->len += accesslog_format_entry(l->fmt, e, l->buf + l->len, ACCESSLOG_LINE);
+	l->len += accesslog_format_entry(l->fmt, e, l->buf + l->len, ACCESSLOG_LINE_MAX);
 }
 
 int

@@ -7,14 +7,20 @@
  *
  * Formats:
  *   combined  client - - [time] "METHOD target HTTP/1.x" status bytes "referer" "agent"
- *             then backend, upstream seconds, total seconds, request id
- *   json      one object per line with the same fields, named
+ *             then backend, upstream seconds, total seconds, request id; bytes
+ *             are the response body's, as in the format's definition
+ *   json      one object per line with the same fields, named; "bytes" counts
+ *             the whole response (head included), "body_bytes" its body
+ * A line never exceeds ACCESSLOG_LINE_MAX: a long field (target, referer,
+ * agent...) is cut and ends with "...", so that every line stays whole.
  */
 #ifndef RONDO_ACCESSLOG_H
 #define RONDO_ACCESSLOG_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define ACCESSLOG_LINE_MAX	4096	/* longest line: long fields are cut to fit, with "..." */
 
 enum accesslog_format {
 	ACCESSLOG_COMBINED,
@@ -31,9 +37,12 @@ struct accesslog_entry {
 	size_t method_len;
 	const char *target;
 	size_t target_len;
-	int minor;			/* HTTP/1.<minor> */
+	int minor;			/* HTTP/1.<minor>, unless protocol is set */
+	const char *protocol;		/* the version as received (a rejected request); NULL: minor */
+	size_t protocol_len;
 	int status;			/* as sent to the client; 0 if none was */
 	uint64_t bytes;			/* response bytes sent to the client, head included */
+	uint64_t body_bytes;		/* ... of which response body */
 	const char *referer;
 	size_t referer_len;
 	const char *agent;
@@ -63,7 +72,11 @@ void accesslog_write(struct accesslog *l, const struct accesslog_entry *e);
 /* Writes what is buffered. Returns 1 when something was pending. */
 int accesslog_flush(struct accesslog *l);
 
-/* Formats one entry into out (NUL-terminated, truncated to outlen). Returns its length. */
+/*
+ * Formats one entry into out, NUL-terminated, long fields cut to fit.
+ * outlen must be at least ACCESSLOG_LINE_MAX (else out is left empty).
+ * Returns its length.
+ */
 size_t accesslog_format_entry(enum accesslog_format fmt, const struct accesslog_entry *e,
     char *out, size_t outlen);
 

@@ -126,8 +126,11 @@ struct session {
 	double t_pick;			/* the backend was chosen */
 	double t_head;			/* its response head arrived */
 	uint64_t sent;			/* bytes written to the client in this exchange */
+	uint64_t sent_body;		/* ... of them, response body */
+	size_t rsh_head;		/* head bytes (not body) at the start of what rsh has to send */
 	int in_exchange;		/* a request was read and is not logged yet */
 	int rq_parsed;			/* ... and its head was valid (rqh holds it) */
+	size_t rq_line_len;		/* rejected: its request line, as received, at the start of rqh */
 	size_t ref_off, ref_len;	/* Referer value in rqh */
 	size_t ua_off, ua_len;		/* User-Agent value in rqh */
 	char req_id[REWRITE_ID_MAX + 1];	/* X-Request-Id, received or made */
@@ -494,6 +497,7 @@ respond_local(struct session *s, int status, const char *body)
 		session_close(s);
 		return;
 	}
+	s->rsh_head = buf_len(s->rsh) - strlen(body);
 	s->local = 1;
 	s->client_close = 1;
 	s->rs_status = status;
@@ -574,6 +578,35 @@ method_idempotent(struct http_str m)
 	return 0;
 }
 
+/*
+ * For the log line of a rejected request: when its request line came whole,
+ * copies it as received into rqh (cin is discarded while the answer goes
+ * out), and the line shows what was asked rather than "-".
+ */
+static void
+request_keep_line(struct session *s)
+{
+	const char *p = s->cin->data + s->cin->start, *end = p + buf_len(s->cin), *eol;
+	size_t n;
+
+	s->rq_parsed = 0;
+	while (p < end && (*p == '\r' || *p == '\n'))	/* empty lines before it are allowed */
+		p++;
+	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+		return;
+	n = (size_t)(eol - p);
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(s->px)) == NULL))
+		return;
+	buf_reset(s->rqh);
+	if (n > buf_space(s->rqh))
+		n = buf_space(s->rqh);
+	memcpy(s->rqh->data, p, n);
+	s->rqh->end = n;
+	s->rq_line_len = n;
+}
+
 /* A request head may be complete in cin: parse it and start the exchange. */
 static void
 request_start(struct session *s)
@@ -605,18 +638,18 @@ request_start(struct session *s)
 	s->t_start = s->px->now;
 	s->t_pick = s->t_head = -1;
 	s->sent = 0;
+	s->sent_body = 0;
+	s->rsh_head = 0;
 	s->in_exchange = 1;
 	s->rq_parsed = 1;
 	s->rs_status = 0;
+	/* Nothing of the previous exchange may show in this one's log line. */
+	s->ref_len = s->ua_len = 0;
+	s->req_id[0] = '\0';
+	s->rq_line_len = 0;
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
-		s->t_wall = ev_now(px->loop);
-		s->t_start = px->now;
-		s->t_pick = s->t_head = -1;
-		s->sent = 0;
-		s->in_exchange = 1;
-		s->rq_parsed = 0;
-		s->req_id[0] = '\0';
+		request_keep_line(s);
 		s->rq = RQ_DONE;
 		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
 		return;
@@ -652,6 +685,7 @@ request_start(struct session *s)
 	buf_reset(s->rsh);
 	buf_reset(s->sin);
 	if (request_rewrite(s, m) == -1) {
+		request_keep_line(s);	/* rqh holds a part of a head */
 		s->rq = RQ_DONE;
 		respond_local(s, 431, http_reason(431));
 		return;
@@ -738,8 +772,12 @@ response_rewrite(struct session *s, const struct http_msg *m)
 	struct rewrite_response rs = {
 		.server = c->expose_server_header ? c->backends[s->backend].url : NULL,
 		.close = s->client_close, .client_minor = s->rq_minor };
+	size_t before = buf_len(s->rsh);
 
-	return rewrite_response(s->rsh, m, &rs);
+	if (rewrite_response(s->rsh, m, &rs) == -1)
+		return -1;
+	s->rsh_head += buf_len(s->rsh) - before;	/* heads come before any body in rsh */
+	return 0;
 }
 
 static int
@@ -918,6 +956,12 @@ client_flush(struct session *s)
 	session_touch(s);
 	s->rs_started = 1;
 	s->sent += (uint64_t)n;
+	if ((size_t)n <= s->rsh_head) {
+		s->rsh_head -= (size_t)n;
+	} else {
+		s->sent_body += (uint64_t)n - s->rsh_head;
+		s->rsh_head = 0;
+	}
 	if ((size_t)n >= head) {
 		if (head > 0)
 			buf_reset(s->rsh);
@@ -992,6 +1036,44 @@ exchange_check_done(struct session *s)
 
 /* --- access log ------------------------------------------------------------------------ */
 
+/*
+ * The method, target and version of a request line as received (rejected):
+ * split at the first and the last space; a part that is missing is "-".
+ */
+static void
+session_log_line(struct accesslog_entry *e, const char *line, size_t len)
+{
+	const char *sp1 = memchr(line, ' ', len), *sp2 = NULL, *q;
+
+	for (q = line + len; sp1 != NULL && q > sp1 + 1; q--)
+		if (q[-1] == ' ') {
+			sp2 = q - 1;
+			break;
+		}
+	e->method = line;
+	e->method_len = sp1 != NULL ? (size_t)(sp1 - line) : len;
+	e->target = "-";
+	e->target_len = 1;
+	e->protocol = "-";
+	e->protocol_len = 1;
+	if (sp1 == NULL)
+		return;
+	e->target = sp1 + 1;
+	e->target_len = (size_t)((sp2 != NULL ? sp2 : line + len) - e->target);
+	if (sp2 != NULL && sp2 + 1 < line + len) {
+		e->protocol = sp2 + 1;
+		e->protocol_len = (size_t)(line + len - e->protocol);
+	}
+	if (e->method_len == 0) {
+		e->method = "-";
+		e->method_len = 1;
+	}
+	if (e->target_len == 0) {
+		e->target = "-";
+		e->target_len = 1;
+	}
+}
+
 /* Writes the current exchange's access log line, once. Buffers must still be held. */
 static void
 session_log(struct session *s)
@@ -1018,6 +1100,8 @@ session_log(struct session *s)
 		e.referer_len = s->ref_len;
 		e.agent = head + s->ua_off;
 		e.agent_len = s->ua_len;
+	} else if (s->rq_line_len > 0 && s->rqh != NULL) {
+		session_log_line(&e, s->rqh->data, s->rq_line_len);
 	} else {
 		e.method = e.target = "-";
 		e.method_len = e.target_len = 1;
@@ -1025,6 +1109,7 @@ session_log(struct session *s)
 	e.minor = s->rq_minor;
 	e.status = s->rs_status;
 	e.bytes = s->sent;
+	e.body_bytes = s->sent_body;
 	e.backend = s->t_pick >= 0 && s->backend >= 0 ? px->conf->backends[s->backend].url : NULL;
 	e.upstream_s = s->t_pick >= 0 && s->t_head >= 0 ? s->t_head - s->t_pick : -1;
 	e.total_s = clock_mono() - s->t_start;

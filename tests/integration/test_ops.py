@@ -162,8 +162,8 @@ def parse_combined(line):
     return out
 
 
-JSON_KEYS = {"time", "client", "method", "target", "protocol", "status", "bytes", "referer",
-             "agent", "backend", "upstream_time", "total_time", "request_id"}
+JSON_KEYS = {"time", "client", "method", "target", "protocol", "status", "bytes", "body_bytes",
+             "referer", "agent", "backend", "upstream_time", "total_time", "request_id"}
 
 
 def parse_json_line(line):
@@ -184,7 +184,7 @@ def parse_json_line(line):
         hh, mm = int(zone[1:3]), int(zone[-2:])
         tz = datetime.timezone(sign * datetime.timedelta(hours=hh, minutes=mm))
     epoch = t.replace(tzinfo=tz).timestamp() + float(m.group(2) or 0)
-    for k, typ in (("status", int), ("bytes", int), ("total_time", (int, float)),
+    for k, typ in (("status", int), ("bytes", int), ("body_bytes", int), ("total_time", (int, float)),
                    ("client", str), ("method", str), ("target", str), ("protocol", str),
                    ("request_id", str), ("referer", str), ("agent", str)):
         expect(isinstance(d[k], typ) and not isinstance(d[k], bool),
@@ -288,9 +288,7 @@ def exercise_access_log(ctx, fmt, explicit=True):
         for k in ("method", "target", "protocol", "referer", "agent"):
             expect_eq(got[k], exp[k], what + ": " + k)
         expect_eq(got["status"], resp.status, what + ": status")
-        wire = len(resp.raw_head) + resp.body_len
-        expect_eq(got["bytes"], wire, what + ": bytes (response head %d + body %d)"
-                  % (len(resp.raw_head), resp.body_len))
+        expect_bytes(fmt, got, resp, what)
         expect_eq(got["backend"], bs[0].url, what + ": backend")
         expect(got["upstream_time"] is not None and got["upstream_time"] >= 0,
                "%s: upstream_time %r", what, got["upstream_time"])
@@ -306,9 +304,10 @@ def exercise_access_log(ctx, fmt, explicit=True):
         else:
             expect_eq(got["request_id"], exp["request_id"], what + ": request_id")
 
-    # A request rondo answers itself: no backend, no upstream time.
+    # A request rondo answers itself: no backend, no upstream time; its
+    # request line, complete, is logged as received.
     with r.client() as c:
-        c.send(b"GET / HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
+        c.send(b"GET /bad-header?y=2 HTTP/1.1\r\nHost: a\r\nBad Header\r\n\r\n")
         resp = c.read_response()
     expect_eq(resp.status, 400, "status of a malformed request")
     lines = lib.wait_until(lambda: [p for p in map(parse, read_lines(path)) if p["status"] == 400],
@@ -319,8 +318,21 @@ def exercise_access_log(ctx, fmt, explicit=True):
     expect_eq(got["status"], 400, "malformed request's line: status (%r)" % line)
     expect_eq(got["backend"], None, "malformed request's line: backend (%r)" % line)
     expect_eq(got["upstream_time"], None, "malformed request's line: upstream_time (%r)" % line)
-    expect_eq(got["bytes"], len(resp.raw_head) + resp.body_len, "malformed request's line: bytes")
+    expect_bytes(fmt, got, resp, "malformed request's line")
+    for k, v in (("method", "GET"), ("target", "/bad-header?y=2"), ("protocol", "HTTP/1.1")):
+        expect_eq(got[k], v, "malformed request's line: %s (%r)" % (k, line))
     return r, path
+
+
+def expect_bytes(fmt, got, resp, what):
+    """combined: the body's bytes, as the format defines them; json: "bytes"
+    is the whole response, "body_bytes" its body."""
+    if fmt == "json":
+        expect_eq(got["bytes"], len(resp.raw_head) + resp.body_len,
+                  what + ": bytes (response head %d + body %d)" % (len(resp.raw_head), resp.body_len))
+        expect_eq(got["body_bytes"], resp.body_len, what + ": body_bytes")
+    else:
+        expect_eq(got["bytes"], resp.body_len, what + ": bytes (the body's)")
 
 
 @suite.test
@@ -337,6 +349,63 @@ def access_log_combined_explicit(ctx):
 @suite.test
 def access_log_json(ctx):
     exercise_access_log(ctx, "json")
+
+
+@suite.test
+def access_log_json_long_fields_cut(ctx):
+    """Lines have a size limit: long fields are cut with "...", never the record."""
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "access.log")
+    r = ctx.rondo(base_config(bs, accessLog=path, accessLogFormat="json",
+                              limits={"headerSize": 14336, "uriSize": 8192}))
+    lib.warm_up(r, [b.name for b in bs])
+    target = "/long?" + "u" * 6000 + "end"
+    agent = "agent-" + "\u00e9\"\\" * 300 + "z" * 1500     # escaped: 6, 2 and 2 bytes each
+    resp = r.get(target, headers=[("User-Agent", agent), ("Referer", "r" * 1500),
+                                  ("X-Request-Id", "ops-long-1")])
+    expect_eq(resp.status, 200, "status of the long request")
+
+    def line_of_long():
+        for line in read_lines(path):
+            d = parse_json_line(line)       # every line parses
+            if d["request_id"] == "ops-long-1":
+                return line, d
+        return None
+    line, d = lib.wait_until(line_of_long, 5 * lib.SLOW, "the long request's line")
+    expect(len(line.encode()) < 4096, "line of %d bytes", len(line.encode()))
+    for k, full in (("target", target), ("agent", agent), ("referer", "r" * 1500)):
+        expect(d[k].endswith("...") and full.startswith(d[k][:-3]),
+               "%s not cut with \"...\" at the end of a prefix: %r", k, d[k][-40:])
+    expect_eq((d["method"], d["protocol"], d["status"]), ("GET", "HTTP/1.1", 200),
+              "fields after the long ones")
+
+
+@suite.test
+def access_log_rejected_requests(ctx):
+    """A 431 after a request with Referer and User-Agent on the same
+    connection shows neither, and the request line it had."""
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "access.log")
+    r = ctx.rondo(base_config(bs, workers=1, accessLog=path, accessLogFormat="json",
+                              limits={"headerSize": 14336}))
+    lib.warm_up(r, [b.name for b in bs])
+    with r.client() as c:
+        resp = c.request("GET", "/first", headers=[("Referer", "http://ref.example/first"),
+                                                    ("User-Agent", "first-agent")])
+        expect_eq(resp.status, 200, "first request")
+        # Fits headerSize, but not once X-Forwarded-Host repeats the long Host.
+        big = lib.build_request("GET", "/second", headers=[("X-Pad", "p" * 6000)],
+                                host="h" * 7000)
+        c.send(big)
+        resp = c.read_response()
+        expect_eq(resp.status, 431, "request whose rewritten head does not fit")
+    lines = lib.wait_until(lambda: [d for d in map(parse_json_line, read_lines(path))
+                                    if d["status"] == 431], 5 * lib.SLOW, "the 431's line")
+    d = lines[0]
+    expect_eq((d["method"], d["target"], d["protocol"]), ("GET", "/second", "HTTP/1.1"),
+              "request line of the 431")
+    expect_eq((d["referer"], d["agent"]), (None, None), "referer and agent of the 431")
+    expect_eq(d["body_bytes"], resp.body_len, "body bytes of the 431")
 
 
 @suite.test
