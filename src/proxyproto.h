@@ -24,7 +24,8 @@ enum {
 	PP_OK = 0,		/* a whole header; hdr->len bytes of it */
 	PP_AGAIN = 1,		/* a header so far, not whole yet */
 	PP_E_NOT_PROXY = -1,	/* starts with neither signature */
-	PP_E_V1_SYNTAX = -2,	/* v1: a missing, empty or extra field, a bad separator, bare CR */
+	PP_E_V1_SYNTAX = -2,	/* v1: a missing, empty or extra field, a bad separator, bare CR
+				   or LF, a control or non-ASCII byte in an UNKNOWN line */
 	PP_E_V1_TOO_LONG = -3,	/* v1: no CRLF within PROXYPROTO_V1_MAX bytes */
 	PP_E_ADDRESS = -4,	/* an address that is not in its family's form */
 	PP_E_PORT = -5,		/* a v1 port that is not 0..65535 without leading zeros */
