@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpus of the fuzz targets: tests/fuzz/corpus/{request,response,chunked}/.
+"""Writes the seed corpus of the fuzz targets: tests/fuzz/corpus/{request,response,chunked,proxyproto}/.
 
     python3 tests/fuzz/mkcorpus.py
 
@@ -180,6 +180,38 @@ CHUNKED = {
     "smuggle_in_data": b"%x\r\n%s\r\n0\r\n\r\n" % (len(SMUGGLED), SMUGGLED),
 }
 
+V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+V2_4 = bytes([192, 168, 0, 1, 10, 0, 0, 1]) + struct.pack(">HH", 56324, 443)
+V2_6 = bytes(15) + b"\x01" + bytes(15) + b"\x02" + struct.pack(">HH", 40000, 8080)
+GET = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+
+
+def v2(cmd_fam, block):
+    return V2SIG + cmd_fam + struct.pack(">H", len(block)) + block
+
+
+PROXYPROTO = {
+    # [flags] (fuzz_proxyproto.c: families of the addresses written), header + request
+    "v1_tcp4": (1 | 2, b"PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n" + GET),
+    "v1_tcp6": (0, b"PROXY TCP6 2001:db8::1 ::1 40000 8080\r\n" + GET),
+    "v1_tcp6_mapped": (4 | 8, b"PROXY TCP6 ::ffff:10.0.0.1 ::ffff:10.0.0.2 1234 80\r\n" + GET),
+    "v1_unknown": (1, b"PROXY UNKNOWN\r\n" + GET),
+    "v1_unknown_long": (2, b"PROXY UNKNOWN " + b"f" * 90 + b"\r\n"),
+    "v1_bad_port": (0, b"PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n"),
+    "v1_bad_addr": (0, b"PROXY TCP4 1.2.3.256 5.6.7.8 1 2\r\n"),
+    "v2_tcp4": (1 | 2, v2(b"\x21\x11", V2_4) + GET),
+    "v2_tcp6": (0, v2(b"\x21\x21", V2_6) + GET),
+    "v2_tlvs": (1, v2(b"\x21\x11", V2_4 + b"\x01\x00\x02h2" + b"\x04\x00\x00"
+                     + b"\x20\x00\x05\x01\x00\x00\x00\x00")),
+    "v2_local": (0, v2(b"\x20\x00", b"") + GET),
+    "v2_unspec": (0, v2(b"\x21\x00", b"abc")),
+    "v2_unix": (0, v2(b"\x21\x31", bytes(216))),
+    "v2_udp4": (0, v2(b"\x21\x12", V2_4)),
+    "v2_tlv_past_end": (0, v2(b"\x21\x11", V2_4 + b"\x04\x00\x09abc")),
+    "v2_too_long": (0, V2SIG + b"\x21\x11\x04\x00"),
+    "not_proxy": (0, GET),
+}
+
 
 def write(kind, seeds):
     d = os.path.join(HERE, "corpus", kind)
@@ -200,3 +232,4 @@ if __name__ == "__main__":
     write("request", REQUEST)
     write("response", RESPONSE)
     write("chunked", CHUNKED)
+    write("proxyproto", PROXYPROTO)
