@@ -452,7 +452,7 @@ admin_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 struct admin *
-admin_new(struct ev_loop *loop, const struct conf_addr *addr, char *err, size_t errlen)
+admin_new(struct ev_loop *loop, const struct net_addr *addr, char *err, size_t errlen)
 {
 	struct admin *a;
 

@@ -18,7 +18,7 @@
 
 struct admin;
 struct conf;
-struct conf_addr;
+struct net_addr;
 struct ev_loop;
 struct shm_seg;
 
@@ -26,7 +26,7 @@ struct shm_seg;
  * Listens on addr in loop. Returns NULL with err filled when the socket
  * cannot be opened. admin_set_target must be called before the first request.
  */
-struct admin *admin_new(struct ev_loop *loop, const struct conf_addr *addr, char *err,
+struct admin *admin_new(struct ev_loop *loop, const struct net_addr *addr, char *err,
     size_t errlen);
 
 /* What the admin reports and acts on: the current generation (called again on each reload). */

@@ -381,7 +381,7 @@ conf_port(const char *s, size_t n, uint16_t *port)
 }
 
 static void
-conf_addr_set_port(struct conf_addr *a, uint16_t port)
+conf_addr_set_port(struct net_addr *a, uint16_t port)
 {
 	if (a->ss.ss_family == AF_INET6)
 		((struct sockaddr_in6 *)&a->ss)->sin6_port = htons(port);
@@ -396,7 +396,7 @@ conf_addr_set_port(struct conf_addr *a, uint16_t port)
  * tests listen. Returns 0, or -1 with <err> filled.
  */
 static int
-conf_resolve(const char *host, int bracketed, struct conf_addr *a, char *err, size_t errlen)
+conf_resolve(const char *host, int bracketed, struct net_addr *a, char *err, size_t errlen)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
@@ -475,7 +475,7 @@ conf_resolve(const char *host, int bracketed, struct conf_addr *a, char *err, si
  * 0.0.0.0.
  */
 static void
-conf_wildcard(struct conf_addr *a)
+conf_wildcard(struct net_addr *a)
 {
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
@@ -495,7 +495,7 @@ conf_wildcard(struct conf_addr *a)
 }
 
 int
-conf_parse_listen(const char *s, struct conf_addr *a, char *name, size_t namelen,
+conf_parse_listen(const char *s, struct net_addr *a, char *name, size_t namelen,
     char *err, size_t errlen)
 {
 	char host[CONF_HOST_MAX], ip[INET6_ADDRSTRLEN];
@@ -674,7 +674,7 @@ conf_string(struct json_object *v)
  */
 static void
 conf_listen_value(struct conf_errs *e, struct json_object *v, const char *jpath,
-    struct conf_addr *a, char *name, size_t namelen, const char *example)
+    struct net_addr *a, char *name, size_t namelen, const char *example)
 {
 	char msg[CONF_MSG_MAX], buf[32];
 	const char *s;
@@ -1254,7 +1254,7 @@ conf_defaults(struct conf_errs *e, struct conf *c)
  * ::ffff:a.b.c.d) and returns its port.
  */
 static uint16_t
-conf_addr_v6(const struct conf_addr *a, struct in6_addr *ip)
+conf_addr_v6(const struct net_addr *a, struct in6_addr *ip)
 {
 	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
 	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
@@ -1287,7 +1287,7 @@ conf_covers(const struct in6_addr *w, const struct in6_addr *ip)
  * clear IPV6_V6ONLY, so "::" includes every IPv4 address too).
  */
 static int
-conf_addr_overlap(const struct conf_addr *a, const struct conf_addr *b)
+conf_addr_overlap(const struct net_addr *a, const struct net_addr *b)
 {
 	struct in6_addr ia, ib;
 
@@ -1324,6 +1324,8 @@ conf_check(struct conf_errs *e, const struct conf *c)
 	if (c->limits.uri_size > c->limits.header_size)
 		conf_err(e, "limits.uriSize", "must not be larger than limits.headerSize (%u)",
 		    c->limits.header_size);
+	if (c->group != NULL && c->user == NULL)
+		conf_err(e, "group", "needs \"user\" too: without it rondo would keep running as root");
 	if (c->admin && conf_addr_overlap(&c->admin_listen, &c->listen))
 		conf_err(e, "admin.listen", "%s is also where port (%s) listens: "
 		    "the admin listener needs an address of its own", c->admin_name, c->listen_name);

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net.h"
+
 #define CONF_MAX_BACKENDS 256
 #define CONF_URL_MAX 256
 #define CONF_HOST_MAX 256
@@ -28,17 +30,12 @@ enum conf_algorithm {
 	CONF_ALGO_RANDOM_TWO_CHOICES,	/* "random-two-choices": less loaded of two at random */
 };
 
-struct conf_addr {
-	struct sockaddr_storage ss;
-	socklen_t len;
-};
-
 struct conf_backend {
 	char url[CONF_URL_MAX];		/* as written in the config, e.g. "http://localhost:5001" */
 	char host[CONF_HOST_MAX];	/* host part as written: "localhost", "127.0.0.1", "::1" */
 	uint16_t port;
 	char hostport[CONF_HOST_MAX + 8];	/* for the Host header of probes: "localhost:5001", "[::1]:5001" */
-	struct conf_addr addr;		/* resolved at load time */
+	struct net_addr addr;		/* resolved at load time */
 	unsigned weight;		/* 1..CONF_WEIGHT_MAX: 1 (a plain URL string) */
 	unsigned max_connections;	/* requests in flight over all workers; 0: unlimited */
 	int backup;			/* 1: used only while no primary is up */
@@ -100,9 +97,9 @@ struct conf {
 	char *access_log;		/* "accessLog": NULL = off, "-" = standard output, else a path */
 	int access_log_format;		/* "accessLogFormat": enum accesslog_format: "combined" (0, the default) or "json" (1) */
 	int admin;			/* "admin" is an object (absent or false: 0) */
-	struct conf_addr admin_listen;	/* "admin": {"listen": "127.0.0.1:9090"} (the default) */
+	struct net_addr admin_listen;	/* "admin": {"listen": "127.0.0.1:9090"} (the default) */
 	char admin_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:9090" for logs; "" when admin is 0 */
-	struct conf_addr listen;
+	struct net_addr listen;
 	char listen_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:8080", "[::]:8080" for logs */
 	unsigned workers;		/* resolved: "auto" is the CPU count */
 	uint64_t health_interval_ms;	/* healthCheckInterval: 2000 */
@@ -144,7 +141,7 @@ int conf_parse_duration(const char *s, uint64_t *ms);
  * available else IPv4), "127.0.0.1:8080", "[::1]:8080", "localhost:8080".
  * Port 1..65535. Returns 0 or -1 with err filled.
  */
-int conf_parse_listen(const char *s, struct conf_addr *a, char *name, size_t namelen,
+int conf_parse_listen(const char *s, struct net_addr *a, char *name, size_t namelen,
     char *err, size_t errlen);
 
 /*

@@ -37,7 +37,7 @@ ctl_wait(int fd, short events)
 
 /* GET path from the admin listener at a; returns the body (malloc'd) or NULL with err. */
 static char *
-ctl_get(const struct conf_addr *a, const char *path, char *err, size_t errlen)
+ctl_get(const struct net_addr *a, const char *path, char *err, size_t errlen)
 {
 	char req[256], *buf = NULL, *body;
 	size_t len = 0;

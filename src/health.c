@@ -16,7 +16,6 @@
 #include "net.h"
 #include "proc.h"
 #include "shm.h"
-#include "worker.h"
 #include "health.h"
 
 enum { PROBE_IDLE, PROBE_CONNECTING, PROBE_READING };
@@ -222,20 +221,20 @@ health_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
-health_main(const struct conf *c, struct shm_seg *seg)
+health_main(const struct conf *c, struct shm_seg *seg, pid_t master)
 {
 	struct health h = { .conf = c, .seg = seg };
 	size_t i;
 
 	log_set_procname("health");
-	if ((h.sfd = proc_child_init()) == -1) {
+	if ((h.sfd = proc_child_init(master)) == -1) {
 		log_err("signal setup");
-		return WORKER_EXIT_FATAL;
+		return PROC_EXIT_FATAL;
 	}
 	if ((h.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL ||
 	    (h.probes = calloc(c->nbackends, sizeof(*h.probes))) == NULL) {
 		log_errx("cannot create an event loop");
-		return WORKER_EXIT_FATAL;
+		return PROC_EXIT_FATAL;
 	}
 	for (i = 0; i < c->nbackends; i++) {
 		struct probe *p = &h.probes[i];

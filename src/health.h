@@ -10,10 +10,15 @@
 #ifndef RONDO_HEALTH_H
 #define RONDO_HEALTH_H
 
+#include <sys/types.h>
+
 struct conf;
 struct shm_seg;
 
-/* Runs the health checker in a freshly forked child. Returns the exit status. */
-int health_main(const struct conf *c, struct shm_seg *seg);
+/*
+ * Runs the health checker in a freshly forked child; master is the master's
+ * pid, taken before fork(). Returns the exit status (proc.h).
+ */
+int health_main(const struct conf *c, struct shm_seg *seg, pid_t master);
 
 #endif

@@ -2,9 +2,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -28,10 +30,46 @@ usage(FILE *f)
 	    "  -V          print the version\n");
 }
 
+/*
+ * -D: the command returns once rondo is ready, 0, or 1 when it could not
+ * start (bind, shared memory, pid file, privileges...; the reason is on
+ * stderr). The daemon is the child, in a session of its own, and it is the
+ * master from the start (its pid is the one in the pid file): it writes a
+ * byte on o->ready_fd when ready; the pipe closing without one means failure.
+ * Returns 0 in the daemon, -1 when the fork failed; the parent never returns.
+ */
+static int
+main_daemonize(struct master_opts *o)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		fprintf(stderr, "rondo: daemon: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		if (setsid() == -1)
+			_exit(1);
+		o->ready_fd = p[1];
+		return 0;
+	}
+	close(p[1]);
+	while ((n = read(p[0], &c, 1)) == -1 && errno == EINTR)
+		;
+	if (n == 1)
+		_exit(0);
+	/* The pipe closed without a byte: it stopped before it was ready. */
+	_exit(1);
+}
+
 int
 main(int argc, char **argv)
 {
-	struct master_opts o = { .conf_path = "config.json" };
+	struct master_opts o = { .conf_path = "config.json", .ready_fd = -1 };
 	int test = 0, daemonize = 0, status = 0, ch;
 	struct conf *c;
 	char err[8192];
@@ -102,13 +140,17 @@ main(int argc, char **argv)
 		return r == -1 ? 1 : 0;
 	}
 	if (test) {
-		printf("rondo: configuration %s is valid: listen %s, %zu backends\n", o.conf_path,
-		    c->listen_name, c->nbackends);
+		if (master_conf_check(c, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\nrondo: configuration %s is invalid\n", err, o.conf_path);
+			conf_free(c);
+			return 1;
+		}
+		printf("rondo: configuration %s is valid: listen %s, %zu backend%s\n", o.conf_path,
+		    c->listen_name, c->nbackends, c->nbackends == 1 ? "" : "s");
 		conf_free(c);
 		return 0;
 	}
-	if (daemonize && daemon(1, 1) == -1) {
-		fprintf(stderr, "rondo: daemon: %s\n", strerror(errno));
+	if (daemonize && main_daemonize(&o) == -1) {
 		conf_free(c);
 		return 1;
 	}

@@ -9,7 +9,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,12 +20,14 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ev.h>
 
+#include "accesslog.h"
 #include "admin.h"
 #include "balance.h"
 #include "conf.h"
@@ -30,16 +35,35 @@
 #include "log.h"
 #include "master.h"
 #include "net.h"
+#include "proc.h"
 #include "shm.h"
 #include "worker.h"
 
 #define MASTER_MAX_CHILDREN	512
 #define LISTEN_BACKLOG		4096
-#define RESPAWN_DELAY		1.0	/* a child that died this young is restarted after this */
+#define RESPAWN_MIN		1.0	/* the second death in a row waits this long, */
+#define RESPAWN_MAX		30.0	/* doubling up to this, */
+#define RESPAWN_HEALTHY		60.0	/* until a child lives this long again */
 #define STOP_TIMEOUT		10.0	/* SIGTERM: SIGKILL whatever is left after this */
 #define QUIT_SLACK		5.0	/* SIGQUIT: shutdownTimeout plus this, then SIGKILL */
 
 enum child_role { ROLE_WORKER, ROLE_HEALTH };
+
+/*
+ * One per child a generation needs (index 0: the health child, i: worker i).
+ * A death is only recorded here; what to do about it is decided on the next
+ * loop iteration, once the master has seen its own signals: a Ctrl-C reaches
+ * the whole process group at once, and a child that exits because of it must
+ * not be restarted by a master that is about to stop.
+ */
+struct respawn {
+	pid_t dead;			/* pid of a death not yet handled, else 0 */
+	int status;			/* its wait status */
+	int initial;			/* it was started with the server */
+	ev_tstamp lived;		/* seconds it ran */
+	double backoff;			/* delay for the next death in a row: 0, then 1..30 s */
+	ev_tstamp due;			/* not restarted before this */
+};
 
 struct generation {
 	unsigned id;
@@ -50,6 +74,7 @@ struct generation {
 	int lfd;
 	unsigned workers;
 	unsigned live;			/* children of this generation still running */
+	struct respawn *respawn;	/* workers + 1 entries, see struct respawn */
 	struct generation *next;	/* older generations, still draining */
 };
 
@@ -59,6 +84,7 @@ struct child {
 	int id;				/* worker number, 1-based; 0 for health */
 	struct generation *gen;
 	ev_tstamp started;
+	int initial;			/* started before the server was ready */
 };
 
 struct master {
@@ -74,10 +100,43 @@ struct master {
 	ev_timer stop_w;
 	uint8_t hash_key[16];		/* ip-hash key, drawn once, kept across reloads */
 	int stopping;			/* 0, or the signal that asked for it */
+	int ready;			/* the first children are started */
+	int ready_fd;			/* -D: tells the waiting parent; -1 once done */
+	int keeper_fd;			/* write end of the pid file keeper's pipe, or -1 */
 	int exit_status;
 };
 
-static void master_admin_update(struct master *, const struct conf *);
+static int master_admin_update(struct master *, const struct conf *);
+static int master_accesslog_check(const struct conf *, char *, size_t);
+
+/* "1 backend", "3 backends". */
+static const char *
+plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+/* Logs each line of a multi-line error (conf_load's, one problem per line) as a line of its own. */
+static void
+master_log_lines(const char *prefix, const char *err)
+{
+	const char *nl;
+
+	do {
+		nl = strchr(err, '\n');
+		log_errx("%s%.*s", prefix, nl != NULL ? (int)(nl - err) : (int)strlen(err), err);
+		err = nl + 1;
+	} while (nl != NULL && *err != '\0');
+}
+
+/*
+ * The respawn table of a new generation; -1 when out of memory.
+ */
+static int
+generation_respawn_init(struct generation *g)
+{
+	return (g->respawn = calloc(g->workers + 1, sizeof(*g->respawn))) == NULL ? -1 : 0;
+}
 
 static struct child *
 master_child_find(struct master *m, pid_t pid)
@@ -120,7 +179,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 {
 	struct child *slot;
 	sigset_t all, saved;
-	pid_t pid;
+	pid_t pid, master = getpid();
 	int status;
 
 	if ((slot = master_child_find(m, 0)) == NULL) {
@@ -160,13 +219,18 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 			}
 		}
 		admin_close_fds(m->admin);
+		if (m->ready_fd != -1)
+			close(m->ready_fd);
+		if (m->keeper_fd != -1)
+			close(m->keeper_fd);
 		if (role == ROLE_WORKER) {
-			struct worker_args wa = { .id = id, .listen_fd = g->lfd, .conf = g->conf,
+			struct worker_args wa = { .id = id, .master = master, .listen_fd = g->lfd,
+			    .conf = g->conf,
 			    .seg = g->seg, .lb = g->lb, .handoff = (const int (*)[2])g->handoff };
 
 			status = worker_main(&wa);
 		} else
-			status = health_main(g->conf, g->seg);
+			status = health_main(g->conf, g->seg, master);
 		_exit(status);
 	}
 	slot->pid = pid;
@@ -174,24 +238,48 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 	slot->id = id;
 	slot->gen = g;
 	slot->started = ev_now(m->loop);
+	slot->initial = !m->ready;
 	g->live++;
 	return 0;
 }
 
-/* Starts whatever child of the current generation is missing. */
+/*
+ * Starts whatever child of the current generation is missing and due; arms
+ * the respawn timer for the next one that is not due yet.
+ */
 static void
 master_fill(struct master *m)
 {
 	struct generation *g = m->cur;
+	ev_tstamp now = ev_now(m->loop), next = 0.;
 	unsigned i;
 
 	if (m->stopping)
 		return;
-	if (!master_child_exists(m, g, ROLE_HEALTH, 0))
-		master_spawn(m, g, ROLE_HEALTH, 0);
-	for (i = 1; i <= g->workers; i++)
-		if (!master_child_exists(m, g, ROLE_WORKER, (int)i))
-			master_spawn(m, g, ROLE_WORKER, (int)i);
+	for (i = 0; i <= g->workers; i++) {
+		enum child_role role = i == 0 ? ROLE_HEALTH : ROLE_WORKER;
+		struct respawn *r = &g->respawn[i];
+
+		if (r->dead != 0 || master_child_exists(m, g, role, (int)i))
+			continue;
+		if (r->due > now) {
+			if (next == 0. || r->due < next)
+				next = r->due;
+			continue;
+		}
+		if (master_spawn(m, g, role, (int)i) == -1) {
+			/* Out of processes or memory: try again later. */
+			r->backoff = r->backoff == 0. ? RESPAWN_MIN : r->backoff;
+			r->due = now + r->backoff;
+			if (next == 0. || r->due < next)
+				next = r->due;
+		}
+	}
+	if (next != 0.) {
+		ev_timer_stop(m->loop, &m->respawn_w);
+		ev_timer_set(&m->respawn_w, next - now, 0.);
+		ev_timer_start(m->loop, &m->respawn_w);
+	}
 }
 
 static void
@@ -251,6 +339,7 @@ generation_free(struct generation *g, int close_listener)
 {
 	unsigned i;
 
+	free(g->respawn);
 	if (g->handoff != NULL) {
 		for (i = 0; i < g->workers; i++) {
 			close(g->handoff[i][0]);
@@ -293,6 +382,7 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	struct master *m = w->data;
 	struct child *ch = master_child_find(m, w->rpid);
 	struct generation *g;
+	struct respawn *r;
 	char name[32];
 	int st = w->rstatus;
 
@@ -315,35 +405,69 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 			ev_break(loop, EVBREAK_ALL);
 		return;
 	}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == WORKER_EXIT_FATAL) {
-		log_errx("%s (pid %d) failed at startup, stopping", name, (int)w->rpid);
-		m->exit_status = 2;
-		m->stopping = SIGTERM;
-		master_signal_children(m, NULL, 3, SIGTERM);
-		ev_timer_start(loop, &m->stop_w);
-		if (master_live(m) == 0)
-			ev_break(loop, EVBREAK_ALL);
-		return;
-	}
-	if (WIFSIGNALED(st))
-		log_warnx("%s (pid %d) killed by signal %d, restarting", name, (int)w->rpid,
-		    WTERMSIG(st));
-	else
-		log_warnx("%s (pid %d) exited with status %d, restarting", name, (int)w->rpid,
-		    WEXITSTATUS(st));
-	if (ev_now(loop) - ch->started < RESPAWN_DELAY) {
-		/* Dying young: do not spin, try again in a second. */
-		if (!ev_is_active(&m->respawn_w))
-			ev_timer_start(loop, &m->respawn_w);
-		return;
-	}
-	master_fill(m);
+	r = &g->respawn[ch->id];
+	r->dead = w->rpid;
+	r->status = st;
+	r->initial = ch->initial;
+	r->lived = ev_now(loop) - ch->started;
+	/* Decided on the next iteration, after any stop signal pending with this death. */
+	ev_timer_stop(loop, &m->respawn_w);
+	ev_timer_set(&m->respawn_w, 0., 0.);
+	ev_timer_start(loop, &m->respawn_w);
 }
 
+/* Deaths in the current generation: stop (a child that could not start with the server) or restart. */
 static void
 master_respawn_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	master_fill(w->data);
+	struct master *m = w->data;
+	struct generation *g = m->cur;
+	struct child ch = { .gen = g };
+	char name[32], delay[32];
+	unsigned i;
+
+	if (m->stopping)
+		return;
+	for (i = 0; i <= g->workers; i++) {
+		struct respawn *r = &g->respawn[i];
+		int st = r->status;
+		double wait;
+
+		if (r->dead == 0)
+			continue;
+		ch.role = i == 0 ? ROLE_HEALTH : ROLE_WORKER;
+		ch.id = (int)i;
+		child_name(&ch, name, sizeof(name));
+		if (r->initial && WIFEXITED(st) && WEXITSTATUS(st) == PROC_EXIT_FATAL) {
+			log_errx("%s (pid %d) failed at startup, stopping", name, (int)r->dead);
+			r->dead = 0;
+			m->exit_status = 2;
+			m->stopping = SIGTERM;
+			master_signal_children(m, NULL, 3, SIGTERM);
+			ev_timer_start(loop, &m->stop_w);
+			if (master_live(m) == 0)
+				ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+		/* Back off from a child that keeps dying; a minute of health forgives. */
+		if (r->lived >= RESPAWN_HEALTHY)
+			r->backoff = 0.;
+		wait = r->backoff;
+		r->backoff = wait == 0. ? RESPAWN_MIN : wait * 2 > RESPAWN_MAX ? RESPAWN_MAX : wait * 2;
+		r->due = ev_now(loop) + wait;
+		if (wait > 0.)
+			snprintf(delay, sizeof(delay), " in %.0fs", wait);
+		else
+			delay[0] = '\0';
+		if (WIFSIGNALED(st))
+			log_warnx("%s (pid %d) killed by signal %d, restarting%s", name, (int)r->dead,
+			    WTERMSIG(st), delay);
+		else
+			log_warnx("%s (pid %d) exited with status %d, restarting%s", name,
+			    (int)r->dead, WEXITSTATUS(st), delay);
+		r->dead = 0;
+	}
+	master_fill(m);
 }
 
 static void
@@ -367,8 +491,20 @@ master_reload(struct master *m)
 	char err[4096];
 
 	log_info("reloading %s", m->opts->conf_path);
-	if (conf_load(&c, m->opts->conf_path, err, sizeof(err)) == -1) {
+	if (conf_load(&c, m->opts->conf_path, err, sizeof(err)) == -1 ||
+	    master_conf_check(c, err, sizeof(err)) == -1) {
+		if (strchr(err, '\n') == NULL) {
+			log_errx("reload failed, keeping the running configuration: %s", err);
+		} else {
+			log_errx("reload failed, keeping the running configuration:");
+			master_log_lines("", err);
+		}
+		conf_free(c);
+		return;
+	}
+	if (master_accesslog_check(c, err, sizeof(err)) == -1) {
 		log_errx("reload failed, keeping the running configuration: %s", err);
+		conf_free(c);
 		return;
 	}
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
@@ -379,12 +515,19 @@ master_reload(struct master *m)
 	g->id = old->id + 1;
 	g->conf = c;
 	g->workers = m->opts->workers ? m->opts->workers : c->workers;
+	if (generation_respawn_init(g) == -1) {
+		conf_free(c);
+		free(g);
+		log_errx("reload failed: out of memory");
+		return;
+	}
 	if (c->listen.len == old->conf->listen.len &&
 	    memcmp(&c->listen.ss, &old->conf->listen.ss, c->listen.len) == 0) {
 		g->lfd = old->lfd;
 	} else if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
 		log_errx("reload failed: listen on %s: %s", c->listen_name, err);
 		conf_free(c);
+		free(g->respawn);
 		free(g);
 		return;
 	}
@@ -393,6 +536,7 @@ master_reload(struct master *m)
 		if (g->lfd != old->lfd)
 			close(g->lfd);
 		conf_free(c);
+		free(g->respawn);
 		free(g);
 		return;
 	}
@@ -405,6 +549,7 @@ master_reload(struct master *m)
 	balance_set_previous(g->lb, g->seg, old->seg);
 	generation_handoff_open(g);
 	atomic_store(&g->seg->generation, g->id);
+	shm_seal(g->seg);
 	g->next = old;
 	m->cur = g;
 	master_fill(m);
@@ -418,15 +563,18 @@ master_reload(struct master *m)
 		old->lfd = -1;
 	}
 	master_admin_update(m, g->next->conf);
-	log_info("reload done, generation %u: listening on %s, %u workers, %zu backends, %s",
-	    g->id, c->listen_name, g->workers, c->nbackends, conf_algorithm_name(c->algorithm));
+	log_info("reload done, generation %u: listening on %s, %u %s, %zu %s, %s",
+	    g->id, c->listen_name, g->workers, plural(g->workers, "worker", "workers"),
+	    c->nbackends, plural(c->nbackends, "backend", "backends"),
+	    conf_algorithm_name(c->algorithm));
 }
 
 /*
  * Points the admin listener at the current generation; opens, moves or closes
  * it as the configuration says (old: the previous configuration, or NULL).
+ * -1 when it could not be opened (logged).
  */
-static void
+static int
 master_admin_update(struct master *m, const struct conf *old)
 {
 	const struct conf *c = m->cur->conf;
@@ -439,13 +587,15 @@ master_admin_update(struct master *m, const struct conf *old)
 		m->admin = NULL;
 	}
 	if (c->admin && m->admin == NULL) {
-		if ((m->admin = admin_new(m->loop, &c->admin_listen, err, sizeof(err))) == NULL)
+		if ((m->admin = admin_new(m->loop, &c->admin_listen, err, sizeof(err))) == NULL) {
 			log_errx("admin listener on %s: %s", c->admin_name, err);
-		else
-			log_info("admin listener on %s", c->admin_name);
+			return -1;
+		}
+		log_info("admin listener on %s", c->admin_name);
 	}
 	if (m->admin != NULL)
 		admin_set_target(m->admin, c, m->cur->seg, m->cur->id);
+	return 0;
 }
 
 /*
@@ -517,15 +667,156 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
-static int
-master_write_pidfile(const char *path)
+int
+master_conf_check(const struct conf *c, char *err, size_t errlen)
 {
-	FILE *f;
+	const char *paths[] = { c->access_log, c->pid_file };
+	const char *keys[] = { "accessLog", "pidFile" };
+	char buf[PATH_MAX];
+	struct stat st;
+	size_t i;
 
-	if ((f = fopen(path, "w")) == NULL)
+	for (i = 0; i < 2; i++) {
+		if (paths[i] == NULL || strcmp(paths[i], "-") == 0)
+			continue;
+		snprintf(buf, sizeof(buf), "%s", paths[i]);
+		if (stat(dirname(buf), &st) == -1) {
+			snprintf(err, errlen, "%s: %s: directory %s: %s", c->path, keys[i], buf,
+			    strerror(errno));
+			return -1;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			snprintf(err, errlen, "%s: %s: %s is not a directory", c->path, keys[i], buf);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The access log opens in every worker, as the user the master runs as: the
+ * master opens it once first, so that a file that cannot be opened stops the
+ * start (or the reload) instead of leaving rondo running without its log.
+ */
+static int
+master_accesslog_check(const struct conf *c, char *err, size_t errlen)
+{
+	struct accesslog *l;
+
+	if (c->access_log == NULL)
+		return 0;
+	if ((l = accesslog_open(c->access_log, (enum accesslog_format)c->access_log_format,
+	    err, errlen)) == NULL)
 		return -1;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f);
+	accesslog_close(l);
+	return 0;
+}
+
+/*
+ * Writes the pid to a temporary file beside path, then renames it over path:
+ * a reader never sees a half-written file, and a symbolic link planted at
+ * path (or at the temporary name) is replaced, never followed.
+ */
+static int
+master_write_pidfile(const char *path, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], line[32];
+	int fd, n;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp)) {
+		snprintf(err, errlen, "pid file %s: name too long", path);
+		return -1;
+	}
+	(void)unlink(tmp);	/* left by a crash; a link is removed, not followed */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1)
+		goto fail;
+	n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+	if (write(fd, line, (size_t)n) != n) {
+		close(fd);
+		goto fail_unlink;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1)
+		goto fail_unlink;
+	return 0;
+fail_unlink:
+	snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+	unlink(tmp);
+	return -1;
+fail:
+	snprintf(err, errlen, "pid file %s: %s", path, strerror(errno));
+	return -1;
+}
+
+/*
+ * With "user", the master may not be allowed to remove the pid file it wrote
+ * as root (a directory such as /run). A small process forked while still
+ * root does it: it holds nothing but a pipe from the master, and when that
+ * pipe closes (the master exited, however) it removes the file if it still
+ * names the master. It is forked twice so that it is not the master's child.
+ * Returns the pipe's write end, or -1 (logged).
+ */
+static int
+master_pidfile_keeper(const char *path)
+{
+	char want[32], got[32];
+	pid_t master = getpid(), pid;
+	int p[2], st, fd, n;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_err("pid file keeper: pipe");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_err("pid file keeper: fork");
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		struct sigaction sa = { .sa_handler = SIG_IGN };
+
+		if (fork() != 0)
+			_exit(0);
+		/* A Ctrl-C to the group must leave it to wait for the master. */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGQUIT, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		if (dup2(p[0], 3) == -1)
+			_exit(1);
+		close_range(4, ~0U, 0);
+		while (read(3, got, sizeof(got)) > 0)
+			;
+		snprintf(want, sizeof(want), "%ld\n", (long)master);
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) != -1) {
+			n = (int)read(fd, got, sizeof(got) - 1);
+			close(fd);
+			if (n > 0 && (got[n] = '\0', strcmp(got, want) == 0))
+				unlink(path);
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	return p[1];
+}
+
+/* Undoes what master_run set up, for a start that failed half-way. */
+static int
+master_abort(struct master *m, struct generation *g)
+{
+	if (m->pidfile != NULL && m->keeper_fd == -1)
+		unlink(m->pidfile);
+	free(m->pidfile);
+	if (m->keeper_fd != -1)
+		close(m->keeper_fd);
+	admin_free(m->admin);
+	generation_free(g, 1);
+	return 1;
 }
 
 int
@@ -537,6 +828,8 @@ master_run(struct conf *c, const struct master_opts *o)
 
 	memset(&m, 0, sizeof(m));
 	m.opts = o;
+	m.ready_fd = o->ready_fd;
+	m.keeper_fd = -1;
 	if ((m.loop = ev_default_loop(EVFLAG_AUTO)) == NULL) {
 		log_errx("cannot create the event loop (bad LIBEV_FLAGS?)");
 		conf_free(c);
@@ -549,6 +842,18 @@ master_run(struct conf *c, const struct master_opts *o)
 	g->id = 1;
 	g->conf = c;
 	g->workers = o->workers ? o->workers : c->workers;
+	g->lfd = -1;
+	if (generation_respawn_init(g) == -1) {
+		log_errx("out of memory");
+		generation_free(g, 0);
+		return 1;
+	}
+	/* Everything the configuration asks for is set up, or rondo does not start. */
+	if (master_conf_check(c, err, sizeof(err)) == -1) {
+		log_errx("%s", err);
+		generation_free(g, 0);
+		return 1;
+	}
 	if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
 		log_errx("listen on %s: %s", c->listen_name, err);
 		generation_free(g, 0);
@@ -570,25 +875,30 @@ master_run(struct conf *c, const struct master_opts *o)
 		return 1;
 	}
 	atomic_store(&g->seg->generation, 1);
+	shm_seal(g->seg);
 	generation_handoff_open(g);
 	m.cur = g;
+	if (master_admin_update(&m, NULL) == -1)
+		return master_abort(&m, g);
 	if (o->pidfile != NULL || c->pid_file != NULL) {
-		m.pidfile = strdup(o->pidfile != NULL ? o->pidfile : c->pid_file);
-		if (m.pidfile == NULL || master_write_pidfile(m.pidfile) == -1) {
-			log_err("pid file %s", o->pidfile != NULL ? o->pidfile : c->pid_file);
-			free(m.pidfile);
-			generation_free(g, 1);
-			return 1;
+		if ((m.pidfile = strdup(o->pidfile != NULL ? o->pidfile : c->pid_file)) == NULL) {
+			log_errx("out of memory");
+			return master_abort(&m, g);
 		}
+		if (master_write_pidfile(m.pidfile, err, sizeof(err)) == -1) {
+			log_errx("%s", err);
+			free(m.pidfile);
+			m.pidfile = NULL;
+			return master_abort(&m, g);
+		}
+		if (c->user != NULL && (m.keeper_fd = master_pidfile_keeper(m.pidfile)) == -1)
+			return master_abort(&m, g);
 	}
-	master_admin_update(&m, NULL);
-	if (master_drop_privileges(c) == -1) {
-		if (m.pidfile != NULL)
-			unlink(m.pidfile);
-		free(m.pidfile);
-		admin_free(m.admin);
-		generation_free(g, 1);
-		return 1;
+	if (master_drop_privileges(c) == -1)
+		return master_abort(&m, g);
+	if (master_accesslog_check(c, err, sizeof(err)) == -1) {
+		log_errx("%s", err);
+		return master_abort(&m, g);
 	}
 	signal(SIGPIPE, SIG_IGN);
 
@@ -607,16 +917,26 @@ master_run(struct conf *c, const struct master_opts *o)
 	ev_child_init(&m.child_w, master_child_cb, 0, 0);
 	m.child_w.data = &m;
 	ev_child_start(m.loop, &m.child_w);
-	ev_timer_init(&m.respawn_w, master_respawn_cb, RESPAWN_DELAY, 0.);
+	ev_timer_init(&m.respawn_w, master_respawn_cb, 0., 0.);
 	m.respawn_w.data = &m;
 	ev_timer_init(&m.stop_w, master_stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m.stop_w.data = &m;
 
-	log_info("rondo %s starting: %zu backends, %u workers", PACKAGE_VERSION, c->nbackends,
-	    g->workers);
+	log_info("rondo %s starting: %zu %s, %u %s", PACKAGE_VERSION, c->nbackends,
+	    plural(c->nbackends, "backend", "backends"), g->workers,
+	    plural(g->workers, "worker", "workers"));
 	master_fill(&m);
-	log_info("ready: listening on %s, %u workers, %zu backends, %s", c->listen_name,
-	    g->workers, c->nbackends, conf_algorithm_name(c->algorithm));
+	m.ready = 1;
+	log_info("ready: listening on %s, %u %s, %zu %s, %s", c->listen_name, g->workers,
+	    plural(g->workers, "worker", "workers"), c->nbackends,
+	    plural(c->nbackends, "backend", "backends"), conf_algorithm_name(c->algorithm));
+	if (m.ready_fd != -1) {
+		/* -D: the command that started rondo exits 0 now. */
+		if (write(m.ready_fd, "", 1) != 1)
+			log_warn("telling the parent that rondo is ready");
+		close(m.ready_fd);
+		m.ready_fd = -1;
+	}
 
 	ev_run(m.loop, 0);
 
@@ -625,7 +945,8 @@ master_run(struct conf *c, const struct master_opts *o)
 		m.cur = g->next;
 		generation_free(g, 1);
 	}
-	if (m.pidfile != NULL && unlink(m.pidfile) == -1)
+	/* With a keeper, the file goes when its pipe closes, at this process's exit. */
+	if (m.pidfile != NULL && m.keeper_fd == -1 && unlink(m.pidfile) == -1)
 		log_warn("removing the pid file %s", m.pidfile);
 	free(m.pidfile);
 	log_info("stopped");

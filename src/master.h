@@ -14,6 +14,7 @@ struct master_opts {
 	unsigned workers;		/* -w: 0 = as configured */
 	const char *pidfile;		/* NULL: none */
 	int verbose;
+	int ready_fd;			/* -D: one byte is written here once ready, then it is closed; -1: none */
 };
 
 /*
@@ -22,5 +23,12 @@ struct master_opts {
  * reason is logged), 2 when a child failed in a way a restart cannot fix.
  */
 int master_run(struct conf *c, const struct master_opts *o);
+
+/*
+ * What conf_load cannot see and the master would fail on: the directories of
+ * "accessLog" and "pidFile" exist. No side effects, so "rondo -t" runs it too.
+ * Returns 0, or -1 with err filled (one line, naming the file and the key).
+ */
+int master_conf_check(const struct conf *c, char *err, size_t errlen);
 
 #endif

@@ -10,11 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
 #include "net.h"
 
 int
-net_listen(const struct conf_addr *a, int backlog, char *err, size_t errlen)
+net_listen(const struct net_addr *a, int backlog, char *err, size_t errlen)
 {
 	int fd, one = 1, zero = 0;
 
@@ -49,7 +48,7 @@ fail:
 }
 
 int
-net_connect(const struct conf_addr *a)
+net_connect(const struct net_addr *a)
 {
 	int fd, one = 1, saved;
 

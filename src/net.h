@@ -5,20 +5,24 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-struct conf_addr;
+/* A resolved socket address and its length, as bind() and connect() take it. */
+struct net_addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
 
 /*
  * Opens a non-blocking listening socket on a (SO_REUSEADDR, dual-stack for
  * "::"). Returns the fd, or -1 with err filled; no fd leaks.
  */
-int net_listen(const struct conf_addr *a, int backlog, char *err, size_t errlen);
+int net_listen(const struct net_addr *a, int backlog, char *err, size_t errlen);
 
 /*
  * Starts a non-blocking connect to a with TCP_NODELAY set. Returns the fd
  * (connected or in progress: wait for writability, then net_connect_result),
  * or -1 with errno set.
  */
-int net_connect(const struct conf_addr *a);
+int net_connect(const struct net_addr *a);
 
 /* After writability: 0 if the connect succeeded, else -1 with errno set to the reason. */
 int net_connect_result(int fd);

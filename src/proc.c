@@ -11,10 +11,9 @@
 #include "proc.h"
 
 int
-proc_child_init(void)
+proc_child_init(pid_t master)
 {
 	static const int handled[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGCHLD };
-	pid_t parent = getppid();
 	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t set;
 	size_t i;
@@ -22,8 +21,9 @@ proc_child_init(void)
 	/* The master may die by SIGKILL: take the workers down with it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
 		return -1;
-	if (getppid() != parent || parent == 1)
-		_exit(0);
+	/* Re-parented between fork() and the prctl: the master is gone already. */
+	if (getppid() != master)
+		_exit(PROC_EXIT_OK);
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		sigaction(handled[i], &sa, NULL);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "shm.h"
@@ -44,6 +45,16 @@ shm_destroy(struct shm_seg *seg)
 }
 
 void
+shm_seal(struct shm_seg *seg)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	/* A page larger than the header would take the counters with it. */
+	if (page > 0 && SHM_HEADER_SIZE % page == 0)
+		(void)mprotect(seg, SHM_HEADER_SIZE, PROT_READ);
+}
+
+void
 shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 {
 	uint32_t i, j;
@@ -59,6 +70,7 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 			atomic_store(&n->up, atomic_load(&o->up));
 			atomic_store(&n->checked, atomic_load(&o->checked));
 			atomic_store(&n->down_until_ms, atomic_load(&o->down_until_ms));
+			atomic_store(&n->drain, atomic_load(&o->drain));
 			/*
 			 * Counters go on from where they were, so /metrics does not
 			 * start again at every reload (what old workers still count

@@ -18,7 +18,8 @@
  *
  * Layout (bump SHM_LAYOUT_VERSION on any change):
  *
- *   struct shm_seg        header: magic, version, size, generation, nbackends, nworkers
+ *   struct shm_seg        header: magic, version, size, generation, nbackends, nworkers,
+ *                         alone in the first page, which shm_seal makes read-only
  *     rr                  own cache line: the round-robin counter
  *     workers[64]         one cache line per worker: its open connections and totals
  *   struct shm_backend[n] one cache-line-aligned slot per backend, in config order
@@ -31,7 +32,8 @@
 #include <stdint.h>
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 2
+#define SHM_LAYOUT_VERSION 3
+#define SHM_HEADER_SIZE 4096		/* the header's own page, read-only once sealed */
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
 #define SHM_LATENCY_BUCKETS 12		/* see shm_latency_bounds_ms */
@@ -71,7 +73,7 @@ struct shm_seg {
 	_Atomic uint64_t generation;	/* config generation (master) */
 	uint32_t nbackends;
 	uint32_t nworkers;		/* workers of this generation */
-	_Atomic uint64_t rr __attribute__((aligned(64)));	/* round-robin counter */
+	_Atomic uint64_t rr __attribute__((aligned(SHM_HEADER_SIZE)));	/* round-robin counter */
 	struct shm_worker workers[SHM_MAX_WORKERS];
 	struct shm_backend backends[] __attribute__((aligned(64)));
 };
@@ -86,8 +88,16 @@ struct shm_seg *shm_create(const struct conf *c, unsigned nworkers, char *err, s
 void shm_destroy(struct shm_seg *seg);
 
 /*
- * Carries health state (and passive health) and the counters from old to seg
- * for every backend whose name is in both.
+ * Makes the header read-only, in this process and every process forked after:
+ * the master frees the mapping by its size and walks its backends by count,
+ * so no child may change them. Call once the master has set "generation".
+ */
+void shm_seal(struct shm_seg *seg);
+
+/*
+ * Carries health state (and passive health), the admin's drain flag and the
+ * counters from old to seg for every backend whose name is in both. Call
+ * before any process uses seg, so no request reaches a drained backend.
  */
 void shm_carry_health(struct shm_seg *seg, const struct shm_seg *old);
 

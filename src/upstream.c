@@ -131,7 +131,7 @@ pool_sweep_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 struct upstream *
-upstream_connect(struct upstream_pool *p, int backend, const struct conf_addr *addr,
+upstream_connect(struct upstream_pool *p, int backend, const struct net_addr *addr,
     upstream_cb_t *cb)
 {
 	struct upstream *up;

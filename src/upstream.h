@@ -59,7 +59,7 @@ void upstream_pool_free(struct upstream_pool *p);
  * writability, then net_connect_result). NULL with errno set on failure.
  */
 struct upstream *upstream_connect(struct upstream_pool *p, int backend,
-    const struct conf_addr *addr, upstream_cb_t *cb);
+    const struct net_addr *addr, upstream_cb_t *cb);
 
 /*
  * An idle connection to backend from the pool, or NULL. Its watcher calls cb.

@@ -312,17 +312,17 @@ worker_main(const struct worker_args *a)
 	atomic_store(&seg->workers[(id - 1) % SHM_MAX_WORKERS].sessions, 0);
 	atomic_store(&seg->workers[(id - 1) % SHM_MAX_WORKERS].quitting, 0);
 	log_set_procname(name);
-	if ((wk.sfd = proc_child_init()) == -1) {
+	if ((wk.sfd = proc_child_init(a->master)) == -1) {
 		log_err("signal setup");
-		return WORKER_EXIT_FATAL;
+		return PROC_EXIT_FATAL;
 	}
 	if ((wk.loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK)) == NULL) {
 		log_errx("cannot create an event loop");
-		return WORKER_EXIT_FATAL;
+		return PROC_EXIT_FATAL;
 	}
 	if ((wk.px = proxy_new(wk.loop, c, seg, a->lb, id)) == NULL) {
 		log_errx("out of memory");
-		return WORKER_EXIT_FATAL;
+		return PROC_EXIT_FATAL;
 	}
 	if (c->access_log != NULL) {
 		wk.alog = accesslog_open(c->access_log, (enum accesslog_format)c->access_log_format,

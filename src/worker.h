@@ -9,15 +9,16 @@
 #ifndef RONDO_WORKER_H
 #define RONDO_WORKER_H
 
+#include <sys/types.h>
+
 struct conf;
 struct lb;
 struct shm_seg;
 
-#define WORKER_EXIT_FATAL 2	/* exit status: do not respawn */
-
 /* What a worker gets from the master. */
 struct worker_args {
 	int id;				/* 1-based */
+	pid_t master;			/* the master's pid, taken before fork() */
 	int listen_fd;
 	const struct conf *conf;
 	struct shm_seg *seg;

@@ -736,5 +736,154 @@ def admin_drain_and_ready(ctx):
     expect(min(seen.values()) >= 5, "uneven split after ready: %s", seen)
 
 
+
+# ---------------------------------------------------------------------------
+# Startup: whatever the configuration asks for is set up, or rondo exits 1
+# ---------------------------------------------------------------------------
+
+def wait_reaped(pid, timeout):
+    """Waits for pid (re-parented to us, the subreaper) to exit; True once reaped."""
+    def gone():
+        try:
+            got, _ = os.waitpid(pid, os.WNOHANG)
+            return got == pid
+        except ChildProcessError:
+            return not os.path.exists("/proc/%d" % pid)
+    try:
+        return lib.wait_until(gone, timeout, "pid %d to exit" % pid)
+    except lib.TestFailure:
+        return False
+
+
+def run_daemon(ctx, conf):
+    """rondo -D: (exit status, stderr so far); its output goes to a file,
+    since the daemon keeps it open after the command returned."""
+    import subprocess
+    with open(os.path.join(ctx.tmpdir, "config.json"), "w") as f:
+        json.dump(conf, f)
+    errpath = os.path.join(ctx.tmpdir, "daemon.err")
+    with open(errpath, "wb") as err:
+        p = lib.spawn([lib.RONDO_BIN, "-D", "-c", "config.json"], stdin=subprocess.DEVNULL,
+                      stdout=err, stderr=err, cwd=ctx.tmpdir)
+    try:
+        rc = p.wait(timeout=10 * lib.SLOW)
+    except subprocess.TimeoutExpired:
+        raise lib.TestFailure("rondo -D did not return within %.0fs" % (10 * lib.SLOW))
+    with open(errpath) as f:
+        return rc, f.read()
+
+
+@suite.test
+def daemon_reports_startup_failure(ctx):
+    # -D returns once rondo is ready: 1 when the port is taken, 0 and a
+    # running daemon (the pid in the pid file) otherwise.
+    import socket
+    bs = ctx.backends_n(1)
+    taken = socket.socket()
+    taken.bind((lib.LOOPBACK, 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, port))
+    rc, err = run_daemon(ctx, conf)
+    taken.close()
+    expect_eq(rc, 1, "exit status of -D with the port taken (stderr %r)" % err)
+    expect("in use" in err, "no reason on stderr: %r", err)
+
+    pidfile = os.path.join(ctx.tmpdir, "d.pid")
+    conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()), pidFile=pidfile)
+    rc, err = run_daemon(ctx, conf)
+    expect_eq(rc, 0, "exit status of -D (stderr %r)" % err)
+    with open(pidfile) as f:
+        pid = int(f.read())
+    try:
+        expect("master: ready" in err, "-D returned before ready: %r", err)
+        resp = lib.http_get((lib.LOOPBACK, int(conf["port"].rsplit(":", 1)[1])))
+        expect_eq(resp.status, 200, "request to the daemon")
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        expect(wait_reaped(pid, 10 * lib.SLOW), "the daemon did not stop on SIGTERM")
+    expect(not os.path.exists(pidfile), "pid file left behind")
+
+
+@suite.test
+def admin_port_in_use_is_fatal(ctx):
+    import socket
+    bs = ctx.backends_n(1)
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind((lib.LOOPBACK, 0))
+    taken.listen(1)
+    try:
+        conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()),
+                           admin=admin_conf(taken.getsockname()))
+        rc, out, err = ctx.run_rondo(["-c", "config.json"], config=conf, timeout=5)
+    finally:
+        taken.close()
+    expect_eq(rc, 1, "exit status with the admin port taken (stderr %r)" % err)
+    expect(re.search(r"admin listener on .*in use", err), "no reason on stderr: %r", err)
+
+
+@suite.test
+def access_log_that_cannot_open_is_fatal(ctx):
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "no-such-dir", "access.log")
+    conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()), accessLog=path)
+    rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
+    expect_eq(rc, 1, "rondo -t with the access log's directory missing (out %r)" % out)
+    expect("accessLog: directory %s: No such file or directory" % os.path.dirname(path) in err,
+           "rondo -t says %r", err)
+    rc, out, err = ctx.run_rondo(["-c", "config.json"], config=conf, timeout=5)
+    expect_eq(rc, 1, "exit status with the access log's directory missing (stderr %r)" % err)
+    expect("requests will not be logged" not in err, "workers started: %r", err)
+    # a file it cannot write: found at startup too (directory check passes)
+    if os.geteuid() != 0:
+        d = os.path.join(ctx.tmpdir, "ro")
+        os.mkdir(d, 0o555)
+        conf["accessLog"] = os.path.join(d, "access.log")
+        rc, out, err = ctx.run_rondo(["-c", "config.json"], config=conf, timeout=5)
+        expect_eq(rc, 1, "exit status with an access log it cannot create (stderr %r)" % err)
+
+
+@suite.test
+def pid_file_with_user_is_removed(ctx):
+    # As root with "user": the pid file is written as root in a directory
+    # the user cannot write, and still removed at exit.
+    if os.geteuid() != 0:
+        raise lib.TestSkip("needs root (to drop to \"user\")")
+    import pwd
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise lib.TestSkip("no user nobody")
+    bs = ctx.backends_n(1)
+    run = os.path.join(ctx.tmpdir, "run")
+    os.mkdir(run, 0o755)
+    os.chmod(ctx.tmpdir, 0o755)
+    path = os.path.join(run, "rondo.pid")
+    r = ctx.rondo(base_config(bs, pidFile=path, user="nobody"))
+    with open(path) as f:
+        expect_eq(int(f.read()), r.pid, "pid in the pid file")
+    r.signal(signal.SIGTERM)
+    expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after SIGTERM")
+    lib.wait_until(lambda: not os.path.exists(path), 5 * lib.SLOW,
+                   "the pid file to be removed (rondo ran as nobody)")
+
+
+@suite.test
+def pid_file_does_not_follow_symlink(ctx):
+    bs = ctx.backends_n(1)
+    victim = os.path.join(ctx.tmpdir, "victim")
+    with open(victim, "w") as f:
+        f.write("keep me\n")
+    path = os.path.join(ctx.tmpdir, "rondo.pid")
+    os.symlink(victim, path)
+    os.symlink(victim, path + ".tmp")
+    r = ctx.rondo(base_config(bs, pidFile=path))
+    with open(victim) as f:
+        expect_eq(f.read(), "keep me\n", "the symlink's target")
+    expect(not os.path.islink(path), "the pid file is still a symlink")
+    with open(path) as f:
+        expect_eq(int(f.read()), r.pid, "pid in the pid file")
+
 if __name__ == "__main__":
     suite.main()

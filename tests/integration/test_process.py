@@ -357,5 +357,85 @@ def busy_poll_stops_when_idle(ctx):
     expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after SIGTERM")
 
 
+
+@suite.test
+def runs_as_pid1(ctx):
+    # A container's entrypoint is PID 1: the children must not take the
+    # master for dead (and exit at once, to be restarted in a loop).
+    import shutil
+    import subprocess
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise lib.TestSkip("no unshare(1)")
+    probe = subprocess.run([unshare, "-fp", "--mount-proc", "true"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=10)
+    if probe.returncode != 0:
+        raise lib.TestSkip("cannot make a PID namespace here (unshare -fp: status %d)"
+                           % probe.returncode)
+    wrapper = os.path.join(ctx.tmpdir, "as-pid1")
+    with open(wrapper, "w") as f:
+        f.write('#!/bin/sh\nexec %s -fp --mount-proc %s "$@"\n' % (unshare, lib.RONDO_BIN))
+    os.chmod(wrapper, 0o755)
+    saved, lib.RONDO_BIN = lib.RONDO_BIN, wrapper
+    try:
+        bs = ctx.backends_n(2)
+        r = ctx.rondo({"healthCheckInterval": "200ms", "servers": [b.url for b in bs],
+                       "workers": WORKERS})
+    finally:
+        lib.RONDO_BIN = saved
+    expect(r.find_log(r"rondo\[1\] master: ready"), "the master is not PID 1: %s", r.log_text())
+    lib.warm_up(r, [b.name for b in bs])
+    requests_work(r, 20)
+    expect(not r.find_log(r"restarting"), "children restarted as PID 1's: %s",
+           [l for l in r.lines if "restarting" in l][:3])
+
+
+@suite.test
+def sigint_to_group_never_restarts(ctx):
+    # Ctrl-C in a terminal: SIGINT to the master and every child at once.
+    # The children exit 0; the master, stopping too, must not restart them.
+    bs = ctx.backends_n(1)
+    for i in range(12):
+        r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url for b in bs],
+                       "workers": 3})
+        wait_children(r, 4)
+        os.killpg(r.pid, signal.SIGINT)
+        expect_eq(r.wait_exit(10 * lib.SLOW), 0, "exit status after a group SIGINT (try %d)" % i)
+        lib.wait_until(lambda: r.done, 5 * lib.SLOW, "the end of rondo's output")
+        expect(not r.find_log(r"restarting"), "try %d: children restarted while stopping: %s",
+               i, [l for l in r.lines if "restarting" in l][:3])
+        ctx.rondos.remove(r)
+
+
+@suite.test
+def fatal_exit_at_run_time_is_restarted(ctx):
+    # A worker restarted later that cannot set itself up (here: no file
+    # descriptor left) exits with status 2; that must not stop the server:
+    # it is restarted with backoff, and serves once the cause is gone.
+    import resource
+    r, bs = start(ctx)
+    hp = health_pid(r, bs)
+    workers = [p for p in r.children() if p != hp]
+    nfds = len(os.listdir("/proc/%d/fd" % r.pid))
+    soft, hard = resource.prlimit(r.pid, resource.RLIMIT_NOFILE)
+    mark = r.mark()
+    resource.prlimit(r.pid, resource.RLIMIT_NOFILE, (nfds, hard))
+    try:
+        os.kill(workers[0], signal.SIGKILL)
+        # killed: restarted at once; then status 2 in a row: 1 s, then 2 s
+        r.wait_log(r"master: .*worker \d+ \(pid %d\) killed by signal 9, restarting$" % workers[0],
+                   5 * lib.SLOW, since=mark)
+        r.wait_log(r"master: .*worker \d+ \(pid \d+\) exited with status 2, restarting in 1s",
+                   5 * lib.SLOW, since=mark)
+        r.wait_log(r"master: .*worker \d+ \(pid \d+\) exited with status 2, restarting in 2s",
+                   5 * lib.SLOW, since=mark)
+        expect(r.proc.poll() is None, "the master stopped: %s", r.log_text()[-300:])
+    finally:
+        resource.prlimit(r.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    kids = wait_children(r, WORKERS + 1, exclude=[workers[0]])
+    expect(hp in kids, "the health child changed")
+    requests_work(r, 20)
+    expect(not r.find_log(r"failed at startup", since=mark), "the server stopped")
+
 if __name__ == "__main__":
     suite.main()

@@ -2,6 +2,7 @@
 """Reloads under load: SIGHUP again and again, with the server list changing,
 while clients keep sending requests; not one may fail."""
 
+import re
 import signal
 import socket
 import sys
@@ -225,6 +226,67 @@ def requests_in_flight_count_after_reload(ctx):
         slow.close()
         other.close()
 
+
+
+def drain_survives_reload(ctx, move_admin):
+    bs = ctx.backends_n(2)
+    aaddr = (lib.LOOPBACK, lib.free_port())
+    r = ctx.rondo({"healthCheckInterval": "300ms", "servers": [b.url for b in bs], "workers": 2,
+                   "admin": {"listen": "%s:%d" % aaddr}})
+    lib.warm_up(r, [b.name for b in bs])
+    a, b = bs
+    with lib.Client(aaddr, timeout=5) as c:
+        expect_eq(c.request("POST", "/backends/127.0.0.1:%d/drain" % a.port).status, 200,
+                  "POST drain")
+    conf = dict(r.config)
+    if move_admin:
+        aaddr = (lib.LOOPBACK, lib.free_port())
+        conf["admin"] = {"listen": "%s:%d" % aaddr}
+    r.rewrite_config(conf)
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    # at once: the new workers may answer any of these
+    for i in range(40):
+        resp = r.get("/")
+        expect_eq((resp.status, resp.header("X-Backend")), (200, b.name),
+                  "request %d after the reload" % i)
+    r.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
+    for i in range(20):
+        resp = r.get("/")
+        expect_eq((resp.status, resp.header("X-Backend")), (200, b.name),
+                  "request %d once the reload is done" % i)
+    with lib.Client(aaddr, timeout=5) as c:
+        st = c.request("GET", "/status").json()
+    state = [x["state"] for x in st["backends"] if x["name"] == "127.0.0.1:%d" % a.port]
+    expect_eq(state, ["drain"], "state of the drained backend in /status after the reload")
+
+
+@suite.test
+def drain_survives_reload_same_admin(ctx):
+    drain_survives_reload(ctx, False)
+
+
+@suite.test
+def drain_survives_reload_admin_moved(ctx):
+    drain_survives_reload(ctx, True)
+
+
+@suite.test
+def failed_reload_logs_each_problem(ctx):
+    bs = ctx.backends_n(1)
+    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [bs[0].url], "workers": 1})
+    r.wait_log(r"master: ready: listening on \S+, 1 worker, 1 backend, round-robin", 1)
+    mark = r.mark()
+    r.rewrite_config(dict(r.config, retries=-1, healthChek=1))
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload failed", 5 * lib.SLOW, since=mark)
+    lib.wait_until(lambda: r.find_log(r"healthChek", since=mark) and r.find_log(r"retries", since=mark),
+                   5 * lib.SLOW, "both problems in the log")
+    prefix = r"^\d{4}-\d\d-\d\dT[\d:.]+Z rondo\[%d\] master: " % r.pid
+    for what in ("healthChek", "retries"):
+        lines = [l for l in r.lines[mark:] if what in l]
+        expect(lines and all(re.match(prefix, l) for l in lines),
+               "the line about %s has no timestamp and process: %s", what, lines)
 
 if __name__ == "__main__":
     suite.main()

@@ -34,7 +34,7 @@
 	    "expected \"%s\" in \"%s\"", (needle), (haystack))
 
 static uint16_t
-addr_port(const struct conf_addr *a)
+addr_port(const struct net_addr *a)
 {
 	if (a->ss.ss_family == AF_INET6)
 		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
@@ -43,7 +43,7 @@ addr_port(const struct conf_addr *a)
 
 /* The numeric address in <a>, without the port. */
 static const char *
-addr_ip(const struct conf_addr *a, char *buf, size_t len)
+addr_ip(const struct net_addr *a, char *buf, size_t len)
 {
 	if (a->ss.ss_family == AF_INET6)
 		return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->ss)->sin6_addr, buf, len);
@@ -154,7 +154,7 @@ static const struct {
 
 START_TEST(test_listen_ok)
 {
-	struct conf_addr a;
+	struct net_addr a;
 	char name[64], err[256] = "", ip[INET6_ADDRSTRLEN];
 	int family = listens_ok[_i].family;
 
@@ -202,7 +202,7 @@ static const struct {
 
 START_TEST(test_listen_bad)
 {
-	struct conf_addr a;
+	struct net_addr a;
 	char name[64], err[256] = "";
 
 	ck_assert_msg(conf_parse_listen(listens_bad[_i].s, &a, name, sizeof(name),
@@ -595,7 +595,7 @@ START_TEST(test_admin_defaults)
 	ck_assert_uint_eq(c->limits.headers, 100);
 	ck_assert_str_eq(c->access_log, "-");
 	ck_assert_int_eq(c->access_log_format, ACCESSLOG_COMBINED);
-	ck_assert_ptr_null(c->user);		/* a group without a user is fine */
+	ck_assert_str_eq(c->user, "root");
 	ck_assert_str_eq(c->group, "root");
 	ck_assert_int_eq(c->admin, 1);
 	ck_assert_str_eq(c->admin_name, "127.0.0.1:9090");
@@ -787,11 +787,10 @@ START_TEST(test_user_group)
 	ck_assert_ptr_null(c->group);
 	conf_free(c);
 
+	/* A group alone would leave the uid 0: refused. */
 	snprintf(json, sizeof(json), "{" MINIMAL ", \"group\": \"%s\"}", group);
-	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
-	ck_assert_ptr_null(c->user);
-	ck_assert_str_eq(c->group, group);
-	conf_free(c);
+	ck_assert_int_eq(conf_load_string(&c, json, "x", err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "x: group: needs \"user\" too: without it rondo would keep running as root");
 
 	/* Both looked up, both reported. */
 	ck_assert_int_eq(conf_load_string(&c, "{" MINIMAL ", \"user\": \"rondo-nobody-1\","
@@ -1110,6 +1109,7 @@ static const struct {
 	{ "group-unknown.json",		": group: no such group \"rondo-no-such-group\"" },
 	{ "group-empty.json",		": group: must not be empty" },
 	{ "group-type.json",		": group: expected a group name (a string)" },
+	{ "group-without-user.json",	": group: needs \"user\" too: without it rondo would keep running as root" },
 	{ "access-log-empty.json",	": accessLog: must not be empty" },
 	{ "access-log-type.json",	": accessLog: expected a file name, \"-\" for standard output, or \"off\"" },
 	{ "access-log-format.json",	": accessLogFormat: must be \"combined\" or \"json\"" },
