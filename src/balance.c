@@ -37,7 +37,7 @@ _Static_assert(BALANCE_MAX == CONF_MAX_BACKENDS, "one limit for both");
 
 #define BALANCE_HASH_TRIES	16		/* re-hashes of a key before ip-hash scans */
 #define BALANCE_TWO_TRIES	4		/* random pairs drawn before a full scan */
-#define BALANCE_ROTATE_REACH	1024		/* turns a rotation looks ahead at most */
+#define BALANCE_ROTATE_REACH	16		/* turns a rotation looks ahead, or one per member */
 #define BALANCE_TABLE_MIN	65537		/* Maglev table: a prime, > 256 * BALANCE_MAX */
 #define BALANCE_TABLE_PER_WEIGHT 32		/* table entries per unit of (reduced) weight */
 #define BALANCE_TABLE_MAX	(1u << 21)	/* 2 MiB of uint8_t per group at most */
@@ -509,18 +509,22 @@ balance_spread(const struct lb *lb, const struct balance_group *g, struct shm_se
  * after it. A swap fails only when another pick claimed turns meanwhile: the
  * look starts again from there.
  *
- * A look ahead stops after BALANCE_ROTATE_REACH entries (a long weighted
- * sequence whose heavy members are all down); the pick is then spread by the
- * turn drawn instead. Returns a backend index, acquired, or -1 when v accepts
+ * A look ahead stops after BALANCE_ROTATE_REACH entries or one per member,
+ * whichever is more, so that a pick costs no more than a look at each member
+ * (a long weighted sequence whose heavy members are all down would take
+ * thousands); the pick is then spread by the turn drawn instead. Returns a backend index, acquired, or -1 when v accepts
  * no member (v->seen says why).
  */
 static int
 balance_rotate(const struct lb *lb, const struct balance_group *g, const uint8_t *order,
     uint32_t norder, struct shm_seg *seg, const struct balance_ctx *ctx, struct balance_view *v)
 {
-	uint32_t d, j, reach = norder < BALANCE_ROTATE_REACH ? norder : BALANCE_ROTATE_REACH;
+	uint32_t d, j, reach = g->n > BALANCE_ROTATE_REACH ? g->n : BALANCE_ROTATE_REACH;
 	uint64_t drawn, c;
 	unsigned i;
+
+	if (reach > norder)
+		reach = norder;
 
 	drawn = atomic_fetch_add_explicit(&seg->rr, 1, memory_order_relaxed);
 	i = order[drawn % norder];

@@ -1,8 +1,9 @@
 /*
  * Every policy over the shared segment: round robin, smooth weighted round
- * robin, least connections, ip-hash (Maglev), random two choices; then what
- * they share: maxConnections across workers, backups, tried backends and the
- * cleanup after a worker dies.
+ * robin, least connections, ip-hash (Maglev), random two choices; the
+ * rotations' even spread over the backends left when others are out; then
+ * what they share: maxConnections across workers, backups, tried backends
+ * and the cleanup after a worker dies.
  */
 #include "config.h"
 
@@ -920,6 +921,48 @@ START_TEST(test_even_across_processes)
 }
 END_TEST
 
+/*
+ * Weighted round robin with the heavy backends down: the light ones left
+ * share evenly, and by weight, however far apart their entries are in the
+ * sequence (1 in 3002 here).
+ */
+START_TEST(test_wrr_heavy_down)
+{
+	static const unsigned weights[][5] = {
+		{ 1000, 1000, 1000, 1, 1 },
+		{ 10, 10, 10, 1, 1 },
+		{ 1000, 999, 7, 1, 1 },
+	};
+	struct shm_seg *seg;
+	unsigned count[5];
+	struct lb *lb;
+	size_t c, i;
+
+	for (c = 0; c < NELEM(weights); c++) {
+		seg = seg_with(5);
+		for (i = 0; i < 5; i++)
+			backends[i].weight = weights[c][i];
+		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		shm_backend_set_up(seg, 0, 0);
+		shm_backend_set_up(seg, 1, 0);
+		shm_backend_set_up(seg, 2, 0);
+		assert_even(lb, seg, 0, 0x18, EVEN_PICKS);
+		/* Weights 2 and 1 left: 200 and 100 of 300. */
+		backends[3].weight = 2;
+		balance_free(lb);
+		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < 300; i++)
+			count[pick_lb(lb, seg)]++;
+		ck_assert_msg(count[3] >= 199 && count[3] <= 201 && count[4] + count[3] == 300,
+		    "weights %u,%u,%u,2,1, the first three down: %u and %u of 300",
+		    weights[c][0], weights[c][1], weights[c][2], count[3], count[4]);
+		balance_free(lb);
+		shm_destroy(seg);
+	}
+}
+END_TEST
+
 /* ip-hash: when most are down, the clients left over spread over all the rest. */
 START_TEST(test_hash_most_down)
 {
@@ -1191,6 +1234,7 @@ main(void)
 	tcase_add_test(tc, test_wrr_reduced);
 	tcase_add_test(tc, test_wrr_skips_unhealthy);
 	tcase_add_test(tc, test_wrr_across_processes);
+	tcase_add_test(tc, test_wrr_heavy_down);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("least-connections");
