@@ -12,7 +12,10 @@
  * A backend is "eligible" for a pick when it is up, not yet tried by this
  * request and below its maxConnections. Every policy looks for one in its
  * own order; when none is left the reason is the result: nobody up, all
- * full, or all tried.
+ * full, or all tried. A backend that is not eligible never hands its share
+ * to the one next to it in the list (a failure must not double a
+ * neighbour's load): the rotations pass over its turns, and the other
+ * policies spread what it would have had over all the eligible ones.
  */
 #include "config.h"
 
@@ -32,9 +35,9 @@
 _Static_assert(BALANCE_MAX <= 256, "backend indexes are stored in a uint8_t");
 _Static_assert(BALANCE_MAX == CONF_MAX_BACKENDS, "one limit for both");
 
-#define BALANCE_SEQ_TRIES	16		/* counter draws before weighted RR scans */
 #define BALANCE_HASH_TRIES	16		/* re-hashes of a key before ip-hash scans */
 #define BALANCE_TWO_TRIES	4		/* random pairs drawn before a full scan */
+#define BALANCE_ROTATE_REACH	16		/* turns a rotation looks ahead, or one per member */
 #define BALANCE_TABLE_MIN	65537		/* Maglev table: a prime, > 256 * BALANCE_MAX */
 #define BALANCE_TABLE_PER_WEIGHT 32		/* table entries per unit of (reduced) weight */
 #define BALANCE_TABLE_MAX	(1u << 21)	/* 2 MiB of uint8_t per group at most */
@@ -72,6 +75,17 @@ struct lb {
 struct balance_seen {
 	unsigned up;		/* backends up */
 	unsigned full;		/* up, untried, at their limit */
+};
+
+/*
+ * What one pick has learnt of the backends, so that a backend that comes up
+ * many times in a weighted sequence is looked at once.
+ */
+struct balance_view {
+	struct balance_tried known;	/* looked at */
+	struct balance_tried ok;	/* looked at, and may be taken */
+	struct balance_tried lost;	/* looked fine, but filled up before it was acquired */
+	struct balance_seen seen;	/* why the others may not */
 };
 
 /* Per process: the master never picks, so each worker seeds its own after fork. */
@@ -413,17 +427,26 @@ balance_eligible(const struct lb *lb, const struct shm_seg *seg, const struct ba
 	return 1;
 }
 
-/* Tries to take backend i: eligible and acquired. Returns 1 if taken. */
+/* Whether backend i may be taken, looking at it only the first time this pick asks. */
 static int
-balance_take(const struct lb *lb, struct shm_seg *seg, const struct balance_ctx *ctx,
-    unsigned i, struct balance_seen *seen)
+balance_view_ok(const struct lb *lb, const struct shm_seg *seg, const struct balance_ctx *ctx,
+    struct balance_view *v, unsigned i)
 {
-	if (!balance_eligible(lb, seg, ctx, i, seen))
-		return 0;
-	if (balance_acquire_capped(lb, seg, ctx->worker, i))
-		return 1;
-	seen->full++;
-	return 0;
+	if (!balance_tried_has(&v->known, (int)i)) {
+		balance_tried_add(&v->known, (int)i);
+		if (balance_eligible(lb, seg, ctx, i, &v->seen))
+			balance_tried_add(&v->ok, (int)i);
+	}
+	return balance_tried_has(&v->ok, (int)i);
+}
+
+/* Backend i was eligible but full by the time it was acquired: not for this pick. */
+static void
+balance_view_lose(struct balance_view *v, unsigned i)
+{
+	v->ok.bits[i / 64] &= ~(UINT64_C(1) << (i % 64));
+	balance_tried_add(&v->lost, (int)i);
+	v->seen.full++;
 }
 
 /* The result of a pick that found nothing, from what the last full scan saw. */
@@ -436,108 +459,178 @@ balance_nothing(const struct balance_seen *seen)
 }
 
 /*
- * Every member of g in order from member[start % n], the first one that can
- * be taken wins: a down backend's turn goes to the next one. Returns a backend
- * index, or a BALANCE_* code.
+ * Of the members of g that v accepts, the one at r in their weights laid end
+ * to end (r modulo the sum): an evenly spread r gives each its share by
+ * weight, and a member left out shares its part among all the others. Looks
+ * at every member. Returns a backend index, acquired, or -1 when v accepts
+ * none (v->seen says why).
  */
 static int
-balance_scan(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
-    const struct balance_ctx *ctx, uint64_t start)
+balance_spread(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
+    const struct balance_ctx *ctx, struct balance_view *v, uint64_t r)
 {
-	struct balance_seen seen = { 0, 0 };
-	uint32_t k, j = (uint32_t)(start % g->n);
+	uint64_t total, at;
+	uint32_t k;
 	unsigned i;
 
-	for (k = 0; k < g->n; k++, j = j + 1 == g->n ? 0 : j + 1) {
-		i = g->member[j];
-		if (balance_take(lb, seg, ctx, i, &seen))
+	/* Each round takes a backend or loses one: at most g->n rounds. */
+	for (;;) {
+		for (total = 0, k = 0; k < g->n; k++)
+			if (balance_view_ok(lb, seg, ctx, v, g->member[k]))
+				total += lb->weight[g->member[k]];
+		if (total == 0)
+			return -1;
+		at = r % total;
+		for (k = 0;; k++) {
+			i = g->member[k];
+			if (!balance_tried_has(&v->ok, (int)i))
+				continue;
+			if (at < lb->weight[i])
+				break;
+			at -= lb->weight[i];
+		}
+		if (balance_acquire_capped(lb, seg, ctx->worker, i))
 			return (int)i;
+		balance_view_lose(v, i);
 	}
-	return balance_nothing(&seen);
 }
 
-static uint64_t
-balance_next_rr(struct shm_seg *seg)
+/*
+ * The rotation shared by round robin, weighted round robin and the ties of
+ * least connections: order[] (norder entries, members of g) is read from the
+ * shared counter's place on, and the first entry that v accepts is taken.
+ *
+ * Each turn of the counter is used once, by one pick in one worker: a pick
+ * draws a turn; if its backend cannot be taken, the pick claims the turns up
+ * to the next one that can, in one compare-and-swap, so the turns passed over
+ * are used up too and the next pick, in any worker, starts after them. With
+ * k of n takeable the rotation thus goes through the k in order, each getting
+ * one pick in k, instead of a down backend's turns all falling to the one
+ * after it. A swap fails only when another pick claimed turns meanwhile: the
+ * look starts again from there.
+ *
+ * A look ahead stops after BALANCE_ROTATE_REACH entries or one per member,
+ * whichever is more, so that a pick costs no more than a look at each member
+ * (a long weighted sequence whose heavy members are all down would take
+ * thousands); the pick is then spread by the turn drawn instead. Returns a backend index, acquired, or -1 when v accepts
+ * no member (v->seen says why).
+ */
+static int
+balance_rotate(const struct lb *lb, const struct balance_group *g, const uint8_t *order,
+    uint32_t norder, struct shm_seg *seg, const struct balance_ctx *ctx, struct balance_view *v)
 {
-	return atomic_fetch_add_explicit(&seg->rr, 1, memory_order_relaxed);
+	uint32_t d, j, reach = g->n > BALANCE_ROTATE_REACH ? g->n : BALANCE_ROTATE_REACH;
+	uint64_t drawn, c;
+	unsigned i;
+
+	if (reach > norder)
+		reach = norder;
+
+	drawn = atomic_fetch_add_explicit(&seg->rr, 1, memory_order_relaxed);
+	i = order[drawn % norder];
+	if (balance_view_ok(lb, seg, ctx, v, i)) {
+		if (balance_acquire_capped(lb, seg, ctx->worker, i))
+			return (int)i;
+		balance_view_lose(v, i);
+	}
+	/* Each round claims turns (or loses a backend), or another pick did: lock-free. */
+	for (c = drawn + 1;;) {
+		for (d = 0, j = (uint32_t)(c % norder); d < reach; d++, j = j + 1 == norder ? 0 : j + 1)
+			if (balance_view_ok(lb, seg, ctx, v, order[j]))
+				break;
+		if (d == norder)
+			return -1;
+		if (d == reach)
+			return balance_spread(lb, g, seg, ctx, v, drawn);
+		if (!atomic_compare_exchange_strong_explicit(&seg->rr, &c, c + d + 1,
+		    memory_order_relaxed, memory_order_relaxed))
+			continue;	/* c is where the counter is now */
+		i = order[j];
+		if (balance_acquire_capped(lb, seg, ctx->worker, i))
+			return (int)i;
+		balance_view_lose(v, i);
+		c += d + 1;
+	}
 }
 
-/* round-robin: one step of the shared counter per pick. */
+/* round-robin: the members in config order, one turn of the shared counter each. */
 static int
 balance_pick_rr(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
     const struct balance_ctx *ctx)
 {
-	return balance_scan(lb, g, seg, ctx, balance_next_rr(seg));
+	struct balance_view v;
+	int b;
+
+	memset(&v, 0, sizeof(v));
+	b = balance_rotate(lb, g, g->member, g->n, seg, ctx, &v);
+	return b >= 0 ? b : balance_nothing(&v.seen);
 }
 
 /*
- * weighted-round-robin: the shared counter indexes the smooth sequence. An
- * entry that cannot be taken is passed over by drawing the next one, so the
- * others keep the proportions of their weights; after BALANCE_SEQ_TRIES draws
- * (most of the weight down or full) a scan settles it.
+ * weighted-round-robin: the shared counter goes through the smooth sequence.
+ * The entries of a backend that cannot be taken are passed over, so the
+ * others keep the order and the proportions of their weights.
  */
 static int
 balance_pick_wrr(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
     const struct balance_ctx *ctx)
 {
-	struct balance_seen seen = { 0, 0 };
-	uint64_t n = 0;
-	unsigned i, t;
+	struct balance_view v;
+	int b;
 
-	for (t = 0; t < BALANCE_SEQ_TRIES; t++) {
-		n = balance_next_rr(seg);
-		i = g->seq[n % g->nseq];
-		if (balance_take(lb, seg, ctx, i, &seen))
-			return (int)i;
-	}
-	return balance_scan(lb, g, seg, ctx, balance_mix(n));
+	memset(&v, 0, sizeof(v));
+	b = balance_rotate(lb, g, g->seq, g->nseq, seg, ctx, &v);
+	return b >= 0 ? b : balance_nothing(&v.seen);
 }
 
 /*
  * least-connections: the fewest requests in flight over all workers per unit
- * of weight. The scan starts at the member the smooth sequence names for this
- * step of the shared counter and keeps the first of equals, so ties rotate
- * (in proportion to weight) instead of always going to the first backend. A
- * backend that fills up between the look and the acquire is set aside and the
- * scan done again.
+ * of weight. The eligible members with that fewest are tied, and the tie is
+ * broken by the rotation through the smooth sequence, so ties go round (in
+ * proportion to weight) among the tied ones alone: idle backends share evenly
+ * however many others are down. A tied backend that fills up between the look
+ * and the acquire is set aside and the look done again.
  */
 static int
 balance_pick_leastconn(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
     const struct balance_ctx *ctx)
 {
-	struct balance_tried lost;
-	struct balance_seen seen;
-	uint32_t k, j, first, round;
+	struct balance_view v;
+	uint32_t k, round;
 	int64_t a, best_a = 0;
 	unsigned i;
 	int best;
 
-	first = lb->pos[g->seq[balance_next_rr(seg) % g->nseq]];
-	memset(&lost, 0, sizeof(lost));
+	memset(&v, 0, sizeof(v));
 	for (round = 0; round <= g->n; round++) {
-		memset(&seen, 0, sizeof(seen));
+		memset(&v.known, 0, sizeof(v.known));
+		memset(&v.ok, 0, sizeof(v.ok));
+		memset(&v.seen, 0, sizeof(v.seen));
 		best = -1;
-		for (k = 0, j = first; k < g->n; k++, j = j + 1 == g->n ? 0 : j + 1) {
-			i = g->member[j];
-			if (!balance_eligible(lb, seg, ctx, i, &seen))
+		for (k = 0; k < g->n; k++) {
+			i = g->member[k];
+			balance_tried_add(&v.known, (int)i);
+			if (!balance_eligible(lb, seg, ctx, i, &v.seen))
 				continue;
-			if (balance_tried_has(&lost, (int)i)) {
-				seen.full++;
+			if (balance_tried_has(&v.lost, (int)i)) {
+				v.seen.full++;
 				continue;
 			}
 			a = balance_active(lb, seg, i);
 			if (best == -1 || a * lb->weight[best] < best_a * lb->weight[i]) {
 				best = (int)i;
 				best_a = a;
+				memset(&v.ok, 0, sizeof(v.ok));
 			}
+			if (a * lb->weight[best] == best_a * lb->weight[i])
+				balance_tried_add(&v.ok, (int)i);
 		}
 		if (best == -1)
 			break;
-		if (balance_acquire_capped(lb, seg, ctx->worker, (unsigned)best))
+		if ((best = balance_rotate(lb, g, g->seq, g->nseq, seg, ctx, &v)) >= 0)
 			return best;
-		balance_tried_add(&lost, best);
 	}
-	return balance_nothing(&seen);
+	return balance_nothing(&v.seen);
 }
 
 /* The next number of this process's generator (splitmix64), seeded on first use. */
@@ -626,24 +719,30 @@ balance_pick_two(const struct lb *lb, const struct balance_group *g, struct shm_
  * ip-hash: the client's key indexes the Maglev table. When that backend
  * cannot take the request, the key is hashed again with the attempt number,
  * so the clients of a down backend spread over the others by weight (and the
- * others' clients stay where they are); after BALANCE_HASH_TRIES a scan from a
- * place given by the key settles it.
+ * others' clients stay where they are); after BALANCE_HASH_TRIES (most of the
+ * weight down) the key spreads them over the eligible ones, by weight too.
  */
 static int
 balance_pick_hash(const struct lb *lb, const struct balance_group *g, struct shm_seg *seg,
     const struct balance_ctx *ctx)
 {
-	struct balance_seen seen = { 0, 0 };
+	struct balance_view v;
 	uint64_t h = 0;
 	unsigned i, t;
+	int b;
 
+	memset(&v, 0, sizeof(v));
 	for (t = 0; t < BALANCE_HASH_TRIES; t++) {
 		h = balance_mix(ctx->key + t * BALANCE_GOLDEN);
 		i = g->table[h % g->ntable];
-		if (balance_take(lb, seg, ctx, i, &seen))
+		if (!balance_view_ok(lb, seg, ctx, &v, i))
+			continue;
+		if (balance_acquire_capped(lb, seg, ctx->worker, i))
 			return (int)i;
+		balance_view_lose(&v, i);
 	}
-	return balance_scan(lb, g, seg, ctx, balance_mix(h));
+	b = balance_spread(lb, g, seg, ctx, &v, balance_mix(h));
+	return b >= 0 ? b : balance_nothing(&v.seen);
 }
 
 static int

@@ -7,7 +7,7 @@
  *
  * One writer per field:
  *   up, checks, last_*         the health child (release stores; readers acquire)
- *   rr                         every worker, atomic fetch-add (the global rotation)
+ *   rr                         every worker, atomic fetch-add or compare-and-swap (the global rotation)
  *   requests, failures, active every worker, relaxed atomic adds
  *   wactive[w]                 worker slot w (and the master once w died)
  *   responses, latency         every worker, relaxed atomic adds

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Balancing algorithms with the real rondo (2 workers) and real backends:
 weighted round robin, least connections, ip-hash, maxConnections, backups,
-each one balancer across the workers."""
+backends down shared evenly by the others, each one balancer across the
+workers."""
 
 import os
 import signal
@@ -300,6 +301,46 @@ def backup_only_when_primaries_down(ctx):
     bs[0].start()
     r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % bs[0].port, 5 * lib.SLOW, since=mark)
     expect_eq(count_backends(r, 10), {"b1": 10}, "a primary back")
+
+
+def down_rx(port):
+    return r"backend http://127\.0\.0\.1:%d is down" % port
+
+
+def expect_halves(counts, names, what):
+    """60 requests split evenly over two backends, give or take 2."""
+    expect(sum(counts.values()) == 60 and all(28 <= counts.get(n, 0) <= 32 for n in names),
+           "%s: 60 requests over %s, not 30/30: %s", what, names, counts)
+
+
+@suite.test
+def down_backends_share_evenly(ctx):
+    # 5 servers, the last 3 with nothing listening: each of the 2 left gets
+    # half, not the first one the turns of the 3 before it as well.
+    bs = ctx.backends_n(2)
+    dead = [lib.free_port() for _ in range(3)]
+    servers = [b.url for b in bs] + ["http://127.0.0.1:%d" % p for p in dead]
+    for algorithm in ("round-robin", "least-connections"):
+        r = ctx.rondo(config(bs, algorithm, servers))
+        for p in dead:
+            r.wait_log(down_rx(p), 5 * lib.SLOW)
+        lib.warm_up(r, ["b1", "b2"])
+        expect_halves(count_backends(r, 60), ["b1", "b2"], "%s, 2 of 5 up" % algorithm)
+        r.stop()
+
+
+@suite.test
+def killed_backend_shared_evenly(ctx):
+    # 3 backends, the middle one killed: the one after it must not take its turns.
+    bs = ctx.backends_n(3)
+    for algorithm in ("round-robin", "least-connections"):
+        r = start(ctx, bs, algorithm)
+        mark = r.mark()
+        bs[1].kill()
+        r.wait_log(down_rx(bs[1].port), 5 * lib.SLOW, since=mark)
+        expect_halves(count_backends(r, 60), ["b1", "b3"], "%s, b2 killed" % algorithm)
+        r.stop()
+        bs[1].start()
 
 
 @suite.test

@@ -1,8 +1,9 @@
 /*
  * Every policy over the shared segment: round robin, smooth weighted round
- * robin, least connections, ip-hash (Maglev), random two choices; then what
- * they share: maxConnections across workers, backups, tried backends and the
- * cleanup after a worker dies.
+ * robin, least connections, ip-hash (Maglev), random two choices; the
+ * rotations' even spread over the backends left when others are out; then
+ * what they share: maxConnections across workers, backups, tried backends
+ * and the cleanup after a worker dies.
  */
 #include "config.h"
 
@@ -22,7 +23,7 @@
 #define NALGO		(CONF_ALGO_RANDOM_TWO_CHOICES + 1)
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-static struct conf_backend backends[8];
+static struct conf_backend backends[64];
 static struct conf conf;
 static const uint8_t key[16] = "0123456789abcdef";
 
@@ -102,9 +103,9 @@ START_TEST(test_skips_unhealthy)
 		count[pick(seg, NULL)]++;
 	ck_assert_uint_eq(count[1], 0);
 	ck_assert_uint_eq(count[0] + count[2], 300);
-	/* The backend after the down one takes its turn: 2/3 vs 1/3. */
-	ck_assert_uint_eq(count[0], 100);
-	ck_assert_uint_eq(count[2], 200);
+	/* The down one's turns are shared, not all given to the one after it. */
+	ck_assert_uint_eq(count[0], 150);
+	ck_assert_uint_eq(count[2], 150);
 	shm_backend_set_up(seg, 1, 1);
 	for (i = 0; i < 3; i++)
 		count[pick(seg, NULL)]++;
@@ -749,6 +750,242 @@ START_TEST(test_hash_backend_removed)
 }
 END_TEST
 
+/*
+ * The rotations (round robin, weighted round robin with equal weights, ties
+ * of least connections) with some backends out: loop tests over the first
+ * three algorithms, _i.
+ */
+
+#define EVEN_WINDOW	30
+#define EVEN_PICKS	300
+
+/*
+ * <picks> picks by worker slot w, each released at once (so least connections
+ * sees nothing but ties): only the backends in the bit mask <want> may get
+ * them, and each of those 1/k of every EVEN_WINDOW picks in a row, give or
+ * take one.
+ */
+static void
+assert_even(const struct lb *lb, struct shm_seg *seg, unsigned w, uint64_t want, int picks)
+{
+	int hist[EVEN_PICKS], count[64], i, j, b, k = __builtin_popcountll(want);
+
+	ck_assert_int_le(picks, EVEN_PICKS);
+	for (i = 0; i < picks; i++) {
+		b = take(lb, seg, w);
+		ck_assert_msg(b >= 0 && b < 64 && (want >> b & 1), "pick %d went to %d", i, b);
+		balance_release(seg, w, b);
+		hist[i] = b;
+	}
+	for (i = 0; i + EVEN_WINDOW <= picks; i++) {
+		memset(count, 0, sizeof(count));
+		for (j = i; j < i + EVEN_WINDOW; j++)
+			count[hist[j]]++;
+		for (b = 0; b < 64; b++)
+			ck_assert_msg(!(want >> b & 1) || abs(count[b] * k - EVEN_WINDOW) <= k,
+			    "picks %d to %d: backend %d got %d (%d up)", i, i + EVEN_WINDOW - 1,
+			    b, count[b], k);
+	}
+}
+
+/* k of n up: each of the k gets 1/k, whichever ones are down. */
+START_TEST(test_even_k_of_n)
+{
+	static const struct {
+		size_t n;
+		uint64_t up;
+	} cases[] = {
+		{ 5, 0x03 },		/* the tutorial: 5 servers, 5001 and 5002 up */
+		{ 3, 0x05 },		/* 3, the middle one killed */
+		{ 3, 0x03 },		/* 3, the last one killed */
+		{ 5, 0x1a },
+		{ 8, 0x81 },
+		{ 40, 0x03 },		/* most of them down, two left side by side */
+		{ 40, 0x8000000001ull },
+	};
+	struct shm_seg *seg;
+	struct lb *lb;
+	size_t c, i;
+
+	for (c = 0; c < NELEM(cases); c++) {
+		seg = seg_with(cases[c].n);
+		lb = lb_for((enum conf_algorithm)_i);
+		for (i = 0; i < cases[c].n; i++)
+			shm_backend_set_up(seg, (unsigned)i, (cases[c].up >> i) & 1);
+		assert_even(lb, seg, 0, cases[c].up, EVEN_PICKS);
+		/* One more goes down: the rest share again. */
+		for (i = 0; i < cases[c].n && !((cases[c].up >> i) & 1); i++)
+			;
+		if (__builtin_popcountll(cases[c].up) > 2) {
+			shm_backend_set_up(seg, (unsigned)i, 0);
+			assert_even(lb, seg, 1, cases[c].up & ~(1ull << i), EVEN_PICKS);
+		}
+		balance_free(lb);
+		shm_destroy(seg);
+	}
+}
+END_TEST
+
+/* Drained by the admin, out by passive health: shared like down. */
+START_TEST(test_even_drained)
+{
+	struct shm_seg *seg = seg_with(5);
+	struct lb *lb = lb_for((enum conf_algorithm)_i);
+
+	atomic_store(&seg->backends[1].drain, 1);
+	assert_even(lb, seg, 0, 0x1d, EVEN_PICKS);
+	atomic_store(&seg->backends[2].down_until_ms, shm_now_ms() + 60000);
+	assert_even(lb, seg, 0, 0x19, EVEN_PICKS);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A backend at maxConnections (another worker holds its place): the rest share. */
+START_TEST(test_even_full)
+{
+	struct shm_seg *seg = seg_with(4);
+	struct lb *lb;
+
+	backends[0].max_connections = 1;
+	lb = lb_for((enum conf_algorithm)_i);
+	balance_acquire(seg, 1, 0);
+	assert_even(lb, seg, 0, 0x0e, EVEN_PICKS);
+	balance_release(seg, 1, 0);
+	assert_even(lb, seg, 0, 0x0f, EVEN_PICKS);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* The backups take over, one of them down: the other two share. */
+START_TEST(test_even_backups)
+{
+	struct shm_seg *seg = seg_with(5);
+	struct lb *lb;
+
+	backends[2].backup = backends[3].backup = backends[4].backup = 1;
+	lb = lb_for((enum conf_algorithm)_i);
+	shm_backend_set_up(seg, 0, 0);
+	shm_backend_set_up(seg, 1, 0);
+	shm_backend_set_up(seg, 3, 0);
+	assert_even(lb, seg, 0, 0x14, EVEN_PICKS);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Two processes picking at once over 2 of 5: one balancer, 150 each of 300. */
+START_TEST(test_even_across_processes)
+{
+	struct shm_seg *seg = seg_with(5);
+	unsigned count[5] = { 0 };
+	int fds[2], p, i, st;
+	unsigned char b;
+	struct lb *lb = lb_for((enum conf_algorithm)_i);
+
+	shm_backend_set_up(seg, 1, 0);
+	shm_backend_set_up(seg, 2, 0);
+	shm_backend_set_up(seg, 4, 0);
+	ck_assert_int_eq(pipe(fds), 0);
+	for (p = 0; p < 2; p++) {
+		pid_t pid = fork();
+
+		ck_assert_int_ne(pid, -1);
+		if (pid == 0) {
+			for (i = 0; i < 150; i++) {
+				b = (unsigned char)take(lb, seg, (unsigned)p);
+				balance_release(seg, (unsigned)p, b);
+				if (write(fds[1], &b, 1) != 1)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	close(fds[1]);
+	while (read(fds[0], &b, 1) == 1)
+		count[b < 5 ? b : 1]++;
+	close(fds[0]);
+	for (p = 0; p < 2; p++) {
+		ck_assert_int_ne(wait(&st), -1);
+		ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ck_assert_uint_eq(count[1] + count[2] + count[4], 0);
+	/* Least connections: a pick may see the other's request in flight. */
+	ck_assert_uint_eq(count[0] + count[3], 300);
+	ck_assert_msg((count[0] >= 149 && count[0] <= 151) ||
+	    (_i == CONF_ALGO_LEAST_CONNECTIONS && count[0] >= 135 && count[0] <= 165),
+	    "300 picks over 0 and 3: %u and %u", count[0], count[3]);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/*
+ * Weighted round robin with the heavy backends down: the light ones left
+ * share evenly, and by weight, however far apart their entries are in the
+ * sequence (1 in 3002 here).
+ */
+START_TEST(test_wrr_heavy_down)
+{
+	static const unsigned weights[][5] = {
+		{ 1000, 1000, 1000, 1, 1 },
+		{ 10, 10, 10, 1, 1 },
+		{ 1000, 999, 7, 1, 1 },
+	};
+	struct shm_seg *seg;
+	unsigned count[5];
+	struct lb *lb;
+	size_t c, i;
+
+	for (c = 0; c < NELEM(weights); c++) {
+		seg = seg_with(5);
+		for (i = 0; i < 5; i++)
+			backends[i].weight = weights[c][i];
+		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		shm_backend_set_up(seg, 0, 0);
+		shm_backend_set_up(seg, 1, 0);
+		shm_backend_set_up(seg, 2, 0);
+		assert_even(lb, seg, 0, 0x18, EVEN_PICKS);
+		/* Weights 2 and 1 left: 200 and 100 of 300. */
+		backends[3].weight = 2;
+		balance_free(lb);
+		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < 300; i++)
+			count[pick_lb(lb, seg)]++;
+		ck_assert_msg(count[3] >= 199 && count[3] <= 201 && count[4] + count[3] == 300,
+		    "weights %u,%u,%u,2,1, the first three down: %u and %u of 300",
+		    weights[c][0], weights[c][1], weights[c][2], count[3], count[4]);
+		balance_free(lb);
+		shm_destroy(seg);
+	}
+}
+END_TEST
+
+/* ip-hash: when most are down, the clients left over spread over all the rest. */
+START_TEST(test_hash_most_down)
+{
+	struct shm_seg *seg = seg_with(40);
+	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	unsigned count[40] = { 0 };
+	uint32_t c;
+	int i;
+
+	for (i = 2; i < 40; i++)
+		shm_backend_set_up(seg, (unsigned)i, 0);
+	for (c = 0; c < 10000; c++)
+		count[take_key(lb, seg, client_key(lb, c))]++;
+	ck_assert_msg(count[0] > 4500 && count[1] > 4500, "10000 clients over 2 of 40: %u and %u",
+	    count[0], count[1]);
+	for (c = 0; c < 100; c++)	/* still sticky */
+		ck_assert_int_eq(take_key(lb, seg, client_key(lb, c)),
+		    take_key(lb, seg, client_key(lb, c)));
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
 /* Shared by every policy (loop tests: _i is the algorithm) */
 
 START_TEST(test_all_none_healthy)
@@ -997,6 +1234,7 @@ main(void)
 	tcase_add_test(tc, test_wrr_reduced);
 	tcase_add_test(tc, test_wrr_skips_unhealthy);
 	tcase_add_test(tc, test_wrr_across_processes);
+	tcase_add_test(tc, test_wrr_heavy_down);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("least-connections");
@@ -1020,6 +1258,16 @@ main(void)
 	tcase_add_test(tc, test_hash_weighted);
 	tcase_add_test(tc, test_hash_backend_down);
 	tcase_add_test(tc, test_hash_backend_removed);
+	tcase_add_test(tc, test_hash_most_down);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("even-spread");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, test_even_k_of_n, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
+	tcase_add_loop_test(tc, test_even_drained, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
+	tcase_add_loop_test(tc, test_even_full, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
+	tcase_add_loop_test(tc, test_even_backups, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
+	tcase_add_loop_test(tc, test_even_across_processes, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("every-policy");
