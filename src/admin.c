@@ -1,12 +1,15 @@
 /* The admin listener: status, metrics and drain, in the master; see admin.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -244,15 +247,21 @@ admin_conn_close(struct admin_conn *ac)
 	free(ac);
 }
 
+/* Queues the response; <extra> is more header lines, each ending in CRLF ("" for none). */
 static void
-admin_reply(struct admin_conn *ac, int status, const char *type, const char *body, size_t len)
+admin_reply(struct admin_conn *ac, int status, const char *extra, const char *type,
+    const char *body, size_t len)
 {
-	char head[256];
+	char head[512];
 	int n;
 
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
-	    status, http_reason(status), type, len);
+	    "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n%s\r\n",
+	    status, http_reason(status), type, len, extra);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		admin_conn_close(ac);
+		return;
+	}
 	if ((ac->out = malloc((size_t)n + len)) == NULL) {
 		admin_conn_close(ac);
 		return;
@@ -266,8 +275,8 @@ admin_reply(struct admin_conn *ac, int status, const char *type, const char *bod
 	ev_io_start(ac->a->loop, &ac->io);
 }
 
-static void
-admin_text(struct admin_conn *ac, int status, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 5)))
+admin_text(struct admin_conn *ac, int status, const char *extra, const char *fmt, ...)
 {
 	char body[512];
 	va_list ap;
@@ -278,7 +287,7 @@ admin_text(struct admin_conn *ac, int status, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	admin_reply(ac, status, "text/plain", body, (size_t)n < sizeof(body) ? (size_t)n :
+	admin_reply(ac, status, extra, "text/plain", body, (size_t)n < sizeof(body) ? (size_t)n :
 	    sizeof(body) - 1);
 }
 
@@ -308,19 +317,228 @@ admin_find_backend(const struct admin *a, const char *name, size_t len)
 	return -1;
 }
 
+/* --- who may ask ---------------------------------------------------------------------- */
+
+/* The IPv6 form of <ss>'s address (an IPv4 one as ::ffff:a.b.c.d); returns its port. */
+static uint16_t
+admin_addr_v6(const struct sockaddr_storage *ss, struct in6_addr *ip)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		*ip = sin6->sin6_addr;
+		return ntohs(sin6->sin6_port);
+	}
+	memset(ip, 0, sizeof(*ip));
+	ip->s6_addr[10] = 0xff;
+	ip->s6_addr[11] = 0xff;
+	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
+	return ntohs(sin->sin_port);
+}
+
+static int
+admin_ip_loopback(const struct in6_addr *ip)
+{
+	return IN6_IS_ADDR_LOOPBACK(ip) || (IN6_IS_ADDR_V4MAPPED(ip) && ip->s6_addr[12] == 127);
+}
+
+int
+admin_addr_loopback(const struct conf_addr *listen)
+{
+	struct in6_addr ip;
+
+	(void)admin_addr_v6(&listen->ss, &ip);
+	return admin_ip_loopback(&ip);
+}
+
+int
+admin_host_allowed(const struct conf_addr *listen, const char *host, size_t len)
+{
+	static const uint8_t any4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0 };
+	struct in6_addr want, got;
+	const char *name = host, *port = NULL, *end = host + len;
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t nlen;
+	unsigned long p = 80;
+	uint16_t lport;
+
+	lport = admin_addr_v6(&listen->ss, &want);
+	if (len > 0 && host[0] == '[') {
+		const char *rb = memchr(host, ']', len);
+
+		if (rb == NULL)
+			return 0;
+		name = host + 1;
+		nlen = (size_t)(rb - name);
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return 0;
+			port = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(host, ':', len);
+
+		nlen = colon != NULL ? (size_t)(colon - host) : len;
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (port != NULL) {
+		const char *q;
+
+		if (port == end || end - port > 5)
+			return 0;
+		for (p = 0, q = port; q < end; q++) {
+			if (*q < '0' || *q > '9')
+				return 0;
+			p = p * 10 + (unsigned long)(*q - '0');
+		}
+	}
+	if (p != lport || nlen == 0 || nlen >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, nlen);
+	buf[nlen] = '\0';
+	if (name == host && strcasecmp(buf, "localhost") == 0)
+		return admin_ip_loopback(&want);
+	if (name != host) {
+		if (inet_pton(AF_INET6, buf, &got) != 1)
+			return 0;
+	} else {
+		memset(&got, 0, sizeof(got));
+		got.s6_addr[10] = 0xff;
+		got.s6_addr[11] = 0xff;
+		if (inet_pton(AF_INET, buf, &got.s6_addr[12]) != 1)
+			return 0;
+	}
+	/*
+	 * An address literal cannot be rebound by DNS: the listen address itself,
+	 * any loopback one for a loopback listener, any one a wildcard covers.
+	 */
+	if (memcmp(&got, &want, sizeof(got)) == 0)
+		return 1;
+	if (admin_ip_loopback(&want))
+		return admin_ip_loopback(&got);
+	if (IN6_IS_ADDR_UNSPECIFIED(&want))
+		return 1;
+	return memcmp(&want, any4, sizeof(any4)) == 0 && IN6_IS_ADDR_V4MAPPED(&got);
+}
+
+int
+admin_origin_allowed(const struct conf_addr *listen, const char *origin, size_t len)
+{
+	return len > 7 && strncasecmp(origin, "http://", 7) == 0 &&
+	    admin_host_allowed(listen, origin + 7, len - 7);
+}
+
+int
+admin_token_matches(const char *token, const char *authz, size_t len)
+{
+	size_t tlen = strlen(token), i;
+	unsigned char diff;
+
+	if (len < 7 || strncasecmp(authz, "Bearer ", 7) != 0)
+		return 0;
+	for (i = 6; i < len && authz[i] == ' '; i++)
+		;
+	authz += i;
+	len -= i;
+	/* Every byte of the token is looked at, whatever matched before. */
+	diff = len != tlen;
+	for (i = 0; i < tlen; i++)
+		diff |= (unsigned char)token[i] ^ (unsigned char)(i < len ? authz[i] : 0);
+	return diff == 0;
+}
+
+/* The first field of m named name, or NULL. */
+static const struct http_header *
+admin_header(const struct http_msg *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (http_str_eq(m->headers[i].name, name))
+			return &m->headers[i];
+	return NULL;
+}
+
+/*
+ * Why a request may not go on: 403 for a Host or Origin that is not this
+ * listener (a page in a browser on this machine, DNS rebinding), 401 without
+ * the token where it is required (every POST, every request beyond loopback),
+ * or 0.
+ */
+static int
+admin_refuse(struct admin_conn *ac, const struct http_msg *m, int post)
+{
+	const struct conf *c = ac->a->conf;
+	const struct http_header *h;
+	size_t i;
+
+	if (!admin_host_allowed(&c->admin_listen, m->host.p, m->host.len)) {
+		admin_text(ac, 403, "", "Host must name the admin listener (%s)\n", c->admin_name);
+		return 403;
+	}
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (http_str_eq(h->name, "Origin") &&
+		    !admin_origin_allowed(&c->admin_listen, h->value.p, h->value.len)) {
+			admin_text(ac, 403, "", "cross-origin requests are refused\n");
+			return 403;
+		}
+	}
+	if (!post && admin_addr_loopback(&c->admin_listen))
+		return 0;
+	if (c->admin_token == NULL) {
+		admin_text(ac, 403, "", "set admin.token or admin.tokenFile to change anything\n");
+		return 403;
+	}
+	if ((h = admin_header(m, "Authorization")) == NULL ||
+	    !admin_token_matches(c->admin_token, h->value.p, h->value.len)) {
+		log_warnx("admin: request without the right token refused");
+		admin_text(ac, 401, "WWW-Authenticate: Bearer realm=\"rondo\"\r\n",
+		    "an Authorization: Bearer header with the admin token is required\n");
+		return 401;
+	}
+	return 0;
+}
+
+/* --- routes ----------------------------------------------------------------------------- */
+
 static void
 admin_route(struct admin_conn *ac, const struct http_msg *m)
 {
 	struct admin *a = ac->a;
 	static const char prefix[] = "/backends/";
-	const char *t = m->target.p, *slash;
+	const char *t = m->target.p, *slash = NULL;
 	size_t tl = m->target.len, plen = sizeof(prefix) - 1;
+	int is_post = http_str_eq(m->method, "POST"), get_path, post_path;
 	char *buf;
 	size_t n;
 	int b, drain;
 
-	if (http_str_eq(m->method, "GET") &&
-	    ((tl == 7 && memcmp(t, "/status", 7) == 0) || (tl == 8 && memcmp(t, "/metrics", 8) == 0))) {
+	get_path = (tl == 7 && memcmp(t, "/status", 7) == 0) ||
+	    (tl == 8 && memcmp(t, "/metrics", 8) == 0);
+	post_path = tl > plen && memcmp(t, prefix, plen) == 0 &&
+	    (slash = memchr(t + plen, '/', tl - plen)) != NULL;
+	if (!get_path && !post_path) {
+		if (admin_refuse(ac, m, is_post) == 0)
+			admin_text(ac, 404, "", "endpoints: GET /status, GET /metrics, "
+			    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready\n");
+		return;
+	}
+	if (get_path && !http_str_eq(m->method, "GET")) {
+		if (admin_refuse(ac, m, is_post) == 0)
+			admin_text(ac, 405, "Allow: GET\r\n", "use GET\n");
+		return;
+	}
+	if (post_path && !is_post) {
+		if (admin_refuse(ac, m, 0) == 0)
+			admin_text(ac, 405, "Allow: POST\r\n", "use POST\n");
+		return;
+	}
+	if (admin_refuse(ac, m, is_post) != 0)
+		return;
+	if (get_path) {
 		if ((buf = malloc(ADMIN_OUT_MAX)) == NULL) {
 			admin_conn_close(ac);
 			return;
@@ -330,41 +548,30 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 			    ev_time(), buf, ADMIN_OUT_MAX);
 		else
 			n = admin_metrics(a->conf, a->seg, a->started, ev_time(), buf, ADMIN_OUT_MAX);
-		admin_reply(ac, 200, tl == 7 ? "application/json" :
+		admin_reply(ac, 200, "", tl == 7 ? "application/json" :
 		    "text/plain; version=0.0.4", buf, n);
 		free(buf);
 		return;
 	}
-	if (tl > plen && memcmp(t, prefix, plen) == 0 &&
-	    (slash = memchr(t + plen, '/', tl - plen)) != NULL) {
-		size_t action_len = tl - (size_t)(slash + 1 - t);
-
-		if (!http_str_eq(m->method, "POST")) {
-			admin_text(ac, 405, "use POST\n");
-			return;
-		}
-		b = admin_find_backend(a, t + plen, (size_t)(slash - (t + plen)));
-		if (b == -1) {
-			admin_text(ac, 404, "no such backend\n");
-			return;
-		}
-		if (action_len == 5 && memcmp(slash + 1, "drain", 5) == 0)
-			drain = 1;
-		else if (action_len == 5 && memcmp(slash + 1, "ready", 5) == 0)
-			drain = 0;
-		else {
-			admin_text(ac, 404, "actions: drain, ready\n");
-			return;
-		}
-		atomic_store(&a->seg->backends[b].drain, (uint32_t)drain);
-		log_info("admin: backend %s set to %s", a->conf->backends[b].url,
-		    drain ? "drain" : "ready");
-		admin_text(ac, 200, "%s %s\n", admin_backend_name(a->conf, (size_t)b),
-		    drain ? "drain" : "ready");
+	b = admin_find_backend(a, t + plen, (size_t)(slash - (t + plen)));
+	if (b == -1) {
+		admin_text(ac, 404, "", "no such backend\n");
 		return;
 	}
-	admin_text(ac, 404, "endpoints: GET /status, GET /metrics, "
-	    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready\n");
+	n = tl - (size_t)(slash + 1 - t);
+	if (n == 5 && memcmp(slash + 1, "drain", 5) == 0)
+		drain = 1;
+	else if (n == 5 && memcmp(slash + 1, "ready", 5) == 0)
+		drain = 0;
+	else {
+		admin_text(ac, 404, "", "actions: drain, ready\n");
+		return;
+	}
+	atomic_store(&a->seg->backends[b].drain, (uint32_t)drain);
+	log_info("admin: backend %s set to %s", a->conf->backends[b].url,
+	    drain ? "drain" : "ready");
+	admin_text(ac, 200, "", "%s %s\n", admin_backend_name(a->conf, (size_t)b),
+	    drain ? "drain" : "ready");
 }
 
 static void
@@ -399,7 +606,7 @@ admin_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (r == HTTP_OK)
 		admin_route(ac, m);
 	else if (r != HTTP_AGAIN)
-		admin_text(ac, http_status_code(r), "bad request\n");
+		admin_text(ac, http_status_code(r), "", "bad request\n");
 	free(m);
 }
 

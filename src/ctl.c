@@ -35,11 +35,15 @@ ctl_wait(int fd, short events)
 	return n > 0 ? 0 : -1;
 }
 
-/* GET path from the admin listener at a; returns the body (malloc'd) or NULL with err. */
+/*
+ * GET path from the admin listener of c, with its address as Host and its
+ * token if it has one; returns the body (malloc'd) or NULL with err.
+ */
 static char *
-ctl_get(const struct conf_addr *a, const char *path, char *err, size_t errlen)
+ctl_get(const struct conf *c, const char *path, char *err, size_t errlen)
 {
-	char req[256], *buf = NULL, *body;
+	const struct conf_addr *a = &c->admin_listen;
+	char req[8192], *buf = NULL, *body;
 	size_t len = 0;
 	ssize_t n;
 	int fd;
@@ -49,8 +53,13 @@ ctl_get(const struct conf_addr *a, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "connect: %s", strerror(errno));
 		goto fail;
 	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: rondo\r\nConnection: close\r\n\r\n",
-	    path);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n\r\n",
+	    path, c->admin_name, c->admin_token != NULL ? "Authorization: Bearer " : "",
+	    c->admin_token != NULL ? c->admin_token : "", c->admin_token != NULL ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		snprintf(err, errlen, "request too long");
+		goto fail;
+	}
 	if (write(fd, req, (size_t)n) != n) {
 		snprintf(err, errlen, "write: %s", strerror(errno));
 		goto fail;
@@ -116,7 +125,7 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s has no \"admin\" listener to ask", c->path);
 		return -1;
 	}
-	if ((body = ctl_get(&c->admin_listen, "/status", err, errlen)) == NULL) {
+	if ((body = ctl_get(c, "/status", err, errlen)) == NULL) {
 		char tmp[256];
 
 		snprintf(tmp, sizeof(tmp), "%s", err);

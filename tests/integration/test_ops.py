@@ -35,13 +35,23 @@ def admin_addr():
     return (lib.LOOPBACK, lib.free_port())
 
 
-def admin_conf(addr):
-    return {"listen": "%s:%d" % addr}
+TOKEN = "t0k3n-for-the-admin-tests"
 
 
-def admin_request(addr, method, path):
+def admin_conf(addr, token=TOKEN):
+    conf = {"listen": "%s:%d" % addr}
+    if token is not None:
+        conf["token"] = token
+    return conf
+
+
+def admin_request(addr, method, path, token=None, host=None, headers=None):
+    """One admin request, Host naming the listener unless host is given."""
+    headers = list(headers or [])
+    if token is not None:
+        headers.append(("Authorization", "Bearer " + token))
     with lib.Client(addr, timeout=5) as c:
-        return c.request(method, path)
+        return c.request(method, path, headers=headers, host=host or "%s:%d" % addr)
 
 
 def admin_status(addr):
@@ -620,9 +630,15 @@ def admin_errors(ctx):
             ("POST", "/backends/127.0.0.1:1/drain", 404),
             ("POST", "/backends/nonsense/ready", 404),
             ("POST", "/backends/%s/explode" % name, 404),
-            ("GET", "/nothing-here", 404)):
-        resp = admin_request(aaddr, method, path)
+            ("GET", "/nothing-here", 404),
+            ("POST", "/status", 405),
+            ("PUT", "/metrics", 405),
+            ("DELETE", "/backends/%s/drain" % name, 405)):
+        resp = admin_request(aaddr, method, path, token=TOKEN)
         expect_eq(resp.status, want, "admin %s %s" % (method, path))
+        if want == 405:
+            expect_eq(resp.header("Allow"), "POST" if "/backends/" in path else "GET",
+                      "Allow of %s %s" % (method, path))
     st = admin_status(aaddr)
     expect_eq(status_backend(st, bs[0])["state"], "ready", "state after refused actions")
 
@@ -635,7 +651,7 @@ def admin_drain_and_ready(ctx):
     lib.warm_up(r, [b.name for b in bs])
     a, b = bs
     mark = r.mark()
-    resp = admin_request(aaddr, "POST", "/backends/%s/drain" % backend_name(a))
+    resp = admin_request(aaddr, "POST", "/backends/%s/drain" % backend_name(a), token=TOKEN)
     expect_eq(resp.status, 200, "POST drain")
     st = admin_status(aaddr)
     expect_eq(status_backend(st, a)["state"], "drain", "state of the drained backend")
@@ -655,7 +671,7 @@ def admin_drain_and_ready(ctx):
     st = admin_status(aaddr)
     expect_eq(status_backend(st, a)["requests"], before, "requests of the drained backend")
 
-    resp = admin_request(aaddr, "POST", "/backends/%s/ready" % backend_name(a))
+    resp = admin_request(aaddr, "POST", "/backends/%s/ready" % backend_name(a), token=TOKEN)
     expect_eq(resp.status, 200, "POST ready")
     expect_eq(status_backend(admin_status(aaddr), a)["state"], "ready", "state after ready")
     seen = {}
@@ -665,6 +681,123 @@ def admin_drain_and_ready(ctx):
         seen[resp.header("X-Backend")] = seen.get(resp.header("X-Backend"), 0) + 1
     expect_eq(sorted(seen), [a.name, b.name], "backends answering after ready (%s)" % seen)
     expect(min(seen.values()) >= 5, "uneven split after ready: %s", seen)
+
+
+@suite.test
+def admin_token_host_origin(ctx):
+    # A page in a browser on this machine must not drive the admin listener:
+    # POSTs need the token, Host must name the listener, a foreign Origin is refused.
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    r = ctx.rondo(base_config(bs, admin=admin_conf(aaddr)))
+    wait_admin_up(aaddr, bs)
+    drain = "/backends/%s/drain" % backend_name(bs[0])
+    for token, want in ((None, 401), ("wrong-token-of-the-same-size", 401), (TOKEN + "x", 401),
+                        (TOKEN[:-1], 401), ("", 401)):
+        resp = admin_request(aaddr, "POST", drain, token=token)
+        expect_eq(resp.status, want, "POST drain with token %r" % token)
+        if want == 401:
+            expect(resp.header("WWW-Authenticate", "").startswith("Bearer"),
+                   "WWW-Authenticate of a 401: %r", resp.header("WWW-Authenticate"))
+    resp = admin_request(aaddr, "POST", drain, headers=[("Authorization", "Basic " + TOKEN)])
+    expect_eq(resp.status, 401, "POST drain with a Basic authorization")
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "ready", "state after refused POSTs")
+    # a CSRF form post: right Host, the page's Origin, no token
+    resp = admin_request(aaddr, "POST", drain, headers=[("Origin", "http://evil.example"),
+                         ("Content-Type", "application/x-www-form-urlencoded")])
+    expect(resp.status in (401, 403), "a cross-site form post got %d", resp.status)
+
+    port = aaddr[1]
+    for host in ("evil.example:%d" % port, "evil.example", "127.0.0.1:%d" % (port + 1), "127.0.0.1",
+                 "localhost.evil.example:%d" % port, "10.1.2.3:%d" % port, "[::1]"):
+        for method, path, token in (("GET", "/status", None), ("GET", "/metrics", TOKEN),
+                                    ("POST", drain, TOKEN)):
+            resp = admin_request(aaddr, method, path, token=token, host=host)
+            expect_eq(resp.status, 403, "%s %s with Host %r" % (method, path, host))
+    with lib.Client(aaddr, timeout=5) as c:
+        resp = c.request("GET", "/status", version="HTTP/1.0", host=None)
+    expect_eq(resp.status, 403, "GET /status without Host")
+    for host in ("127.0.0.1:%d" % port, "localhost:%d" % port, "LOCALHOST:%d" % port,
+                 "[::1]:%d" % port, "127.0.0.2:%d" % port):
+        expect_eq(admin_request(aaddr, "GET", "/status", host=host).status, 200,
+                  "GET /status with Host %r" % host)
+    for origin in ("http://evil.example", "null", "https://127.0.0.1:%d" % port,
+                   "http://127.0.0.1:%d" % (port + 1), "http://evil.example:%d" % port):
+        resp = admin_request(aaddr, "GET", "/status", headers=[("Origin", origin)])
+        expect_eq(resp.status, 403, "GET /status with Origin %r" % origin)
+        resp = admin_request(aaddr, "POST", drain, token=TOKEN, headers=[("Origin", origin)])
+        expect_eq(resp.status, 403, "POST drain with Origin %r and the token" % origin)
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "ready", "state after refused POSTs")
+    resp = admin_request(aaddr, "GET", "/status", headers=[("Origin", "http://127.0.0.1:%d" % port)])
+    expect_eq(resp.status, 200, "GET /status with its own Origin")
+
+    # GET on a POST path, POST on a GET path: 405 with Allow
+    resp = admin_request(aaddr, "GET", drain)
+    expect_eq((resp.status, resp.header("Allow")), (405, "POST"), "GET on a POST path")
+    resp = admin_request(aaddr, "POST", "/metrics", token=TOKEN)
+    expect_eq((resp.status, resp.header("Allow")), (405, "GET"), "POST on a GET path")
+
+    resp = admin_request(aaddr, "POST", drain, token=TOKEN)
+    expect_eq(resp.status, 200, "POST drain with the token")
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "drain", "state after the POST")
+    resp = admin_request(aaddr, "POST", "/backends/0/ready",
+                         headers=[("Authorization", "bearer   " + TOKEN)])
+    expect_eq(resp.status, 200, "POST ready, scheme in lower case and spaces")
+    expect(r.find_log(TOKEN) is None, "the token is in rondo's log")
+
+
+@suite.test
+def admin_without_token_refuses_posts(ctx):
+    # No token configured (loopback only): reading works, changing does not.
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    ctx.rondo(base_config(bs, admin=admin_conf(aaddr, token=None)))
+    wait_admin_up(aaddr, bs)
+    for tok in (None, TOKEN):
+        resp = admin_request(aaddr, "POST", "/backends/0/drain", token=tok)
+        expect_eq(resp.status, 403, "POST drain with no admin token configured (sent %r)" % tok)
+        expect("admin.token" in resp.body.decode(), "403 body %r", resp.body)
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "ready", "state after the POSTs")
+
+
+@suite.test
+def admin_beyond_loopback_needs_token(ctx):
+    bs = ctx.backends_n(1)
+    port = lib.free_port()
+    conf = base_config(bs, admin={"listen": "0.0.0.0:%d" % port})
+    conf["port"] = "127.0.0.1:%d" % lib.free_port()
+    rc, out, err = ctx.run_rondo(["-t", "-c", "open.json"], config=conf, name="open.json")
+    expect_eq(rc, 1, "rondo -t exit status for a wildcard admin.listen without token (%s)" % err)
+    expect("admin.listen: 0.0.0.0:%d is not a loopback address" % port in err and
+           "admin.token" in err, "rondo -t message: %r", err)
+    for listen in ("%d" % port, ":%d" % port, "[::]:%d" % port):
+        conf["admin"] = {"listen": listen}
+        rc, out, err = ctx.run_rondo(["-t", "-c", "open.json"], config=conf, name="open.json")
+        expect_eq(rc, 1, "rondo -t exit status for admin.listen %r without token (%s)" % (listen, err))
+        expect("is not a loopback address" in err, "rondo -t message for %r: %r", listen, err)
+
+    # With a token in a file, every request needs it, GETs included.
+    tpath = os.path.join(ctx.tmpdir, "admin.token")
+    with open(tpath, "w") as f:
+        f.write(TOKEN + "\n")
+    conf["admin"] = {"listen": "0.0.0.0:%d" % port, "tokenFile": tpath}
+    r = ctx.rondo(conf)
+    aaddr = (lib.LOOPBACK, port)
+    lib.wait_until(lambda: admin_request(aaddr, "GET", "/status", token=TOKEN).status == 200,
+                   5 * lib.SLOW, "the admin listener")
+    for path in ("/status", "/metrics"):
+        for token in (None, "not-the-token-at-all"):
+            resp = admin_request(aaddr, "GET", path, token=token)
+            expect_eq(resp.status, 401, "GET %s with token %r beyond loopback" % (path, token))
+        resp = admin_request(aaddr, "GET", path, token=TOKEN)
+        expect_eq(resp.status, 200, "GET %s with the token" % path)
+    resp = admin_request(aaddr, "GET", "/status", token=TOKEN, host="evil.example:%d" % port)
+    expect_eq(resp.status, 403, "GET /status with the token and a foreign Host")
+
+    # rondo -s status reads the same file: it sends the token
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", r.conf_path])
+    expect_eq(rc, 0, "rondo -s status exit status (%s)" % err)
+    expect(bs[0].url.split("//")[1] in out, "rondo -s status output: %r", out)
 
 
 if __name__ == "__main__":

@@ -171,7 +171,7 @@ def counters_carry_over(ctx):
                    "admin": {"listen": "127.0.0.1:%d" % admin}})
 
     def requests_by_url():
-        resp = lib.http_get(("127.0.0.1", admin), "/status")
+        resp = lib.http_get(("127.0.0.1", admin), "/status", headers=[("Host", "127.0.0.1:%d" % admin)])
         expect_eq(resp.status, 200, "GET /status")
         return {b["url"]: b["requests"] for b in json.loads(resp.body)["backends"]}
 
