@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "net.h"
 #include "shm.h"
+#include "stats.h"
 
 #define ADMIN_REQ_MAX	8192	/* an admin request head; no bodies are read */
 #define ADMIN_OUT_MAX	(512 * 1024)
@@ -47,183 +49,15 @@ struct admin {
 	struct shm_seg *seg;
 	unsigned generation;
 	double started;
+	int reload_ok;			/* 0 from a reload's start until it succeeds */
+	double reload_time;		/* when the running configuration was loaded */
 	struct admin_conn *conns;
 };
-
-/* --- documents ---------------------------------------------------------------------------- */
-
-struct out {
-	char *p;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-out_printf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len >= o->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len = (size_t)n < o->cap - o->len ? o->len + (size_t)n : o->cap - 1;
-}
-
-/* Backend names are URLs as written in the config: escape for JSON and label values alike. */
-static void
-out_quoted(struct out *o, const char *s)
-{
-	out_printf(o, "\"");
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			out_printf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			out_printf(o, "\\u%04x", (unsigned char)*s);
-		else
-			out_printf(o, "%c", *s);
-	}
-	out_printf(o, "\"");
-}
 
 static const char *
 admin_backend_name(const struct conf *c, size_t i)
 {
 	return c->backends[i].hostport;
-}
-
-size_t
-admin_status_json(const struct conf *c, const struct shm_seg *seg, unsigned generation,
-    double started, double now, char *buf, size_t buflen)
-{
-	struct out o = { buf, 0, buflen };
-	uint32_t i;
-
-	if (buflen == 0)
-		return 0;
-	buf[0] = '\0';
-	out_printf(&o, "{\"version\":\"%s\",\"uptime_seconds\":%.0f,\"generation\":%u,"
-	    "\"listen\":", PACKAGE_VERSION, now - started, generation);
-	out_quoted(&o, c->listen_name);
-	out_printf(&o, ",\"backends\":[");
-	for (i = 0; i < seg->nbackends; i++) {
-		const struct shm_backend *b = &seg->backends[i];
-
-		out_printf(&o, "%s{\"name\":", i ? "," : "");
-		out_quoted(&o, admin_backend_name(c, i));
-		out_printf(&o, ",\"url\":");
-		out_quoted(&o, b->name);
-		out_printf(&o, ",\"health\":\"%s\",\"state\":\"%s\",\"checked\":%s,"
-		    "\"active\":%lld,\"requests\":%llu,\"failures\":%llu,\"checks\":%llu,"
-		    "\"last_check_ms\":%.3f,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
-		    "\"4xx\":%llu,\"5xx\":%llu}}",
-		    shm_backend_up(seg, i) ? "up" : "down",
-		    atomic_load(&b->drain) ? "drain" : "ready",
-		    atomic_load(&b->checked) ? "true" : "false",
-		    (long long)atomic_load(&b->active),
-		    (unsigned long long)atomic_load(&b->requests),
-		    (unsigned long long)atomic_load(&b->failures),
-		    (unsigned long long)atomic_load(&b->checks),
-		    (double)atomic_load(&b->last_check_us) / 1000.,
-		    (unsigned long long)atomic_load(&b->responses[1]),
-		    (unsigned long long)atomic_load(&b->responses[2]),
-		    (unsigned long long)atomic_load(&b->responses[3]),
-		    (unsigned long long)atomic_load(&b->responses[4]),
-		    (unsigned long long)atomic_load(&b->responses[5]));
-	}
-	out_printf(&o, "],\"workers\":[");
-	for (i = 0; i < seg->nworkers; i++) {
-		const struct shm_worker *w = &seg->workers[i];
-
-		out_printf(&o, "%s{\"id\":%u,\"connections\":%u,\"accepted\":%llu,\"requests\":%llu}",
-		    i ? "," : "", i + 1, atomic_load(&w->sessions),
-		    (unsigned long long)atomic_load(&w->accepted),
-		    (unsigned long long)atomic_load(&w->requests));
-	}
-	out_printf(&o, "]}\n");
-	return o.len;
-}
-
-size_t
-admin_metrics(const struct conf *c, const struct shm_seg *seg, double started, double now,
-    char *buf, size_t buflen)
-{
-	static const char *const codes[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
-	struct out o = { buf, 0, buflen };
-	uint32_t i, k;
-
-	if (buflen == 0)
-		return 0;
-	buf[0] = '\0';
-	out_printf(&o, "# HELP rondo_uptime_seconds Seconds since the master started.\n"
-	    "# TYPE rondo_uptime_seconds gauge\nrondo_uptime_seconds %.0f\n", now - started);
-	out_printf(&o, "# HELP rondo_backend_up 1 when the backend passes its health checks.\n"
-	    "# TYPE rondo_backend_up gauge\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		out_printf(&o, "rondo_backend_up{backend=");
-		out_quoted(&o, seg->backends[i].name);
-		out_printf(&o, "} %d\n", shm_backend_up(seg, i));
-	}
-	out_printf(&o, "# HELP rondo_backend_active Requests in flight to the backend.\n"
-	    "# TYPE rondo_backend_active gauge\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		out_printf(&o, "rondo_backend_active{backend=");
-		out_quoted(&o, seg->backends[i].name);
-		out_printf(&o, "} %lld\n", (long long)atomic_load(&seg->backends[i].active));
-	}
-	out_printf(&o, "# HELP rondo_backend_failures_total Connect errors, resets and bad responses.\n"
-	    "# TYPE rondo_backend_failures_total counter\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		out_printf(&o, "rondo_backend_failures_total{backend=");
-		out_quoted(&o, seg->backends[i].name);
-		out_printf(&o, "} %llu\n", (unsigned long long)atomic_load(&seg->backends[i].failures));
-	}
-	out_printf(&o, "# HELP rondo_requests_total Responses from backends by status class.\n"
-	    "# TYPE rondo_requests_total counter\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		for (k = 1; k < 6; k++) {
-			out_printf(&o, "rondo_requests_total{backend=");
-			out_quoted(&o, seg->backends[i].name);
-			out_printf(&o, ",code=\"%s\"} %llu\n", codes[k],
-			    (unsigned long long)atomic_load(&seg->backends[i].responses[k]));
-		}
-	}
-	out_printf(&o, "# HELP rondo_backend_response_seconds Time from the backend's choice to "
-	    "its response head.\n# TYPE rondo_backend_response_seconds histogram\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		const struct shm_backend *b = &seg->backends[i];
-		uint64_t cum = 0;
-
-		for (k = 0; k < SHM_LATENCY_BUCKETS; k++) {
-			cum += atomic_load(&b->latency[k]);
-			out_printf(&o, "rondo_backend_response_seconds_bucket{backend=");
-			out_quoted(&o, b->name);
-			if (k == SHM_LATENCY_BUCKETS - 1)
-				out_printf(&o, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-			else
-				out_printf(&o, ",le=\"%g\"} %llu\n", shm_latency_bounds_ms[k] / 1000.,
-				    (unsigned long long)cum);
-		}
-		out_printf(&o, "rondo_backend_response_seconds_sum{backend=");
-		out_quoted(&o, b->name);
-		out_printf(&o, "} %.6f\n", (double)atomic_load(&b->latency_sum_us) / 1e6);
-		out_printf(&o, "rondo_backend_response_seconds_count{backend=");
-		out_quoted(&o, b->name);
-		out_printf(&o, "} %llu\n", (unsigned long long)cum);
-	}
-	out_printf(&o, "# HELP rondo_worker_connections Client connections open in each worker.\n"
-	    "# TYPE rondo_worker_connections gauge\n");
-	for (i = 0; i < seg->nworkers; i++)
-		out_printf(&o, "rondo_worker_connections{worker=\"%u\"} %u\n", i + 1,
-		    atomic_load(&seg->workers[i].sessions));
-	out_printf(&o, "# HELP rondo_connections_total Client connections accepted.\n"
-	    "# TYPE rondo_connections_total counter\n");
-	for (i = 0; i < seg->nworkers; i++)
-		out_printf(&o, "rondo_connections_total{worker=\"%u\"} %llu\n", i + 1,
-		    (unsigned long long)atomic_load(&seg->workers[i].accepted));
-	return o.len;
 }
 
 /* --- connections -------------------------------------------------------------------------- */
@@ -543,11 +377,13 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 			admin_conn_close(ac);
 			return;
 		}
+		struct stats_info in = { a->generation, a->started, ev_time(), a->reload_ok,
+		    a->reload_time };
+
 		if (tl == 7)
-			n = admin_status_json(a->conf, a->seg, a->generation, a->started,
-			    ev_time(), buf, ADMIN_OUT_MAX);
+			n = stats_status_json(a->conf, a->seg, &in, buf, ADMIN_OUT_MAX);
 		else
-			n = admin_metrics(a->conf, a->seg, a->started, ev_time(), buf, ADMIN_OUT_MAX);
+			n = stats_metrics(a->conf, a->seg, &in, buf, ADMIN_OUT_MAX);
 		admin_reply(ac, 200, "", tl == 7 ? "application/json" :
 		    "text/plain; version=0.0.4", buf, n);
 		free(buf);
@@ -697,6 +533,15 @@ admin_set_target(struct admin *a, const struct conf *c, struct shm_seg *seg, uns
 	a->conf = c;
 	a->seg = seg;
 	a->generation = generation;
+	a->reload_ok = 1;
+	a->reload_time = ev_time();
+}
+
+void
+admin_reload_started(struct admin *a)
+{
+	if (a != NULL)
+		a->reload_ok = 0;
 }
 
 void

@@ -46,14 +46,10 @@ void admin_close_fds(struct admin *a);
 void admin_free(struct admin *a);
 
 /*
- * Formats the status document or the metrics into out; returns the length
- * (truncated output ends early but stays within outlen). started is the
- * master's start time (seconds since the epoch), now the current time.
+ * A reload begins: /metrics says the last reload failed until
+ * admin_set_target names the new generation. NULL is fine.
  */
-size_t admin_status_json(const struct conf *c, const struct shm_seg *seg, unsigned generation,
-    double started, double now, char *out, size_t outlen);
-size_t admin_metrics(const struct conf *c, const struct shm_seg *seg, double started, double now,
-    char *out, size_t outlen);
+void admin_reload_started(struct admin *a);
 
 /*
  * Whether a request's Host value (host[0..len)) names the admin listener at

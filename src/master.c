@@ -367,6 +367,7 @@ master_reload(struct master *m)
 	char err[4096];
 
 	log_info("reloading %s", m->opts->conf_path);
+	admin_reload_started(m->admin);
 	if (conf_load(&c, m->opts->conf_path, err, sizeof(err)) == -1) {
 		log_errx("reload failed, keeping the running configuration: %s", err);
 		return;

@@ -93,6 +93,31 @@ METRIC_RX = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL_RX = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)')
 
 
+METRIC_FAMILIES = (
+    ("rondo_build_info", "gauge"), ("process_start_time_seconds", "gauge"),
+    ("rondo_config_generation", "gauge"), ("rondo_config_last_reload_successful", "gauge"),
+    ("rondo_config_last_reload_success_timestamp_seconds", "gauge"),
+    ("rondo_backend_up", "gauge"), ("rondo_backend_drained", "gauge"),
+    ("rondo_backend_requests_in_flight", "gauge"), ("rondo_backend_health_check_last_seconds", "gauge"),
+    ("rondo_backend_requests_total", "counter"), ("rondo_backend_failures_total", "counter"),
+    ("rondo_backend_health_checks_total", "counter"),
+    ("rondo_backend_health_check_failures_total", "counter"),
+    ("rondo_backend_health_check_seconds_total", "counter"),
+    ("rondo_backend_responses_total", "counter"), ("rondo_backend_response_seconds", "histogram"),
+    ("rondo_client_connections_open", "gauge"), ("rondo_client_connections_total", "counter"),
+    ("rondo_proxied_requests_total", "counter"), ("rondo_local_responses_total", "counter"),
+)
+
+
+def admin_metrics(addr, token=None):
+    resp = admin_request(addr, "GET", "/metrics", token=token)
+    expect_eq(resp.status, 200, "admin GET /metrics")
+    samples, types = parse_metrics(resp.body.decode("utf-8"))
+    for fam, typ in METRIC_FAMILIES:
+        expect_eq(types.get(fam), typ, "# TYPE of %s" % fam)
+    return samples
+
+
 def parse_metrics(text):
     """[(name, {label: value}, float)] of a Prometheus text exposition; fails
     on any line that is neither a comment nor a sample."""
@@ -570,33 +595,46 @@ def admin_status_and_metrics_count(ctx):
            "/metrics Content-Type %r", resp.header("Content-Type"))
     samples, types = parse_metrics(resp.body.decode("utf-8"))
     names = {n for n, _, _ in samples}
-    for fam, typ in (("rondo_uptime_seconds", "gauge"), ("rondo_backend_up", "gauge"),
-                     ("rondo_backend_active", "gauge"), ("rondo_backend_failures_total", "counter"),
-                     ("rondo_requests_total", "counter"),
-                     ("rondo_backend_response_seconds", "histogram"),
-                     ("rondo_worker_connections", "gauge"), ("rondo_connections_total", "counter")):
+    for fam, typ in METRIC_FAMILIES:
         expect_eq(types.get(fam), typ, "# TYPE of %s" % fam)
-    for name in ("rondo_uptime_seconds", "rondo_backend_up", "rondo_backend_active",
-                 "rondo_backend_failures_total", "rondo_requests_total",
-                 "rondo_backend_response_seconds_bucket", "rondo_backend_response_seconds_sum",
-                 "rondo_backend_response_seconds_count", "rondo_worker_connections",
-                 "rondo_connections_total"):
-        expect(name in names, "metric %s missing (have %s)", name, sorted(names))
-    ok_total = sum(v for n, l, v in samples if n == "rondo_requests_total" and l.get("code") == "2xx")
-    expect_eq(ok_total, 30, "rondo_requests_total summed over code=\"2xx\"")
-    all_total = sum(v for n, l, v in samples if n == "rondo_requests_total")
-    expect_eq(all_total, sent, "rondo_requests_total summed over every code")
+        want = [fam + x for x in ("_bucket", "_sum", "_count")] if typ == "histogram" else [fam]
+        for name in want:
+            expect(name in names, "metric %s missing (have %s)", name, sorted(names))
+    expect_eq(metric(samples, "rondo_build_info"), [1.0], "rondo_build_info")
+    expect_eq([l for n, l, v in samples if n == "rondo_build_info"], [{"version": st["version"]}],
+              "rondo_build_info labels")
+    start = metric(samples, "process_start_time_seconds")
+    expect(len(start) == 1 and time.time() - 120 < start[0] <= time.time(), "process_start_time_seconds %r",
+           start)
+    expect_eq(metric(samples, "rondo_config_generation"), [1.0], "rondo_config_generation")
+    expect_eq(metric(samples, "rondo_config_last_reload_successful"), [1.0],
+              "rondo_config_last_reload_successful")
+    expect_eq(metric(samples, "rondo_proxied_requests_total"), [float(sent)], "rondo_proxied_requests_total")
+    expect_eq(sum(metric(samples, "rondo_local_responses_total")), 0.0, "rondo_local_responses_total")
+    ok_total = sum(v for n, l, v in samples if n == "rondo_backend_responses_total" and l.get("code") == "2xx")
+    expect_eq(ok_total, 30, "rondo_backend_responses_total summed over code=\"2xx\"")
+    all_total = sum(v for n, l, v in samples if n == "rondo_backend_responses_total")
+    expect_eq(all_total, sent, "rondo_backend_responses_total summed over every code")
     for b in bs:
         want = per_backend[b.name]
         expect_eq(metric(samples, "rondo_backend_up", backend=b.url), [1.0], "rondo_backend_up of " + b.url)
-        expect_eq(metric(samples, "rondo_backend_active", backend=b.url), [0.0],
-                  "rondo_backend_active of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_requests_in_flight", backend=b.url), [0.0],
+                  "rondo_backend_requests_in_flight of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_drained", backend=b.url), [0.0],
+                  "rondo_backend_drained of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_requests_total", backend=b.url),
+                  [float(want["2xx"] + want["4xx"])], "rondo_backend_requests_total of " + b.url)
+        checks = metric(samples, "rondo_backend_health_checks_total", backend=b.url)
+        expect(len(checks) == 1 and checks[0] >= 1, "rondo_backend_health_checks_total of %s: %r",
+               b.url, checks)
+        expect_eq(metric(samples, "rondo_backend_health_check_failures_total", backend=b.url), [0.0],
+                  "rondo_backend_health_check_failures_total of " + b.url)
         expect_eq(metric(samples, "rondo_backend_failures_total", backend=b.url), [0.0],
                   "rondo_backend_failures_total of " + b.url)
-        expect_eq(metric(samples, "rondo_requests_total", backend=b.url, code="2xx"),
-                  [float(want["2xx"])], "rondo_requests_total 2xx of " + b.url)
-        expect_eq(metric(samples, "rondo_requests_total", backend=b.url, code="4xx"),
-                  [float(want["4xx"])], "rondo_requests_total 4xx of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_responses_total", backend=b.url, code="2xx"),
+                  [float(want["2xx"])], "rondo_backend_responses_total 2xx of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_responses_total", backend=b.url, code="4xx"),
+                  [float(want["4xx"])], "rondo_backend_responses_total 4xx of " + b.url)
         buckets = [(l["le"], v) for n, l, v in samples
                    if n == "rondo_backend_response_seconds_bucket" and l.get("backend") == b.url]
         expect(buckets and buckets[-1][0] == "+Inf", "buckets of %s: %s", b.url, buckets)
@@ -609,12 +647,20 @@ def admin_status_and_metrics_count(ctx):
         expect_eq(count, [float(want["2xx"] + want["4xx"])], "rondo_backend_response_seconds_count of " + b.url)
         ssum = metric(samples, "rondo_backend_response_seconds_sum", backend=b.url)
         expect(len(ssum) == 1 and 0 <= ssum[0] < 5 * count[0], "_sum of %s: %r", b.url, ssum)
-    conns = [v for n, l, v in samples if n == "rondo_connections_total"]
-    expect_eq(sum(conns), float(connections), "rondo_connections_total summed")
-    expect_eq(sorted(l.get("worker") for n, l, v in samples if n == "rondo_connections_total"),
-              ["1", "2"], "workers of rondo_connections_total")
-    expect_eq(sum(v for n, l, v in samples if n == "rondo_worker_connections"), 0.0,
-              "rondo_worker_connections summed, nothing open")
+    expect_eq(metric(samples, "rondo_client_connections_total"), [float(connections)],
+              "rondo_client_connections_total")
+    expect_eq(sorted(l.get("worker") for n, l, v in samples if n == "rondo_client_connections_open"),
+              ["1", "2"], "workers of rondo_client_connections_open")
+    expect_eq(sum(v for n, l, v in samples if n == "rondo_client_connections_open"), 0.0,
+              "rondo_client_connections_open summed, nothing open")
+    # one kind per family, classes labelled code="Nxx" wherever they are
+    for n, l, v in samples:
+        if "code" in l:
+            expect(re.match(r"^[1-5]xx$", l["code"]), "%s code label %r", n, l["code"])
+    expect_eq(st["accepted"], connections, "accepted in /status")
+    expect_eq(st["requests"], sent, "requests in /status")
+    expect_eq(st["local_responses"], {"1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0},
+              "local_responses in /status")
 
 
 @suite.test
@@ -681,6 +727,89 @@ def admin_drain_and_ready(ctx):
         seen[resp.header("X-Backend")] = seen.get(resp.header("X-Backend"), 0) + 1
     expect_eq(sorted(seen), [a.name, b.name], "backends answering after ready (%s)" % seen)
     expect(min(seen.values()) >= 5, "uneven split after ready: %s", seen)
+
+
+@suite.test
+def admin_counts_local_responses_and_keeps_counters_over_reload(ctx):
+    # Responses rondo makes itself (502, 503, 505) are counted; no counter
+    # starts again at 0 on a reload.
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    r = ctx.rondo(base_config(bs, workers=2, retries=0, admin=admin_conf(aaddr)))
+    wait_admin_up(aaddr, bs)
+    for i in range(3):
+        expect_eq(r.get("/die").status, 502, "GET /die %d" % i)
+    with r.client() as c:
+        c.send(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n")
+        expect_eq(c.read_response().status, 505, "an HTTP/1.2 request")
+    expect_eq(admin_request(aaddr, "POST", "/backends/0/drain", token=TOKEN).status, 200, "drain")
+    for i in range(5):
+        expect_eq(r.get("/").status, 503, "request %d with every backend drained" % i)
+    expect_eq(admin_request(aaddr, "POST", "/backends/0/ready", token=TOKEN).status, 200, "ready")
+    for i in range(2):
+        expect_eq(r.get("/").status, 200, "request %d after ready" % i)
+
+    def settled():
+        s = admin_status(aaddr)
+        return sum(w["connections"] for w in s["workers"]) == 0 and s
+    st = lib.wait_until(settled, 5 * lib.SLOW, "no connection left open in /status")
+    expect_eq(st["local_responses"], {"1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 9},
+              "local_responses in /status")
+    expect_eq(st["accepted"], 11, "accepted in /status")
+    expect_eq(st["requests"], 2, "requests relayed from a backend in /status")
+    sb = status_backend(st, bs[0])
+    expect_eq((sb["requests"], sb["failures"]), (5, 3), "requests and failures of the backend")
+
+    def counters(samples):
+        out = {}
+        for n, l, v in samples:
+            if n.endswith("_total") or n.startswith("rondo_backend_response_seconds"):
+                out[(n, tuple(sorted(l.items())))] = v
+        return out
+    samples = admin_metrics(aaddr)
+    expect_eq(metric(samples, "rondo_local_responses_total", code="5xx"), [9.0],
+              "rondo_local_responses_total 5xx")
+    expect_eq(metric(samples, "rondo_backend_responses_total", code="5xx"), [0.0],
+              "rondo_backend_responses_total 5xx (no backend answered 5xx)")
+    expect_eq(metric(samples, "rondo_backend_failures_total"), [3.0], "rondo_backend_failures_total")
+    before = counters(samples)
+
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"master: reload done, generation 2", 5 * lib.SLOW, since=mark)
+    r.wait_log(r"master: generation 1 finished", 10 * lib.SLOW, since=mark)
+    samples = admin_metrics(aaddr)
+    after = counters(samples)
+    changed = {k: (v, after.get(k)) for k, v in before.items()
+               if after.get(k) != v and not k[0].startswith("rondo_backend_health_check")}
+    expect(not changed, "counters changed by a reload (before, after): %s", changed)
+    expect_eq(metric(samples, "rondo_config_generation"), [2.0], "rondo_config_generation after a reload")
+    st = admin_status(aaddr)
+    expect_eq((st["accepted"], st["requests"], st["local_responses"]["5xx"]), (11, 2, 9),
+              "totals in /status after a reload")
+    expect_eq(r.get("/status?code=503").status, 503, "a 503 from the backend")
+    samples = admin_metrics(aaddr)
+    expect_eq(metric(samples, "rondo_backend_responses_total", code="5xx"), [1.0],
+              "rondo_backend_responses_total 5xx after a reload")
+    expect_eq(metric(samples, "rondo_local_responses_total", code="5xx"), [9.0],
+              "rondo_local_responses_total 5xx after a reload")
+    expect_eq(metric(samples, "rondo_client_connections_total"), [12.0],
+              "rondo_client_connections_total after a reload")
+
+    # A reload that fails says so.
+    mark = r.mark()
+    r.rewrite_config('{"port": 1, "servers": []}')
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload failed", 5 * lib.SLOW, since=mark)
+    samples = admin_metrics(aaddr)
+    expect_eq(metric(samples, "rondo_config_last_reload_successful"), [0.0],
+              "rondo_config_last_reload_successful after a failed reload")
+    expect_eq(metric(samples, "rondo_config_generation"), [2.0], "rondo_config_generation after it")
+    expect_eq(admin_status(aaddr)["last_reload_successful"], False, "last_reload_successful in /status")
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ok.json"], config=r.config, name="ok.json")
+    expect_eq(rc, 0, "rondo -s status (%s)" % err)
+    expect("the last reload failed" in out and re.search(r"totals: ACCEPTED 12, REQUESTS 3, "
+           r"local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
 
 
 @suite.test
