@@ -634,6 +634,7 @@ START_TEST(test_example_full)
 	ck_assert_int_eq(c->access_log_format, ACCESSLOG_COMBINED);
 	ck_assert_int_eq(c->admin, 1);
 	ck_assert_str_eq(c->admin_name, "127.0.0.1:9090");
+	ck_assert_str_eq(c->admin_token, "replace-with-a-long-random-secret");
 	conf_free(c);
 }
 END_TEST
