@@ -1,12 +1,16 @@
 /* The admin listener: status, metrics and drain, in the master; see admin.h. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +22,7 @@
 #include "log.h"
 #include "net.h"
 #include "shm.h"
+#include "stats.h"
 
 #define ADMIN_REQ_MAX	8192	/* an admin request head; no bodies are read */
 #define ADMIN_OUT_MAX	(512 * 1024)
@@ -44,183 +49,15 @@ struct admin {
 	struct shm_seg *seg;
 	unsigned generation;
 	double started;
+	int reload_ok;			/* 0 from a reload's start until it succeeds */
+	double reload_time;		/* when the running configuration was loaded */
 	struct admin_conn *conns;
 };
-
-/* --- documents ---------------------------------------------------------------------------- */
-
-struct out {
-	char *p;
-	size_t len, cap;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-out_printf(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len >= o->cap)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len = (size_t)n < o->cap - o->len ? o->len + (size_t)n : o->cap - 1;
-}
-
-/* Backend names are URLs as written in the config: escape for JSON and label values alike. */
-static void
-out_quoted(struct out *o, const char *s)
-{
-	out_printf(o, "\"");
-	for (; *s != '\0'; s++) {
-		if (*s == '"' || *s == '\\')
-			out_printf(o, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			out_printf(o, "\\u%04x", (unsigned char)*s);
-		else
-			out_printf(o, "%c", *s);
-	}
-	out_printf(o, "\"");
-}
 
 static const char *
 admin_backend_name(const struct conf *c, size_t i)
 {
 	return c->backends[i].hostport;
-}
-
-size_t
-admin_status_json(const struct conf *c, const struct shm_seg *seg, unsigned generation,
-    double started, double now, char *buf, size_t buflen)
-{
-	struct out o = { buf, 0, buflen };
-	uint32_t i;
-
-	if (buflen == 0)
-		return 0;
-	buf[0] = '\0';
-	out_printf(&o, "{\"version\":\"%s\",\"uptime_seconds\":%.0f,\"generation\":%u,"
-	    "\"listen\":", PACKAGE_VERSION, now - started, generation);
-	out_quoted(&o, c->listen_name);
-	out_printf(&o, ",\"backends\":[");
-	for (i = 0; i < seg->nbackends; i++) {
-		const struct shm_backend *b = &seg->backends[i];
-
-		out_printf(&o, "%s{\"name\":", i ? "," : "");
-		out_quoted(&o, admin_backend_name(c, i));
-		out_printf(&o, ",\"url\":");
-		out_quoted(&o, b->name);
-		out_printf(&o, ",\"health\":\"%s\",\"state\":\"%s\",\"checked\":%s,"
-		    "\"active\":%lld,\"requests\":%llu,\"failures\":%llu,\"checks\":%llu,"
-		    "\"last_check_ms\":%.3f,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
-		    "\"4xx\":%llu,\"5xx\":%llu}}",
-		    shm_backend_up(seg, i) ? "up" : "down",
-		    atomic_load(&b->drain) ? "drain" : "ready",
-		    atomic_load(&b->checked) ? "true" : "false",
-		    (long long)atomic_load(&b->active),
-		    (unsigned long long)atomic_load(&b->requests),
-		    (unsigned long long)atomic_load(&b->failures),
-		    (unsigned long long)atomic_load(&b->checks),
-		    (double)atomic_load(&b->last_check_us) / 1000.,
-		    (unsigned long long)atomic_load(&b->responses[1]),
-		    (unsigned long long)atomic_load(&b->responses[2]),
-		    (unsigned long long)atomic_load(&b->responses[3]),
-		    (unsigned long long)atomic_load(&b->responses[4]),
-		    (unsigned long long)atomic_load(&b->responses[5]));
-	}
-	out_printf(&o, "],\"workers\":[");
-	for (i = 0; i < seg->nworkers; i++) {
-		const struct shm_worker *w = &seg->workers[i];
-
-		out_printf(&o, "%s{\"id\":%u,\"connections\":%u,\"accepted\":%llu,\"requests\":%llu}",
-		    i ? "," : "", i + 1, atomic_load(&w->sessions),
-		    (unsigned long long)atomic_load(&w->accepted),
-		    (unsigned long long)atomic_load(&w->requests));
-	}
-	out_printf(&o, "]}\n");
-	return o.len;
-}
-
-size_t
-admin_metrics(const struct conf *c, const struct shm_seg *seg, double started, double now,
-    char *buf, size_t buflen)
-{
-	static const char *const codes[] = { "none", "1xx", "2xx", "3xx", "4xx", "5xx" };
-	struct out o = { buf, 0, buflen };
-	uint32_t i, k;
-
-	if (buflen == 0)
-		return 0;
-	buf[0] = '\0';
-	out_printf(&o, "# HELP rondo_uptime_seconds Seconds since the master started.\n"
-	    "# TYPE rondo_uptime_seconds gauge\nrondo_uptime_seconds %.0f\n", now - started);
-	out_printf(&o, "# HELP rondo_backend_up 1 when the backend passes its health checks.\n"
-	    "# TYPE rondo_backend_up gauge\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		out_printf(&o, "rondo_backend_up{backend=");
-		out_quoted(&o, seg->backends[i].name);
-		out_printf(&o, "} %d\n", shm_backend_up(seg, i));
-	}
-	out_printf(&o, "# HELP rondo_backend_active Requests in flight to the backend.\n"
-	    "# TYPE rondo_backend_active gauge\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		out_printf(&o, "rondo_backend_active{backend=");
-		out_quoted(&o, seg->backends[i].name);
-		out_printf(&o, "} %lld\n", (long long)atomic_load(&seg->backends[i].active));
-	}
-	out_printf(&o, "# HELP rondo_backend_failures_total Connect errors, resets and bad responses.\n"
-	    "# TYPE rondo_backend_failures_total counter\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		out_printf(&o, "rondo_backend_failures_total{backend=");
-		out_quoted(&o, seg->backends[i].name);
-		out_printf(&o, "} %llu\n", (unsigned long long)atomic_load(&seg->backends[i].failures));
-	}
-	out_printf(&o, "# HELP rondo_requests_total Responses from backends by status class.\n"
-	    "# TYPE rondo_requests_total counter\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		for (k = 1; k < 6; k++) {
-			out_printf(&o, "rondo_requests_total{backend=");
-			out_quoted(&o, seg->backends[i].name);
-			out_printf(&o, ",code=\"%s\"} %llu\n", codes[k],
-			    (unsigned long long)atomic_load(&seg->backends[i].responses[k]));
-		}
-	}
-	out_printf(&o, "# HELP rondo_backend_response_seconds Time from the backend's choice to "
-	    "its response head.\n# TYPE rondo_backend_response_seconds histogram\n");
-	for (i = 0; i < seg->nbackends; i++) {
-		const struct shm_backend *b = &seg->backends[i];
-		uint64_t cum = 0;
-
-		for (k = 0; k < SHM_LATENCY_BUCKETS; k++) {
-			cum += atomic_load(&b->latency[k]);
-			out_printf(&o, "rondo_backend_response_seconds_bucket{backend=");
-			out_quoted(&o, b->name);
-			if (k == SHM_LATENCY_BUCKETS - 1)
-				out_printf(&o, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
-			else
-				out_printf(&o, ",le=\"%g\"} %llu\n", shm_latency_bounds_ms[k] / 1000.,
-				    (unsigned long long)cum);
-		}
-		out_printf(&o, "rondo_backend_response_seconds_sum{backend=");
-		out_quoted(&o, b->name);
-		out_printf(&o, "} %.6f\n", (double)atomic_load(&b->latency_sum_us) / 1e6);
-		out_printf(&o, "rondo_backend_response_seconds_count{backend=");
-		out_quoted(&o, b->name);
-		out_printf(&o, "} %llu\n", (unsigned long long)cum);
-	}
-	out_printf(&o, "# HELP rondo_worker_connections Client connections open in each worker.\n"
-	    "# TYPE rondo_worker_connections gauge\n");
-	for (i = 0; i < seg->nworkers; i++)
-		out_printf(&o, "rondo_worker_connections{worker=\"%u\"} %u\n", i + 1,
-		    atomic_load(&seg->workers[i].sessions));
-	out_printf(&o, "# HELP rondo_connections_total Client connections accepted.\n"
-	    "# TYPE rondo_connections_total counter\n");
-	for (i = 0; i < seg->nworkers; i++)
-		out_printf(&o, "rondo_connections_total{worker=\"%u\"} %llu\n", i + 1,
-		    (unsigned long long)atomic_load(&seg->workers[i].accepted));
-	return o.len;
 }
 
 /* --- connections -------------------------------------------------------------------------- */
@@ -244,15 +81,21 @@ admin_conn_close(struct admin_conn *ac)
 	free(ac);
 }
 
+/* Queues the response; <extra> is more header lines, each ending in CRLF ("" for none). */
 static void
-admin_reply(struct admin_conn *ac, int status, const char *type, const char *body, size_t len)
+admin_reply(struct admin_conn *ac, int status, const char *extra, const char *type,
+    const char *body, size_t len)
 {
-	char head[256];
+	char head[512];
 	int n;
 
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
-	    status, http_reason(status), type, len);
+	    "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n%s\r\n",
+	    status, http_reason(status), type, len, extra);
+	if (n < 0 || (size_t)n >= sizeof(head)) {
+		admin_conn_close(ac);
+		return;
+	}
 	if ((ac->out = malloc((size_t)n + len)) == NULL) {
 		admin_conn_close(ac);
 		return;
@@ -266,8 +109,8 @@ admin_reply(struct admin_conn *ac, int status, const char *type, const char *bod
 	ev_io_start(ac->a->loop, &ac->io);
 }
 
-static void
-admin_text(struct admin_conn *ac, int status, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 5)))
+admin_text(struct admin_conn *ac, int status, const char *extra, const char *fmt, ...)
 {
 	char body[512];
 	va_list ap;
@@ -278,7 +121,7 @@ admin_text(struct admin_conn *ac, int status, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	admin_reply(ac, status, "text/plain", body, (size_t)n < sizeof(body) ? (size_t)n :
+	admin_reply(ac, status, extra, "text/plain", body, (size_t)n < sizeof(body) ? (size_t)n :
 	    sizeof(body) - 1);
 }
 
@@ -308,63 +151,263 @@ admin_find_backend(const struct admin *a, const char *name, size_t len)
 	return -1;
 }
 
+/* --- who may ask ---------------------------------------------------------------------- */
+
+/* The IPv6 form of <ss>'s address (an IPv4 one as ::ffff:a.b.c.d); returns its port. */
+static uint16_t
+admin_addr_v6(const struct sockaddr_storage *ss, struct in6_addr *ip)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		*ip = sin6->sin6_addr;
+		return ntohs(sin6->sin6_port);
+	}
+	memset(ip, 0, sizeof(*ip));
+	ip->s6_addr[10] = 0xff;
+	ip->s6_addr[11] = 0xff;
+	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
+	return ntohs(sin->sin_port);
+}
+
+static int
+admin_ip_loopback(const struct in6_addr *ip)
+{
+	return IN6_IS_ADDR_LOOPBACK(ip) || (IN6_IS_ADDR_V4MAPPED(ip) && ip->s6_addr[12] == 127);
+}
+
+int
+admin_addr_loopback(const struct net_addr *listen)
+{
+	struct in6_addr ip;
+
+	(void)admin_addr_v6(&listen->ss, &ip);
+	return admin_ip_loopback(&ip);
+}
+
+int
+admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
+{
+	static const uint8_t any4[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0 };
+	struct in6_addr want, got;
+	const char *name = host, *port = NULL, *end = host + len;
+	char buf[INET6_ADDRSTRLEN + 1];
+	size_t nlen;
+	unsigned long p = 80;
+	uint16_t lport;
+
+	lport = admin_addr_v6(&listen->ss, &want);
+	if (len > 0 && host[0] == '[') {
+		const char *rb = memchr(host, ']', len);
+
+		if (rb == NULL)
+			return 0;
+		name = host + 1;
+		nlen = (size_t)(rb - name);
+		if (rb + 1 < end) {
+			if (rb[1] != ':')
+				return 0;
+			port = rb + 2;
+		}
+	} else {
+		const char *colon = memchr(host, ':', len);
+
+		nlen = colon != NULL ? (size_t)(colon - host) : len;
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (port != NULL) {
+		const char *q;
+
+		if (port == end || end - port > 5)
+			return 0;
+		for (p = 0, q = port; q < end; q++) {
+			if (*q < '0' || *q > '9')
+				return 0;
+			p = p * 10 + (unsigned long)(*q - '0');
+		}
+	}
+	if (p != lport || nlen == 0 || nlen >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, nlen);
+	buf[nlen] = '\0';
+	if (name == host && strcasecmp(buf, "localhost") == 0)
+		return admin_ip_loopback(&want);
+	if (name != host) {
+		if (inet_pton(AF_INET6, buf, &got) != 1)
+			return 0;
+	} else {
+		memset(&got, 0, sizeof(got));
+		got.s6_addr[10] = 0xff;
+		got.s6_addr[11] = 0xff;
+		if (inet_pton(AF_INET, buf, &got.s6_addr[12]) != 1)
+			return 0;
+	}
+	/*
+	 * An address literal cannot be rebound by DNS: the listen address itself,
+	 * any loopback one for a loopback listener, any one a wildcard covers.
+	 */
+	if (memcmp(&got, &want, sizeof(got)) == 0)
+		return 1;
+	if (admin_ip_loopback(&want))
+		return admin_ip_loopback(&got);
+	if (IN6_IS_ADDR_UNSPECIFIED(&want))
+		return 1;
+	return memcmp(&want, any4, sizeof(any4)) == 0 && IN6_IS_ADDR_V4MAPPED(&got);
+}
+
+int
+admin_origin_allowed(const struct net_addr *listen, const char *origin, size_t len)
+{
+	return len > 7 && strncasecmp(origin, "http://", 7) == 0 &&
+	    admin_host_allowed(listen, origin + 7, len - 7);
+}
+
+int
+admin_token_matches(const char *token, const char *authz, size_t len)
+{
+	size_t tlen = strlen(token), i;
+	unsigned char diff;
+
+	if (len < 7 || strncasecmp(authz, "Bearer ", 7) != 0)
+		return 0;
+	for (i = 6; i < len && authz[i] == ' '; i++)
+		;
+	authz += i;
+	len -= i;
+	/* Every byte of the token is looked at, whatever matched before. */
+	diff = len != tlen;
+	for (i = 0; i < tlen; i++)
+		diff |= (unsigned char)token[i] ^ (unsigned char)(i < len ? authz[i] : 0);
+	return diff == 0;
+}
+
+/* The first field of m named name, or NULL. */
+static const struct http_header *
+admin_header(const struct http_msg *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->nheaders; i++)
+		if (http_str_eq(m->headers[i].name, name))
+			return &m->headers[i];
+	return NULL;
+}
+
+/*
+ * Why a request may not go on: 403 for a Host or Origin that is not this
+ * listener (a page in a browser on this machine, DNS rebinding), 401 without
+ * the token where it is required (every POST, every request beyond loopback),
+ * or 0.
+ */
+static int
+admin_refuse(struct admin_conn *ac, const struct http_msg *m, int post)
+{
+	const struct conf *c = ac->a->conf;
+	const struct http_header *h;
+	size_t i;
+
+	if (!admin_host_allowed(&c->admin_listen, m->host.p, m->host.len)) {
+		admin_text(ac, 403, "", "Host must name the admin listener (%s)\n", c->admin_name);
+		return 403;
+	}
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (http_str_eq(h->name, "Origin") &&
+		    !admin_origin_allowed(&c->admin_listen, h->value.p, h->value.len)) {
+			admin_text(ac, 403, "", "cross-origin requests are refused\n");
+			return 403;
+		}
+	}
+	if (!post && admin_addr_loopback(&c->admin_listen))
+		return 0;
+	if (c->admin_token == NULL) {
+		admin_text(ac, 403, "", "set admin.token or admin.tokenFile to change anything\n");
+		return 403;
+	}
+	if ((h = admin_header(m, "Authorization")) == NULL ||
+	    !admin_token_matches(c->admin_token, h->value.p, h->value.len)) {
+		log_warnx("admin: request without the right token refused");
+		admin_text(ac, 401, "WWW-Authenticate: Bearer realm=\"rondo\"\r\n",
+		    "an Authorization: Bearer header with the admin token is required\n");
+		return 401;
+	}
+	return 0;
+}
+
+/* --- routes ----------------------------------------------------------------------------- */
+
 static void
 admin_route(struct admin_conn *ac, const struct http_msg *m)
 {
 	struct admin *a = ac->a;
 	static const char prefix[] = "/backends/";
-	const char *t = m->target.p, *slash;
+	const char *t = m->target.p, *slash = NULL;
 	size_t tl = m->target.len, plen = sizeof(prefix) - 1;
+	int is_post = http_str_eq(m->method, "POST"), get_path, post_path;
 	char *buf;
 	size_t n;
 	int b, drain;
 
-	if (http_str_eq(m->method, "GET") &&
-	    ((tl == 7 && memcmp(t, "/status", 7) == 0) || (tl == 8 && memcmp(t, "/metrics", 8) == 0))) {
+	get_path = (tl == 7 && memcmp(t, "/status", 7) == 0) ||
+	    (tl == 8 && memcmp(t, "/metrics", 8) == 0);
+	post_path = tl > plen && memcmp(t, prefix, plen) == 0 &&
+	    (slash = memchr(t + plen, '/', tl - plen)) != NULL;
+	if (!get_path && !post_path) {
+		if (admin_refuse(ac, m, is_post) == 0)
+			admin_text(ac, 404, "", "endpoints: GET /status, GET /metrics, "
+			    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready\n");
+		return;
+	}
+	if (get_path && !http_str_eq(m->method, "GET")) {
+		if (admin_refuse(ac, m, is_post) == 0)
+			admin_text(ac, 405, "Allow: GET\r\n", "use GET\n");
+		return;
+	}
+	if (post_path && !is_post) {
+		if (admin_refuse(ac, m, 0) == 0)
+			admin_text(ac, 405, "Allow: POST\r\n", "use POST\n");
+		return;
+	}
+	if (admin_refuse(ac, m, is_post) != 0)
+		return;
+	if (get_path) {
 		if ((buf = malloc(ADMIN_OUT_MAX)) == NULL) {
 			admin_conn_close(ac);
 			return;
 		}
+		struct stats_info in = { a->generation, a->started, ev_time(), a->reload_ok,
+		    a->reload_time };
+
 		if (tl == 7)
-			n = admin_status_json(a->conf, a->seg, a->generation, a->started,
-			    ev_time(), buf, ADMIN_OUT_MAX);
+			n = stats_status_json(a->conf, a->seg, &in, buf, ADMIN_OUT_MAX);
 		else
-			n = admin_metrics(a->conf, a->seg, a->started, ev_time(), buf, ADMIN_OUT_MAX);
-		admin_reply(ac, 200, tl == 7 ? "application/json" :
+			n = stats_metrics(a->conf, a->seg, &in, buf, ADMIN_OUT_MAX);
+		admin_reply(ac, 200, "", tl == 7 ? "application/json" :
 		    "text/plain; version=0.0.4", buf, n);
 		free(buf);
 		return;
 	}
-	if (tl > plen && memcmp(t, prefix, plen) == 0 &&
-	    (slash = memchr(t + plen, '/', tl - plen)) != NULL) {
-		size_t action_len = tl - (size_t)(slash + 1 - t);
-
-		if (!http_str_eq(m->method, "POST")) {
-			admin_text(ac, 405, "use POST\n");
-			return;
-		}
-		b = admin_find_backend(a, t + plen, (size_t)(slash - (t + plen)));
-		if (b == -1) {
-			admin_text(ac, 404, "no such backend\n");
-			return;
-		}
-		if (action_len == 5 && memcmp(slash + 1, "drain", 5) == 0)
-			drain = 1;
-		else if (action_len == 5 && memcmp(slash + 1, "ready", 5) == 0)
-			drain = 0;
-		else {
-			admin_text(ac, 404, "actions: drain, ready\n");
-			return;
-		}
-		atomic_store(&a->seg->backends[b].drain, (uint32_t)drain);
-		log_info("admin: backend %s set to %s", a->conf->backends[b].url,
-		    drain ? "drain" : "ready");
-		admin_text(ac, 200, "%s %s\n", admin_backend_name(a->conf, (size_t)b),
-		    drain ? "drain" : "ready");
+	b = admin_find_backend(a, t + plen, (size_t)(slash - (t + plen)));
+	if (b == -1) {
+		admin_text(ac, 404, "", "no such backend\n");
 		return;
 	}
-	admin_text(ac, 404, "endpoints: GET /status, GET /metrics, "
-	    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready\n");
+	n = tl - (size_t)(slash + 1 - t);
+	if (n == 5 && memcmp(slash + 1, "drain", 5) == 0)
+		drain = 1;
+	else if (n == 5 && memcmp(slash + 1, "ready", 5) == 0)
+		drain = 0;
+	else {
+		admin_text(ac, 404, "", "actions: drain, ready\n");
+		return;
+	}
+	atomic_store(&a->seg->backends[b].drain, (uint32_t)drain);
+	log_info("admin: backend %s set to %s", a->conf->backends[b].url,
+	    drain ? "drain" : "ready");
+	admin_text(ac, 200, "", "%s %s\n", admin_backend_name(a->conf, (size_t)b),
+	    drain ? "drain" : "ready");
 }
 
 static void
@@ -399,7 +442,7 @@ admin_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (r == HTTP_OK)
 		admin_route(ac, m);
 	else if (r != HTTP_AGAIN)
-		admin_text(ac, http_status_code(r), "bad request\n");
+		admin_text(ac, http_status_code(r), "", "bad request\n");
 	free(m);
 }
 
@@ -477,19 +520,18 @@ admin_new(struct ev_loop *loop, const struct net_addr *addr, char *err, size_t e
 void
 admin_set_target(struct admin *a, const struct conf *c, struct shm_seg *seg, unsigned generation)
 {
-	size_t i, j;
-
-	/* A backend drained by hand stays drained over a reload. */
-	if (a->seg != NULL && a->seg != seg) {
-		for (i = 0; i < seg->nbackends; i++)
-			for (j = 0; j < a->seg->nbackends; j++)
-				if (strcmp(seg->backends[i].name, a->seg->backends[j].name) == 0)
-					atomic_store(&seg->backends[i].drain,
-					    atomic_load(&a->seg->backends[j].drain));
-	}
 	a->conf = c;
 	a->seg = seg;
 	a->generation = generation;
+	a->reload_ok = 1;
+	a->reload_time = ev_time();
+}
+
+void
+admin_reload_started(struct admin *a)
+{
+	if (a != NULL)
+		a->reload_ok = 0;
 }
 
 void

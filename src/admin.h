@@ -10,6 +10,12 @@
  * <name> is the backend's host:port as in its URL ("127.0.0.1:5001"), or its
  * position in the servers list (0-based). Every figure comes from the shared
  * segment, so it covers all workers. One request per connection.
+ *
+ * A request is refused (403) unless its Host names the listener and its
+ * Origin, if any, is the listener's own: a web page cannot drive it. POSTs
+ * need "Authorization: Bearer <admin.token>" (401 without it), and so does
+ * every request to a listener beyond loopback. A known path with the wrong
+ * method gets 405 with Allow.
  */
 #ifndef RONDO_ADMIN_H
 #define RONDO_ADMIN_H
@@ -40,13 +46,32 @@ void admin_close_fds(struct admin *a);
 void admin_free(struct admin *a);
 
 /*
- * Formats the status document or the metrics into out; returns the length
- * (truncated output ends early but stays within outlen). started is the
- * master's start time (seconds since the epoch), now the current time.
+ * A reload begins: /metrics says the last reload failed until
+ * admin_set_target names the new generation. NULL is fine.
  */
-size_t admin_status_json(const struct conf *c, const struct shm_seg *seg, unsigned generation,
-    double started, double now, char *out, size_t outlen);
-size_t admin_metrics(const struct conf *c, const struct shm_seg *seg, double started, double now,
-    char *out, size_t outlen);
+void admin_reload_started(struct admin *a);
+
+/*
+ * Whether a request's Host value (host[0..len)) names the admin listener at
+ * listen: "host:port" with the listener's port (no port: 80) and as host an
+ * address literal the listener answers on (its own; any loopback one for a
+ * loopback listener; any one for a wildcard), or "localhost" for a loopback
+ * listener. Other names are refused: a page whose name was re-pointed at this
+ * machine (DNS rebinding) must not read it.
+ */
+int admin_host_allowed(const struct net_addr *listen, const char *host, size_t len);
+
+/* Whether an Origin value is the listener's own origin ("http://" and an allowed Host). */
+int admin_origin_allowed(const struct net_addr *listen, const char *origin, size_t len);
+
+/*
+ * Whether an Authorization value ("Bearer <token>", scheme in any case) holds
+ * token. Takes as long whatever the first difference, so that the token
+ * cannot be guessed byte by byte from the answer's timing.
+ */
+int admin_token_matches(const char *token, const char *authz, size_t len);
+
+/* Whether the listener is on a loopback address (GETs need no token there). */
+int admin_addr_loopback(const struct net_addr *listen);
 
 #endif

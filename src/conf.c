@@ -39,6 +39,8 @@
 #define CONF_MSG_MAX		512			/* one problem, before the file name */
 #define CONF_UNSET		(-1)
 #define CONF_ADMIN_LISTEN	"127.0.0.1:9090"	/* "admin": {} */
+#define CONF_ADMIN_TOKEN_MIN	16	/* bytes: a shorter admin token is refused */
+#define CONF_ADMIN_TOKEN_MAX	4096	/* and a longer one (it must fit a request head) */
 #define CONF_RETRIES_MAX	10
 #define CONF_BUSY_POLL_MAX	1000	/* "busyPoll", microseconds */
 #define CONF_MAX_FAILS_MAX	1000
@@ -81,7 +83,8 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_workers, conf_set_object, conf_set_bool, conf_set_uint,
     conf_set_status, conf_set_http_path, conf_set_algorithm, conf_set_server_url,
     conf_set_file, conf_set_user, conf_set_group, conf_set_access_log,
-    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses;
+    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses,
+    conf_set_admin_token, conf_set_admin_token_file;
 
 /* Indexed by enum conf_algorithm. */
 static const char *const conf_algorithms[] = {
@@ -125,6 +128,8 @@ static const struct conf_key conf_limit_keys[] = {
 /* "admin" object; base is the whole struct conf. */
 static const struct conf_key conf_admin_keys[] = {
 	{ "listen",		conf_set_admin_listen,	0,						0, 0, 0, NULL },
+	{ "token",		conf_set_admin_token,	offsetof(struct conf, admin_token),		0, 0, 0, NULL },
+	{ "tokenFile",		conf_set_admin_token_file, offsetof(struct conf, admin_token),		0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -740,6 +745,9 @@ conf_set_admin(struct conf_errs *e, const struct conf_key *k, struct json_object
 	}
 	c->admin = 1;
 	conf_walk(e, k->sub, v, c, jpath);
+	if (json_object_object_get_ex(v, "token", NULL) &&
+	    json_object_object_get_ex(v, "tokenFile", NULL))
+		conf_err(e, jpath, "token and tokenFile are exclusive: give one of them");
 }
 
 /*
@@ -794,6 +802,97 @@ conf_set_file(struct conf_errs *e, const struct conf_key *k, struct json_object 
 
 	if ((s = conf_nonempty(e, v, jpath, "a file name such as \"/run/rondo.pid\"")) != NULL)
 		conf_store_string(e, k, base, jpath, s);
+}
+
+/*
+ * Stores <tok> as the admin token when it can be one: at least
+ * CONF_ADMIN_TOKEN_MIN bytes (a short secret is guessed), visible ASCII only
+ * (it travels in an Authorization header). <what> names it in messages.
+ */
+static void
+conf_admin_token_store(struct conf_errs *e, const struct conf_key *k, void *base,
+    const char *jpath, const char *tok, size_t len, const char *what)
+{
+	size_t i;
+
+	if (len == 0) {
+		conf_err(e, jpath, "%s is empty", what);
+		return;
+	}
+	if (len < CONF_ADMIN_TOKEN_MIN || len > CONF_ADMIN_TOKEN_MAX) {
+		conf_err(e, jpath, "%s must be %d to %d characters long (it has %zu)", what,
+		    CONF_ADMIN_TOKEN_MIN, CONF_ADMIN_TOKEN_MAX, len);
+		return;
+	}
+	for (i = 0; i < len; i++) {
+		if (tok[i] <= 0x20 || tok[i] >= 0x7f) {
+			conf_err(e, jpath, "%s may hold only visible ASCII characters "
+			    "(no spaces, no control bytes)", what);
+			return;
+		}
+	}
+	conf_store_string(e, k, base, jpath, tok);
+}
+
+/* "admin": {"token": "..."}: the secret every admin request must show. */
+static void
+conf_set_admin_token(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_string(v)) == NULL) {
+		conf_err(e, jpath, "expected a string of at least %d characters",
+		    CONF_ADMIN_TOKEN_MIN);
+		return;
+	}
+	conf_admin_token_store(e, k, base, jpath, s, strlen(s), "the token");
+}
+
+/*
+ * "admin": {"tokenFile": "/path"}: the token read now from a file (so that it
+ * stays out of a config file others may read), without its trailing newline.
+ */
+static void
+conf_set_admin_token_file(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	char buf[CONF_ADMIN_TOKEN_MAX + 3];
+	const char *path;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if ((path = conf_nonempty(e, v, jpath, "a file name such as \"/etc/rondo/admin.token\"")) == NULL)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		conf_err(e, jpath, "cannot read %s: %s", path, strerror(errno));
+		return;
+	}
+	while (len < sizeof(buf) - 1) {
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			conf_err(e, jpath, "cannot read %s: %s", path, strerror(errno));
+			close(fd);
+			return;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > 0 && buf[len - 1] == '\n')
+		len--;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL)
+		conf_err(e, jpath, "the token in %s may hold only visible ASCII characters", path);
+	else
+		conf_admin_token_store(e, k, base, jpath, buf, len, "the token in the file");
+	explicit_bzero(buf, sizeof(buf));
 }
 
 /*
@@ -1296,11 +1395,21 @@ conf_addr_overlap(const struct net_addr *a, const struct net_addr *b)
 	return memcmp(&ia, &ib, sizeof(ia)) == 0 || conf_covers(&ia, &ib) || conf_covers(&ib, &ia);
 }
 
+/* Whether <a> is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */
+static int
+conf_addr_is_loopback(const struct net_addr *a)
+{
+	struct in6_addr ip;
+
+	(void)conf_addr_v6(a, &ip);
+	return IN6_IS_ADDR_LOOPBACK(&ip) || (IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127);
+}
+
 /*
  * Cross-field checks, once every key is valid and defaulted: a weight the
  * algorithm would ignore, a list with no primary server, a request line
  * allowed to be longer than the whole head, and an admin listener on the
- * address of the main one.
+ * address of the main one or reachable beyond loopback without a token.
  */
 static void
 conf_check(struct conf_errs *e, const struct conf *c)
@@ -1329,6 +1438,10 @@ conf_check(struct conf_errs *e, const struct conf *c)
 	if (c->admin && conf_addr_overlap(&c->admin_listen, &c->listen))
 		conf_err(e, "admin.listen", "%s is also where port (%s) listens: "
 		    "the admin listener needs an address of its own", c->admin_name, c->listen_name);
+	if (c->admin && c->admin_token == NULL && !conf_addr_is_loopback(&c->admin_listen))
+		conf_err(e, "admin.listen", "%s is not a loopback address: anyone who can reach it "
+		    "could drain the backends; set admin.token or admin.tokenFile, or listen on "
+		    "127.0.0.1 or [::1]", c->admin_name);
 }
 
 /*
@@ -1720,6 +1833,9 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->group);
 	free(c->access_log);
+	if (c->admin_token != NULL)
+		explicit_bzero(c->admin_token, strlen(c->admin_token));
+	free(c->admin_token);
 	free(c->backends);
 	free(c);
 }

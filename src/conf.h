@@ -99,6 +99,7 @@ struct conf {
 	int admin;			/* "admin" is an object (absent or false: 0) */
 	struct net_addr admin_listen;	/* "admin": {"listen": "127.0.0.1:9090"} (the default) */
 	char admin_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:9090" for logs; "" when admin is 0 */
+	char *admin_token;		/* "admin": {"token"} or the content of {"tokenFile"}; NULL = none */
 	struct net_addr listen;
 	char listen_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:8080", "[::]:8080" for logs */
 	unsigned workers;		/* resolved: "auto" is the CPU count */

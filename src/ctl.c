@@ -17,6 +17,7 @@
 #include "conf.h"
 #include "ctl.h"
 #include "net.h"
+#include "stats.h"
 
 #define CTL_TIMEOUT_MS	5000
 #define CTL_MAX		(1024 * 1024)
@@ -35,11 +36,15 @@ ctl_wait(int fd, short events)
 	return n > 0 ? 0 : -1;
 }
 
-/* GET path from the admin listener at a; returns the body (malloc'd) or NULL with err. */
+/*
+ * GET path from the admin listener of c, with its address as Host and its
+ * token if it has one; returns the body (malloc'd) or NULL with err.
+ */
 static char *
-ctl_get(const struct net_addr *a, const char *path, char *err, size_t errlen)
+ctl_get(const struct conf *c, const char *path, char *err, size_t errlen)
 {
-	char req[256], *buf = NULL, *body;
+	const struct net_addr *a = &c->admin_listen;
+	char req[8192], *buf = NULL, *body;
 	size_t len = 0;
 	ssize_t n;
 	int fd;
@@ -49,8 +54,13 @@ ctl_get(const struct net_addr *a, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "connect: %s", strerror(errno));
 		goto fail;
 	}
-	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: rondo\r\nConnection: close\r\n\r\n",
-	    path);
+	n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%sConnection: close\r\n\r\n",
+	    path, c->admin_name, c->admin_token != NULL ? "Authorization: Bearer " : "",
+	    c->admin_token != NULL ? c->admin_token : "", c->admin_token != NULL ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		snprintf(err, errlen, "request too long");
+		goto fail;
+	}
 	if (write(fd, req, (size_t)n) != n) {
 		snprintf(err, errlen, "write: %s", strerror(errno));
 		goto fail;
@@ -105,10 +115,33 @@ jint(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? (long long)json_object_get_int64(v) : 0;
 }
 
+/*
+ * The classes of counter key in o ({"1xx": n, ...}): as columns (a heading
+ * each when o is NULL), or inline as "1xx n 2xx n ...".
+ */
+static void
+ctl_classes(FILE *out, json_object *o, const char *key, int columns)
+{
+	json_object *c = NULL;
+	unsigned k;
+
+	if (o != NULL && !json_object_object_get_ex(o, key, &c))
+		c = NULL;
+	for (k = 1; k < STATS_NCLASSES; k++) {
+		if (columns && o == NULL)
+			fprintf(out, " %7cXX", stats_class_names[k][0]);
+		else if (columns)
+			fprintf(out, " %9lld", c != NULL ? jint(c, stats_class_names[k]) : 0);
+		else
+			fprintf(out, " %s %lld", stats_class_names[k],
+			    c != NULL ? jint(c, stats_class_names[k]) : 0);
+	}
+}
+
 int
 ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 {
-	json_object *root, *arr, *b, *resp;
+	json_object *root, *arr, *b;
 	char *body;
 	size_t i, n;
 
@@ -116,7 +149,7 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s has no \"admin\" listener to ask", c->path);
 		return -1;
 	}
-	if ((body = ctl_get(&c->admin_listen, "/status", err, errlen)) == NULL) {
+	if ((body = ctl_get(c, "/status", err, errlen)) == NULL) {
 		char tmp[256];
 
 		snprintf(tmp, sizeof(tmp), "%s", err);
@@ -129,32 +162,63 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "admin listener %s: the status is not JSON", c->admin_name);
 		return -1;
 	}
-	fprintf(out, "rondo %s, listening on %s, generation %lld, up %llds\n\n",
+	fprintf(out, "rondo %s, listening on %s, generation %lld%s, up %llds\n",
 	    jstr(root, "version"), jstr(root, "listen"), jint(root, "generation"),
+	    json_object_object_get_ex(root, "last_reload_successful", &b) &&
+	    !json_object_get_boolean(b) ? " (the last reload failed)" : "",
 	    jint(root, "uptime_seconds"));
-	fprintf(out, "%-28s %-6s %-6s %7s %10s %9s %8s %8s\n", "BACKEND", "HEALTH", "STATE",
-	    "ACTIVE", "REQUESTS", "FAILURES", "2XX", "5XX");
+	/* Since the start, over every generation. */
+#define CTL_TOTAL(f, metric, scale, help, col)	fprintf(out, "%s %s %lld", sep, col, jint(root, #f)); sep = ",";
+#define CTL_TOTAL_CLASSES(f, ...)						\
+	fprintf(out, "%s %s", sep, #f);						\
+	ctl_classes(out, root, #f, 0);						\
+	sep = ",";
+	{
+		const char *sep = "totals:";
+
+		STATS_WORKER_COUNTERS(CTL_TOTAL)
+		STATS_WORKER_CLASSES(CTL_TOTAL_CLASSES)
+		fprintf(out, "\n\n");
+	}
+#undef CTL_TOTAL
+#undef CTL_TOTAL_CLASSES
+#define CTL_HEAD(f, metric, scale, help, col)	fprintf(out, " %10s", col);
+#define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, NULL, 1);
+#define CTL_COL(f, ...)		fprintf(out, " %10lld", jint(b, #f));
+#define CTL_COL_CLASSES(f, ...)	ctl_classes(out, b, #f, 1);
+	fprintf(out, "%-28s %-6s %-6s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE");
+	STATS_BACKEND_COUNTERS(CTL_HEAD)
+	STATS_BACKEND_CLASSES(CTL_HEAD_CLASSES)
+	fprintf(out, "\n");
 	if (json_object_object_get_ex(root, "backends", &arr)) {
 		n = json_object_array_length(arr);
 		for (i = 0; i < n; i++) {
 			b = json_object_array_get_idx(arr, i);
-			if (!json_object_object_get_ex(b, "responses", &resp))
-				resp = NULL;
-			fprintf(out, "%-28s %-6s %-6s %7lld %10lld %9lld %8lld %8lld\n",
-			    jstr(b, "name"), jstr(b, "health"), jstr(b, "state"), jint(b, "active"),
-			    jint(b, "requests"), jint(b, "failures"),
-			    resp ? jint(resp, "2xx") : 0, resp ? jint(resp, "5xx") : 0);
+			fprintf(out, "%-28s %-6s %-6s %7lld", jstr(b, "name"), jstr(b, "health"),
+			    jstr(b, "state"), jint(b, "active"));
+			STATS_BACKEND_COUNTERS(CTL_COL)
+			STATS_BACKEND_CLASSES(CTL_COL_CLASSES)
+			fprintf(out, "\n");
 		}
 	}
-	fprintf(out, "\n%-8s %12s %10s %10s\n", "WORKER", "CONNECTIONS", "ACCEPTED", "REQUESTS");
+	fprintf(out, "\n%-8s %12s", "WORKER", "CONNECTIONS");
+	STATS_WORKER_COUNTERS(CTL_HEAD)
+	STATS_WORKER_CLASSES(CTL_HEAD_CLASSES)
+	fprintf(out, "\n");
 	if (json_object_object_get_ex(root, "workers", &arr)) {
 		n = json_object_array_length(arr);
 		for (i = 0; i < n; i++) {
 			b = json_object_array_get_idx(arr, i);
-			fprintf(out, "%-8lld %12lld %10lld %10lld\n", jint(b, "id"),
-			    jint(b, "connections"), jint(b, "accepted"), jint(b, "requests"));
+			fprintf(out, "%-8lld %12lld", jint(b, "id"), jint(b, "connections"));
+			STATS_WORKER_COUNTERS(CTL_COL)
+			STATS_WORKER_CLASSES(CTL_COL_CLASSES)
+			fprintf(out, "\n");
 		}
 	}
+#undef CTL_HEAD
+#undef CTL_HEAD_CLASSES
+#undef CTL_COL
+#undef CTL_COL_CLASSES
 	json_object_put(root);
 	return 0;
 }

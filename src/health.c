@@ -16,6 +16,7 @@
 #include "net.h"
 #include "proc.h"
 #include "shm.h"
+#include "stats.h"
 #include "health.h"
 
 enum { PROBE_IDLE, PROBE_CONNECTING, PROBE_READING };
@@ -76,9 +77,7 @@ probe_finish(struct probe *p, int ok, const char *why)
 		close(p->fd);
 	p->fd = -1;
 	p->phase = PROBE_IDLE;
-	atomic_store_explicit(&sb->last_check_us,
-	    (uint64_t)((ev_now(h->loop) - p->started) * 1e6), memory_order_relaxed);
-	atomic_fetch_add_explicit(&sb->checks, 1, memory_order_relaxed);
+	stats_health_probe(sb, ok, ev_now(h->loop) - p->started);
 
 	if (ok) {
 		p->fail_streak = 0;

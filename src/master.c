@@ -491,6 +491,7 @@ master_reload(struct master *m)
 	char err[4096];
 
 	log_info("reloading %s", m->opts->conf_path);
+	admin_reload_started(m->admin);
 	if (conf_load(&c, m->opts->conf_path, err, sizeof(err)) == -1 ||
 	    master_conf_check(c, err, sizeof(err)) == -1) {
 		if (strchr(err, '\n') == NULL) {

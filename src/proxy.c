@@ -46,6 +46,7 @@
 #include "proxy.h"
 #include "rewrite.h"
 #include "shm.h"
+#include "stats.h"
 #include "upstream.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
@@ -499,6 +500,7 @@ respond_local(struct session *s, int status, const char *body)
 	}
 	s->rsh_head = buf_len(s->rsh) - strlen(body);
 	s->local = 1;
+	stats_local_response(px->slot, status);
 	s->client_close = 1;
 	s->rs_status = status;
 	s->rs = RS_DONE;

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "shm.h"
+#include "stats.h"
 
 struct shm_seg *
 shm_create(const struct conf *c, unsigned nworkers, char *err, size_t errlen)
@@ -65,28 +66,15 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 				continue;
 			const struct shm_backend *o = &old->backends[j];
 			struct shm_backend *n = &seg->backends[i];
-			unsigned k;
 
 			atomic_store(&n->up, atomic_load(&o->up));
 			atomic_store(&n->checked, atomic_load(&o->checked));
 			atomic_store(&n->down_until_ms, atomic_load(&o->down_until_ms));
 			atomic_store(&n->drain, atomic_load(&o->drain));
-			/*
-			 * Counters go on from where they were, so /metrics does not
-			 * start again at every reload (what old workers still count
-			 * while they drain is not carried).
-			 */
-			atomic_store(&n->requests, atomic_load(&o->requests));
-			atomic_store(&n->failures, atomic_load(&o->failures));
-			atomic_store(&n->checks, atomic_load(&o->checks));
-			atomic_store(&n->latency_sum_us, atomic_load(&o->latency_sum_us));
-			for (k = 0; k < 6; k++)
-				atomic_store(&n->responses[k], atomic_load(&o->responses[k]));
-			for (k = 0; k < SHM_LATENCY_BUCKETS; k++)
-				atomic_store(&n->latency[k], atomic_load(&o->latency[k]));
 			break;
 		}
 	}
+	stats_carry(seg, old);
 }
 
 const double shm_latency_bounds_ms[SHM_LATENCY_BUCKETS] = {

@@ -9,11 +9,13 @@
  *   up, checks, last_*         the health child (release stores; readers acquire)
  *   rr                         every worker, atomic fetch-add or compare-and-swap (the global rotation)
  *   requests, failures, active every worker, relaxed atomic adds
+ *   check_*                    the health child (stats_health_probe)
  *   wactive[w]                 worker slot w (and the master once w died)
  *   responses, latency         every worker, relaxed atomic adds
  *   drain                      the master (admin requests)
  *   fails, down_until_ms       workers (passive health); the health child clears down_until_ms
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
+ *   base                       the master, before the workers start (stats_carry)
  *   generation                 the master
  *
  * Layout (bump SHM_LAYOUT_VERSION on any change):
@@ -22,6 +24,7 @@
  *                         alone in the first page, which shm_seal makes read-only
  *     rr                  own cache line: the round-robin counter
  *     workers[64]         one cache line per worker: its open connections and totals
+ *     base                the worker totals of the generations before
  *   struct shm_backend[n] one cache-line-aligned slot per backend, in config order
  */
 #ifndef RONDO_SHM_H
@@ -30,6 +33,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "stats.h"
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
 #define SHM_LAYOUT_VERSION 3
@@ -44,26 +49,24 @@ struct shm_backend {
 	char name[SHM_NAME_MAX];	/* the URL as written in the config: the slot's key */
 	_Atomic uint32_t up;		/* 1 when healthy (health child) */
 	_Atomic uint32_t checked;	/* 1 once the first probe finished (health child) */
-	_Atomic uint64_t checks;	/* probes done (health child) */
 	_Atomic uint64_t last_check_us;	/* latency of the last probe (health child) */
 	_Atomic int64_t active;		/* requests in flight, all workers */
 	_Atomic int32_t wactive[SHM_MAX_WORKERS];	/* the same per worker slot, for the master's cleanup */
 	_Atomic uint32_t drain;		/* 1: no new requests (admin, in the master) */
-	_Atomic uint64_t responses[6];	/* by status class: [1] 1xx .. [5] 5xx, [0] none (workers) */
 	_Atomic uint64_t latency[SHM_LATENCY_BUCKETS];	/* response head times, per bucket (workers) */
 	_Atomic uint64_t latency_sum_us;	/* sum of those times (workers) */
 	_Atomic uint32_t fails;		/* failures in a row, for maxFails (workers) */
 	_Atomic uint64_t down_until_ms;	/* passive health: out until then, shm_now_ms (workers, health) */
-	_Atomic uint64_t requests;	/* requests sent, all workers */
-	_Atomic uint64_t failures;	/* connect errors and bad responses, all workers */
+	STATS_BACKEND_COUNTERS(STATS_FIELD)	/* stats.h: requests, failures (workers), checks... (health) */
+	STATS_BACKEND_CLASSES(STATS_CLASS_FIELD)	/* responses by class (workers) */
 } __attribute__((aligned(64)));
 
 struct shm_worker {
 	_Atomic uint32_t sessions;	/* client connections open now */
 	_Atomic uint32_t incoming;	/* connections handed to it, not yet taken (others add, it subtracts) */
 	_Atomic uint32_t quitting;	/* it drains: hand it nothing more (seq_cst with incoming) */
-	_Atomic uint64_t accepted;	/* client connections accepted */
-	_Atomic uint64_t requests;	/* requests answered by a backend */
+	STATS_WORKER_COUNTERS(STATS_FIELD)	/* stats.h: accepted, requests */
+	STATS_WORKER_CLASSES(STATS_CLASS_FIELD)	/* local responses by class */
 } __attribute__((aligned(64)));
 
 struct shm_seg {
@@ -75,6 +78,7 @@ struct shm_seg {
 	uint32_t nworkers;		/* workers of this generation */
 	_Atomic uint64_t rr __attribute__((aligned(SHM_HEADER_SIZE)));	/* round-robin counter */
 	struct shm_worker workers[SHM_MAX_WORKERS];
+	struct shm_worker base;		/* counters of the generations before (carried; master) */
 	struct shm_backend backends[] __attribute__((aligned(64)));
 };
 
@@ -95,9 +99,9 @@ void shm_destroy(struct shm_seg *seg);
 void shm_seal(struct shm_seg *seg);
 
 /*
- * Carries health state (and passive health), the admin's drain flag and the
- * counters from old to seg for every backend whose name is in both. Call
- * before any process uses seg, so no request reaches a drained backend.
+ * Carries health state (and passive health), the admin's drain flag and every
+ * counter (stats_carry) from old to seg for every backend whose name is in
+ * both. Call before any process uses seg, so no request reaches a drained backend.
  */
 void shm_carry_health(struct shm_seg *seg, const struct shm_seg *old);
 

@@ -555,6 +555,26 @@ def http_get(addr, path="/", headers=None, timeout=10.0, method="GET", body=None
         return c.request(method, path, headers, body)
 
 
+ADMIN_TOKEN = "t0k3n-for-the-admin-tests"
+
+
+def admin_conf(addr, token=ADMIN_TOKEN):
+    """The "admin" object for a listener on addr, with the tests' token."""
+    conf = {"listen": "%s:%d" % addr}
+    if token is not None:
+        conf["token"] = token
+    return conf
+
+
+def admin_request(addr, method, path, token=None, host=None, headers=None):
+    """One admin request, Host naming the listener unless host is given."""
+    headers = list(headers or [])
+    if token is not None:
+        headers.append(("Authorization", "Bearer " + token))
+    with Client(addr, timeout=5) as c:
+        return c.request(method, path, headers=headers, host=host or "%s:%d" % addr)
+
+
 PATTERN_BLOCK = bytes(range(256)) * 4096         # 1 MiB of the backend's /stream pattern
 _pattern_sha_cache = {}
 

@@ -314,7 +314,8 @@ def slowloris_does_not_starve_clients(ctx):
 
     def open_in_rondo():
         with lib.Client(aaddr, timeout=5) as c:
-            return sum(w["connections"] for w in c.request("GET", "/status").json()["workers"])
+            return sum(w["connections"] for w in c.request("GET", "/status", host="%s:%d" % aaddr)
+                       .json()["workers"])
 
     socks = []
     stop = threading.Event()
@@ -491,7 +492,7 @@ def backend_killed_under_load(ctx):
     expect(victim.name not in seen_after, "killed backend still answering? %s", seen_after)
     r.wait_log(r"%s" % re.escape(victim.url), 2 * lib.SLOW, since=mark)
     with lib.Client(aaddr, timeout=5) as c:
-        st = c.request("GET", "/status").json()
+        st = c.request("GET", "/status", host="%s:%d" % aaddr).json()
     sb = [x for x in st["backends"] if x["url"] == victim.url]
     expect(sb and (sb[0]["failures"] > 0 or sb[0]["health"] == "down"),
            "the killed backend in /status: %s", sb)

@@ -35,13 +35,9 @@ def admin_addr():
     return (lib.LOOPBACK, lib.free_port())
 
 
-def admin_conf(addr):
-    return {"listen": "%s:%d" % addr}
-
-
-def admin_request(addr, method, path):
-    with lib.Client(addr, timeout=5) as c:
-        return c.request(method, path)
+TOKEN = lib.ADMIN_TOKEN
+admin_conf = lib.admin_conf
+admin_request = lib.admin_request
 
 
 def admin_status(addr):
@@ -81,6 +77,31 @@ def wait_admin_up(addr, backends):
 
 METRIC_RX = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL_RX = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)')
+
+
+METRIC_FAMILIES = (
+    ("rondo_build_info", "gauge"), ("process_start_time_seconds", "gauge"),
+    ("rondo_config_generation", "gauge"), ("rondo_config_last_reload_successful", "gauge"),
+    ("rondo_config_last_reload_success_timestamp_seconds", "gauge"),
+    ("rondo_backend_up", "gauge"), ("rondo_backend_drained", "gauge"),
+    ("rondo_backend_requests_in_flight", "gauge"), ("rondo_backend_health_check_last_seconds", "gauge"),
+    ("rondo_backend_requests_total", "counter"), ("rondo_backend_failures_total", "counter"),
+    ("rondo_backend_health_checks_total", "counter"),
+    ("rondo_backend_health_check_failures_total", "counter"),
+    ("rondo_backend_health_check_seconds_total", "counter"),
+    ("rondo_backend_responses_total", "counter"), ("rondo_backend_response_seconds", "histogram"),
+    ("rondo_client_connections_open", "gauge"), ("rondo_client_connections_total", "counter"),
+    ("rondo_proxied_requests_total", "counter"), ("rondo_local_responses_total", "counter"),
+)
+
+
+def admin_metrics(addr, token=None):
+    resp = admin_request(addr, "GET", "/metrics", token=token)
+    expect_eq(resp.status, 200, "admin GET /metrics")
+    samples, types = parse_metrics(resp.body.decode("utf-8"))
+    for fam, typ in METRIC_FAMILIES:
+        expect_eq(types.get(fam), typ, "# TYPE of %s" % fam)
+    return samples
 
 
 def parse_metrics(text):
@@ -629,33 +650,46 @@ def admin_status_and_metrics_count(ctx):
            "/metrics Content-Type %r", resp.header("Content-Type"))
     samples, types = parse_metrics(resp.body.decode("utf-8"))
     names = {n for n, _, _ in samples}
-    for fam, typ in (("rondo_uptime_seconds", "gauge"), ("rondo_backend_up", "gauge"),
-                     ("rondo_backend_active", "gauge"), ("rondo_backend_failures_total", "counter"),
-                     ("rondo_requests_total", "counter"),
-                     ("rondo_backend_response_seconds", "histogram"),
-                     ("rondo_worker_connections", "gauge"), ("rondo_connections_total", "counter")):
+    for fam, typ in METRIC_FAMILIES:
         expect_eq(types.get(fam), typ, "# TYPE of %s" % fam)
-    for name in ("rondo_uptime_seconds", "rondo_backend_up", "rondo_backend_active",
-                 "rondo_backend_failures_total", "rondo_requests_total",
-                 "rondo_backend_response_seconds_bucket", "rondo_backend_response_seconds_sum",
-                 "rondo_backend_response_seconds_count", "rondo_worker_connections",
-                 "rondo_connections_total"):
-        expect(name in names, "metric %s missing (have %s)", name, sorted(names))
-    ok_total = sum(v for n, l, v in samples if n == "rondo_requests_total" and l.get("code") == "2xx")
-    expect_eq(ok_total, 30, "rondo_requests_total summed over code=\"2xx\"")
-    all_total = sum(v for n, l, v in samples if n == "rondo_requests_total")
-    expect_eq(all_total, sent, "rondo_requests_total summed over every code")
+        want = [fam + x for x in ("_bucket", "_sum", "_count")] if typ == "histogram" else [fam]
+        for name in want:
+            expect(name in names, "metric %s missing (have %s)", name, sorted(names))
+    expect_eq(metric(samples, "rondo_build_info"), [1.0], "rondo_build_info")
+    expect_eq([l for n, l, v in samples if n == "rondo_build_info"], [{"version": st["version"]}],
+              "rondo_build_info labels")
+    start = metric(samples, "process_start_time_seconds")
+    expect(len(start) == 1 and time.time() - 120 < start[0] <= time.time(), "process_start_time_seconds %r",
+           start)
+    expect_eq(metric(samples, "rondo_config_generation"), [1.0], "rondo_config_generation")
+    expect_eq(metric(samples, "rondo_config_last_reload_successful"), [1.0],
+              "rondo_config_last_reload_successful")
+    expect_eq(metric(samples, "rondo_proxied_requests_total"), [float(sent)], "rondo_proxied_requests_total")
+    expect_eq(sum(metric(samples, "rondo_local_responses_total")), 0.0, "rondo_local_responses_total")
+    ok_total = sum(v for n, l, v in samples if n == "rondo_backend_responses_total" and l.get("code") == "2xx")
+    expect_eq(ok_total, 30, "rondo_backend_responses_total summed over code=\"2xx\"")
+    all_total = sum(v for n, l, v in samples if n == "rondo_backend_responses_total")
+    expect_eq(all_total, sent, "rondo_backend_responses_total summed over every code")
     for b in bs:
         want = per_backend[b.name]
         expect_eq(metric(samples, "rondo_backend_up", backend=b.url), [1.0], "rondo_backend_up of " + b.url)
-        expect_eq(metric(samples, "rondo_backend_active", backend=b.url), [0.0],
-                  "rondo_backend_active of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_requests_in_flight", backend=b.url), [0.0],
+                  "rondo_backend_requests_in_flight of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_drained", backend=b.url), [0.0],
+                  "rondo_backend_drained of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_requests_total", backend=b.url),
+                  [float(want["2xx"] + want["4xx"])], "rondo_backend_requests_total of " + b.url)
+        checks = metric(samples, "rondo_backend_health_checks_total", backend=b.url)
+        expect(len(checks) == 1 and checks[0] >= 1, "rondo_backend_health_checks_total of %s: %r",
+               b.url, checks)
+        expect_eq(metric(samples, "rondo_backend_health_check_failures_total", backend=b.url), [0.0],
+                  "rondo_backend_health_check_failures_total of " + b.url)
         expect_eq(metric(samples, "rondo_backend_failures_total", backend=b.url), [0.0],
                   "rondo_backend_failures_total of " + b.url)
-        expect_eq(metric(samples, "rondo_requests_total", backend=b.url, code="2xx"),
-                  [float(want["2xx"])], "rondo_requests_total 2xx of " + b.url)
-        expect_eq(metric(samples, "rondo_requests_total", backend=b.url, code="4xx"),
-                  [float(want["4xx"])], "rondo_requests_total 4xx of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_responses_total", backend=b.url, code="2xx"),
+                  [float(want["2xx"])], "rondo_backend_responses_total 2xx of " + b.url)
+        expect_eq(metric(samples, "rondo_backend_responses_total", backend=b.url, code="4xx"),
+                  [float(want["4xx"])], "rondo_backend_responses_total 4xx of " + b.url)
         buckets = [(l["le"], v) for n, l, v in samples
                    if n == "rondo_backend_response_seconds_bucket" and l.get("backend") == b.url]
         expect(buckets and buckets[-1][0] == "+Inf", "buckets of %s: %s", b.url, buckets)
@@ -668,12 +702,20 @@ def admin_status_and_metrics_count(ctx):
         expect_eq(count, [float(want["2xx"] + want["4xx"])], "rondo_backend_response_seconds_count of " + b.url)
         ssum = metric(samples, "rondo_backend_response_seconds_sum", backend=b.url)
         expect(len(ssum) == 1 and 0 <= ssum[0] < 5 * count[0], "_sum of %s: %r", b.url, ssum)
-    conns = [v for n, l, v in samples if n == "rondo_connections_total"]
-    expect_eq(sum(conns), float(connections), "rondo_connections_total summed")
-    expect_eq(sorted(l.get("worker") for n, l, v in samples if n == "rondo_connections_total"),
-              ["1", "2"], "workers of rondo_connections_total")
-    expect_eq(sum(v for n, l, v in samples if n == "rondo_worker_connections"), 0.0,
-              "rondo_worker_connections summed, nothing open")
+    expect_eq(metric(samples, "rondo_client_connections_total"), [float(connections)],
+              "rondo_client_connections_total")
+    expect_eq(sorted(l.get("worker") for n, l, v in samples if n == "rondo_client_connections_open"),
+              ["1", "2"], "workers of rondo_client_connections_open")
+    expect_eq(sum(v for n, l, v in samples if n == "rondo_client_connections_open"), 0.0,
+              "rondo_client_connections_open summed, nothing open")
+    # one kind per family, classes labelled code="Nxx" wherever they are
+    for n, l, v in samples:
+        if "code" in l:
+            expect(re.match(r"^[1-5]xx$", l["code"]), "%s code label %r", n, l["code"])
+    expect_eq(st["accepted"], connections, "accepted in /status")
+    expect_eq(st["requests"], sent, "requests in /status")
+    expect_eq(st["local_responses"], {"1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0},
+              "local_responses in /status")
 
 
 @suite.test
@@ -689,9 +731,15 @@ def admin_errors(ctx):
             ("POST", "/backends/127.0.0.1:1/drain", 404),
             ("POST", "/backends/nonsense/ready", 404),
             ("POST", "/backends/%s/explode" % name, 404),
-            ("GET", "/nothing-here", 404)):
-        resp = admin_request(aaddr, method, path)
+            ("GET", "/nothing-here", 404),
+            ("POST", "/status", 405),
+            ("PUT", "/metrics", 405),
+            ("DELETE", "/backends/%s/drain" % name, 405)):
+        resp = admin_request(aaddr, method, path, token=TOKEN)
         expect_eq(resp.status, want, "admin %s %s" % (method, path))
+        if want == 405:
+            expect_eq(resp.header("Allow"), "POST" if "/backends/" in path else "GET",
+                      "Allow of %s %s" % (method, path))
     st = admin_status(aaddr)
     expect_eq(status_backend(st, bs[0])["state"], "ready", "state after refused actions")
 
@@ -704,7 +752,7 @@ def admin_drain_and_ready(ctx):
     lib.warm_up(r, [b.name for b in bs])
     a, b = bs
     mark = r.mark()
-    resp = admin_request(aaddr, "POST", "/backends/%s/drain" % backend_name(a))
+    resp = admin_request(aaddr, "POST", "/backends/%s/drain" % backend_name(a), token=TOKEN)
     expect_eq(resp.status, 200, "POST drain")
     st = admin_status(aaddr)
     expect_eq(status_backend(st, a)["state"], "drain", "state of the drained backend")
@@ -724,7 +772,7 @@ def admin_drain_and_ready(ctx):
     st = admin_status(aaddr)
     expect_eq(status_backend(st, a)["requests"], before, "requests of the drained backend")
 
-    resp = admin_request(aaddr, "POST", "/backends/%s/ready" % backend_name(a))
+    resp = admin_request(aaddr, "POST", "/backends/%s/ready" % backend_name(a), token=TOKEN)
     expect_eq(resp.status, 200, "POST ready")
     expect_eq(status_backend(admin_status(aaddr), a)["state"], "ready", "state after ready")
     seen = {}
@@ -884,6 +932,207 @@ def pid_file_does_not_follow_symlink(ctx):
     expect(not os.path.islink(path), "the pid file is still a symlink")
     with open(path) as f:
         expect_eq(int(f.read()), r.pid, "pid in the pid file")
+
+
+@suite.test
+def admin_counts_local_responses_and_keeps_counters_over_reload(ctx):
+    # Responses rondo makes itself (502, 503, 505) are counted; no counter
+    # starts again at 0 on a reload.
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    r = ctx.rondo(base_config(bs, workers=2, retries=0, admin=admin_conf(aaddr)))
+    wait_admin_up(aaddr, bs)
+    for i in range(3):
+        expect_eq(r.get("/die").status, 502, "GET /die %d" % i)
+    with r.client() as c:
+        c.send(b"GET / HTTP/1.2\r\nHost: a\r\n\r\n")
+        expect_eq(c.read_response().status, 505, "an HTTP/1.2 request")
+    expect_eq(admin_request(aaddr, "POST", "/backends/0/drain", token=TOKEN).status, 200, "drain")
+    for i in range(5):
+        expect_eq(r.get("/").status, 503, "request %d with every backend drained" % i)
+    expect_eq(admin_request(aaddr, "POST", "/backends/0/ready", token=TOKEN).status, 200, "ready")
+    for i in range(2):
+        expect_eq(r.get("/").status, 200, "request %d after ready" % i)
+
+    def settled():
+        s = admin_status(aaddr)
+        return sum(w["connections"] for w in s["workers"]) == 0 and s
+    st = lib.wait_until(settled, 5 * lib.SLOW, "no connection left open in /status")
+    expect_eq(st["local_responses"], {"1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 9},
+              "local_responses in /status")
+    expect_eq(st["accepted"], 11, "accepted in /status")
+    expect_eq(st["requests"], 2, "requests relayed from a backend in /status")
+    sb = status_backend(st, bs[0])
+    expect_eq((sb["requests"], sb["failures"]), (5, 3), "requests and failures of the backend")
+
+    def counters(samples):
+        out = {}
+        for n, l, v in samples:
+            if n.endswith("_total") or n.startswith("rondo_backend_response_seconds"):
+                out[(n, tuple(sorted(l.items())))] = v
+        return out
+    samples = admin_metrics(aaddr)
+    expect_eq(metric(samples, "rondo_local_responses_total", code="5xx"), [9.0],
+              "rondo_local_responses_total 5xx")
+    expect_eq(metric(samples, "rondo_backend_responses_total", code="5xx"), [0.0],
+              "rondo_backend_responses_total 5xx (no backend answered 5xx)")
+    expect_eq(metric(samples, "rondo_backend_failures_total"), [3.0], "rondo_backend_failures_total")
+    before = counters(samples)
+
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"master: reload done, generation 2", 5 * lib.SLOW, since=mark)
+    r.wait_log(r"master: generation 1 finished", 10 * lib.SLOW, since=mark)
+    samples = admin_metrics(aaddr)
+    after = counters(samples)
+    changed = {k: (v, after.get(k)) for k, v in before.items()
+               if after.get(k) != v and not k[0].startswith("rondo_backend_health_check")}
+    expect(not changed, "counters changed by a reload (before, after): %s", changed)
+    expect_eq(metric(samples, "rondo_config_generation"), [2.0], "rondo_config_generation after a reload")
+    st = admin_status(aaddr)
+    expect_eq((st["accepted"], st["requests"], st["local_responses"]["5xx"]), (11, 2, 9),
+              "totals in /status after a reload")
+    expect_eq(r.get("/status?code=503").status, 503, "a 503 from the backend")
+    samples = admin_metrics(aaddr)
+    expect_eq(metric(samples, "rondo_backend_responses_total", code="5xx"), [1.0],
+              "rondo_backend_responses_total 5xx after a reload")
+    expect_eq(metric(samples, "rondo_local_responses_total", code="5xx"), [9.0],
+              "rondo_local_responses_total 5xx after a reload")
+    expect_eq(metric(samples, "rondo_client_connections_total"), [12.0],
+              "rondo_client_connections_total after a reload")
+
+    # A reload that fails says so.
+    mark = r.mark()
+    r.rewrite_config('{"port": 1, "servers": []}')
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload failed", 5 * lib.SLOW, since=mark)
+    samples = admin_metrics(aaddr)
+    expect_eq(metric(samples, "rondo_config_last_reload_successful"), [0.0],
+              "rondo_config_last_reload_successful after a failed reload")
+    expect_eq(metric(samples, "rondo_config_generation"), [2.0], "rondo_config_generation after it")
+    expect_eq(admin_status(aaddr)["last_reload_successful"], False, "last_reload_successful in /status")
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ok.json"], config=r.config, name="ok.json")
+    expect_eq(rc, 0, "rondo -s status (%s)" % err)
+    expect("the last reload failed" in out and re.search(r"totals: ACCEPTED 12, REQUESTS 3, "
+           r"local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
+
+
+@suite.test
+def admin_token_host_origin(ctx):
+    # A page in a browser on this machine must not drive the admin listener:
+    # POSTs need the token, Host must name the listener, a foreign Origin is refused.
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    r = ctx.rondo(base_config(bs, admin=admin_conf(aaddr)))
+    wait_admin_up(aaddr, bs)
+    drain = "/backends/%s/drain" % backend_name(bs[0])
+    for token, want in ((None, 401), ("wrong-token-of-the-same-size", 401), (TOKEN + "x", 401),
+                        (TOKEN[:-1], 401), ("", 401)):
+        resp = admin_request(aaddr, "POST", drain, token=token)
+        expect_eq(resp.status, want, "POST drain with token %r" % token)
+        if want == 401:
+            expect(resp.header("WWW-Authenticate", "").startswith("Bearer"),
+                   "WWW-Authenticate of a 401: %r", resp.header("WWW-Authenticate"))
+    resp = admin_request(aaddr, "POST", drain, headers=[("Authorization", "Basic " + TOKEN)])
+    expect_eq(resp.status, 401, "POST drain with a Basic authorization")
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "ready", "state after refused POSTs")
+    # a CSRF form post: right Host, the page's Origin, no token
+    resp = admin_request(aaddr, "POST", drain, headers=[("Origin", "http://evil.example"),
+                         ("Content-Type", "application/x-www-form-urlencoded")])
+    expect(resp.status in (401, 403), "a cross-site form post got %d", resp.status)
+
+    port = aaddr[1]
+    for host in ("evil.example:%d" % port, "evil.example", "127.0.0.1:%d" % (port + 1), "127.0.0.1",
+                 "localhost.evil.example:%d" % port, "10.1.2.3:%d" % port, "[::1]"):
+        for method, path, token in (("GET", "/status", None), ("GET", "/metrics", TOKEN),
+                                    ("POST", drain, TOKEN)):
+            resp = admin_request(aaddr, method, path, token=token, host=host)
+            expect_eq(resp.status, 403, "%s %s with Host %r" % (method, path, host))
+    with lib.Client(aaddr, timeout=5) as c:
+        resp = c.request("GET", "/status", version="HTTP/1.0", host=None)
+    expect_eq(resp.status, 403, "GET /status without Host")
+    for host in ("127.0.0.1:%d" % port, "localhost:%d" % port, "LOCALHOST:%d" % port,
+                 "[::1]:%d" % port, "127.0.0.2:%d" % port):
+        expect_eq(admin_request(aaddr, "GET", "/status", host=host).status, 200,
+                  "GET /status with Host %r" % host)
+    for origin in ("http://evil.example", "null", "https://127.0.0.1:%d" % port,
+                   "http://127.0.0.1:%d" % (port + 1), "http://evil.example:%d" % port):
+        resp = admin_request(aaddr, "GET", "/status", headers=[("Origin", origin)])
+        expect_eq(resp.status, 403, "GET /status with Origin %r" % origin)
+        resp = admin_request(aaddr, "POST", drain, token=TOKEN, headers=[("Origin", origin)])
+        expect_eq(resp.status, 403, "POST drain with Origin %r and the token" % origin)
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "ready", "state after refused POSTs")
+    resp = admin_request(aaddr, "GET", "/status", headers=[("Origin", "http://127.0.0.1:%d" % port)])
+    expect_eq(resp.status, 200, "GET /status with its own Origin")
+
+    # GET on a POST path, POST on a GET path: 405 with Allow
+    resp = admin_request(aaddr, "GET", drain)
+    expect_eq((resp.status, resp.header("Allow")), (405, "POST"), "GET on a POST path")
+    resp = admin_request(aaddr, "POST", "/metrics", token=TOKEN)
+    expect_eq((resp.status, resp.header("Allow")), (405, "GET"), "POST on a GET path")
+
+    resp = admin_request(aaddr, "POST", drain, token=TOKEN)
+    expect_eq(resp.status, 200, "POST drain with the token")
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "drain", "state after the POST")
+    resp = admin_request(aaddr, "POST", "/backends/0/ready",
+                         headers=[("Authorization", "bearer   " + TOKEN)])
+    expect_eq(resp.status, 200, "POST ready, scheme in lower case and spaces")
+    expect(r.find_log(TOKEN) is None, "the token is in rondo's log")
+
+
+@suite.test
+def admin_without_token_refuses_posts(ctx):
+    # No token configured (loopback only): reading works, changing does not.
+    bs = ctx.backends_n(1)
+    aaddr = admin_addr()
+    ctx.rondo(base_config(bs, admin=admin_conf(aaddr, token=None)))
+    wait_admin_up(aaddr, bs)
+    for tok in (None, TOKEN):
+        resp = admin_request(aaddr, "POST", "/backends/0/drain", token=tok)
+        expect_eq(resp.status, 403, "POST drain with no admin token configured (sent %r)" % tok)
+        expect("admin.token" in resp.body.decode(), "403 body %r", resp.body)
+    expect_eq(status_backend(admin_status(aaddr), bs[0])["state"], "ready", "state after the POSTs")
+
+
+@suite.test
+def admin_beyond_loopback_needs_token(ctx):
+    bs = ctx.backends_n(1)
+    port = lib.free_port()
+    conf = base_config(bs, admin={"listen": "0.0.0.0:%d" % port})
+    conf["port"] = "127.0.0.1:%d" % lib.free_port()
+    rc, out, err = ctx.run_rondo(["-t", "-c", "open.json"], config=conf, name="open.json")
+    expect_eq(rc, 1, "rondo -t exit status for a wildcard admin.listen without token (%s)" % err)
+    expect("admin.listen: 0.0.0.0:%d is not a loopback address" % port in err and
+           "admin.token" in err, "rondo -t message: %r", err)
+    for listen in ("%d" % port, ":%d" % port, "[::]:%d" % port):
+        conf["admin"] = {"listen": listen}
+        rc, out, err = ctx.run_rondo(["-t", "-c", "open.json"], config=conf, name="open.json")
+        expect_eq(rc, 1, "rondo -t exit status for admin.listen %r without token (%s)" % (listen, err))
+        expect("is not a loopback address" in err, "rondo -t message for %r: %r", listen, err)
+
+    # With a token in a file, every request needs it, GETs included.
+    tpath = os.path.join(ctx.tmpdir, "admin.token")
+    with open(tpath, "w") as f:
+        f.write(TOKEN + "\n")
+    conf["admin"] = {"listen": "0.0.0.0:%d" % port, "tokenFile": tpath}
+    r = ctx.rondo(conf)
+    aaddr = (lib.LOOPBACK, port)
+    lib.wait_until(lambda: admin_request(aaddr, "GET", "/status", token=TOKEN).status == 200,
+                   5 * lib.SLOW, "the admin listener")
+    for path in ("/status", "/metrics"):
+        for token in (None, "not-the-token-at-all"):
+            resp = admin_request(aaddr, "GET", path, token=token)
+            expect_eq(resp.status, 401, "GET %s with token %r beyond loopback" % (path, token))
+        resp = admin_request(aaddr, "GET", path, token=TOKEN)
+        expect_eq(resp.status, 200, "GET %s with the token" % path)
+    resp = admin_request(aaddr, "GET", "/status", token=TOKEN, host="evil.example:%d" % port)
+    expect_eq(resp.status, 403, "GET /status with the token and a foreign Host")
+
+    # rondo -s status reads the same file: it sends the token
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", r.conf_path])
+    expect_eq(rc, 0, "rondo -s status exit status (%s)" % err)
+    expect(bs[0].url.split("//")[1] in out, "rondo -s status output: %r", out)
+
 
 if __name__ == "__main__":
     suite.main()

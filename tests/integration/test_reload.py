@@ -172,7 +172,7 @@ def counters_carry_over(ctx):
                    "admin": {"listen": "127.0.0.1:%d" % admin}})
 
     def requests_by_url():
-        resp = lib.http_get(("127.0.0.1", admin), "/status")
+        resp = lib.http_get(("127.0.0.1", admin), "/status", headers=[("Host", "127.0.0.1:%d" % admin)])
         expect_eq(resp.status, 200, "GET /status")
         return {b["url"]: b["requests"] for b in json.loads(resp.body)["backends"]}
 
@@ -232,16 +232,15 @@ def drain_survives_reload(ctx, move_admin):
     bs = ctx.backends_n(2)
     aaddr = (lib.LOOPBACK, lib.free_port())
     r = ctx.rondo({"healthCheckInterval": "300ms", "servers": [b.url for b in bs], "workers": 2,
-                   "admin": {"listen": "%s:%d" % aaddr}})
+                   "admin": lib.admin_conf(aaddr)})
     lib.warm_up(r, [b.name for b in bs])
     a, b = bs
-    with lib.Client(aaddr, timeout=5) as c:
-        expect_eq(c.request("POST", "/backends/127.0.0.1:%d/drain" % a.port).status, 200,
-                  "POST drain")
+    expect_eq(lib.admin_request(aaddr, "POST", "/backends/127.0.0.1:%d/drain" % a.port,
+                                token=lib.ADMIN_TOKEN).status, 200, "POST drain")
     conf = dict(r.config)
     if move_admin:
         aaddr = (lib.LOOPBACK, lib.free_port())
-        conf["admin"] = {"listen": "%s:%d" % aaddr}
+        conf["admin"] = lib.admin_conf(aaddr)
     r.rewrite_config(conf)
     mark = r.mark()
     r.signal(signal.SIGHUP)
@@ -255,8 +254,7 @@ def drain_survives_reload(ctx, move_admin):
         resp = r.get("/")
         expect_eq((resp.status, resp.header("X-Backend")), (200, b.name),
                   "request %d once the reload is done" % i)
-    with lib.Client(aaddr, timeout=5) as c:
-        st = c.request("GET", "/status").json()
+    st = lib.admin_request(aaddr, "GET", "/status").json()
     state = [x["state"] for x in st["backends"] if x["name"] == "127.0.0.1:%d" % a.port]
     expect_eq(state, ["drain"], "state of the drained backend in /status after the reload")
 

@@ -645,6 +645,7 @@ START_TEST(test_example_full)
 	ck_assert_int_eq(c->access_log_format, ACCESSLOG_COMBINED);
 	ck_assert_int_eq(c->admin, 1);
 	ck_assert_str_eq(c->admin_name, "127.0.0.1:9090");
+	ck_assert_str_eq(c->admin_token, "replace-with-a-long-random-secret");
 	conf_free(c);
 }
 END_TEST
@@ -808,21 +809,22 @@ static const struct {
 } admins[] = {
 	{ "8080",		"{}",					"127.0.0.1:9090" },
 	{ "8080",		"{\"listen\": \"127.0.0.1:9191\"}",	"127.0.0.1:9191" },
-	{ "8080",		"{\"listen\": 9191}",			"" },	/* wildcard */
-	{ "8080",		"{\"listen\": \":9191\"}",		"" },
+	{ "8080",		"{\"listen\": 9191, \"token\": \"0123456789abcdef\"}", "" },	/* wildcard */
+	{ "8080",		"{\"listen\": \":9191\", \"token\": \"0123456789abcdef\"}", "" },
 	{ "8080",		"{\"listen\": \"localhost:9191\"}",	"127.0.0.1:9191" },
 	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"127.0.0.2:8080\"}",	"127.0.0.2:8080" },
+	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::ffff:127.0.0.1]:9090\"}", "[::ffff:127.0.0.1]:9090" },
 	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::1]:8080\"}",		"[::1]:8080" },
 	{ "\"0.0.0.0:8080\"",	"{\"listen\": \"[::1]:8080\"}",		"[::1]:8080" },
 	{ "\"[::1]:8080\"",	"{\"listen\": \"127.0.0.1:8080\"}",	"127.0.0.1:8080" },
 	{ "\"127.0.0.1:9090\"",	"{\"listen\": \"127.0.0.1:9091\"}",	"127.0.0.1:9091" },
 	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"127.0.0.1:8080\"}",	NULL },
-	{ "8080",		"{\"listen\": 8080}",			NULL },
+	{ "8080",		"{\"listen\": 8080, \"token\": \"0123456789abcdef\"}", NULL },
 	{ "\"127.0.0.1:9090\"",	"{}",					NULL },
 	{ "8080",		"{\"listen\": \"127.0.0.1:8080\"}",	NULL },
 	{ "\"127.0.0.1:8080\"",	"{\"listen\": \":8080\"}",		NULL },
 	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::]:8080\"}",		NULL },
-	{ "\"[::]:8080\"",	"{\"listen\": \"10.0.0.1:8080\"}",	NULL },
+	{ "\"[::]:8080\"",	"{\"listen\": \"10.0.0.1:8080\", \"token\": \"0123456789abcdef\"}", NULL },
 	{ "\"0.0.0.0:8080\"",	"{\"listen\": \"127.0.0.1:8080\"}",	NULL },
 	{ "\"[::1]:8080\"",	"{\"listen\": \"[::1]:8080\"}",		NULL },
 	{ "\"127.0.0.1:8080\"",	"{\"listen\": \"[::ffff:127.0.0.1]:8080\"}", NULL },
@@ -874,6 +876,118 @@ START_TEST(test_admin_off)
 	    sizeof(err)), -1);
 	ck_assert_str_eq(err, "x: admin: expected an object such as {\"listen\": \"127.0.0.1:9090\"}, "
 	    "or false");
+}
+END_TEST
+
+/*
+ * "admin": a token, given inline or in a file; required beyond loopback.
+ * why: NULL = accepted with token tok (NULL: none).
+ */
+static const struct {
+	const char	*admin;
+	const char	*tok;
+	const char	*why;
+} admin_tokens[] = {
+	{ "{}",							NULL, NULL },
+	{ "{\"listen\": \"[::1]:9191\"}",				NULL, NULL },
+	{ "{\"listen\": \"127.0.0.5:9191\"}",			NULL, NULL },
+	{ "{\"token\": \"0123456789abcdef\"}",			"0123456789abcdef", NULL },
+	{ "{\"listen\": \":9191\", \"token\": \"0123456789abcdef!~\"}", "0123456789abcdef!~", NULL },
+	{ "{\"listen\": \":9191\"}",					NULL,
+	  "x: admin.listen: [::]:9191 is not a loopback address: anyone who can reach it could drain "
+	  "the backends; set admin.token or admin.tokenFile, or listen on 127.0.0.1 or [::1]" },
+	{ "{\"listen\": 9191}",					NULL, " is not a loopback address" },
+	{ "{\"listen\": \"0.0.0.0:9191\"}",				NULL,
+	  "x: admin.listen: 0.0.0.0:9191 is not a loopback address" },
+	{ "{\"listen\": \"[::]:9191\"}",				NULL, " is not a loopback address" },
+	{ "{\"token\": \"0123456789abcde\"}",			NULL,
+	  "x: admin.token: the token must be 16 to 4096 characters long (it has 15)" },
+	{ "{\"token\": \"\"}",					NULL, "x: admin.token: the token is empty" },
+	{ "{\"token\": 1234567890123456789}",			NULL,
+	  "x: admin.token: expected a string of at least 16 characters" },
+	{ "{\"token\": \"0123456789 abcdef\"}",			NULL,
+	  "x: admin.token: the token may hold only visible ASCII characters" },
+	{ "{\"token\": \"0123456789abcdef\", \"tokenFile\": \"/nonexistent\"}", NULL,
+	  "x: admin: token and tokenFile are exclusive: give one of them" },
+	{ "{\"tokenFile\": \"/nonexistent/rondo.token\"}",		NULL,
+	  "x: admin.tokenFile: cannot read /nonexistent/rondo.token: No such file or directory" },
+	{ "{\"tokenFile\": \"\"}",					NULL, "x: admin.tokenFile: must not be empty" },
+};
+
+START_TEST(test_admin_token)
+{
+	struct conf *c;
+	char json[512], err[1024] = "";
+	int rc;
+
+	snprintf(json, sizeof(json), "{" MINIMAL ", \"admin\": %s}", admin_tokens[_i].admin);
+	rc = conf_load_string(&c, json, "x", err, sizeof(err));
+	if (admin_tokens[_i].why != NULL) {
+		ck_assert_msg(rc == -1, "%s accepted", json);
+		ck_assert_has(err, admin_tokens[_i].why);
+		return;
+	}
+	ck_assert_msg(rc == 0, "%s: %s", json, err);
+	if (admin_tokens[_i].tok == NULL)
+		ck_assert_ptr_null(c->admin_token);
+	else
+		ck_assert_str_eq(c->admin_token, admin_tokens[_i].tok);
+	conf_free(c);
+}
+END_TEST
+
+/* Writes <body> to a new temporary file, whose name goes to <path>. */
+static void
+write_temp(char *path, size_t pathlen, const char *body, size_t len)
+{
+	const char *tmpdir = getenv("TMPDIR");
+	int fd;
+
+	snprintf(path, pathlen, "%s/check_conf.XXXXXX", tmpdir != NULL ? tmpdir : "/tmp");
+	ck_assert_int_ne(fd = mkstemp(path), -1);
+	ck_assert_int_eq(write(fd, body, len), (ssize_t)len);
+	ck_assert_int_eq(close(fd), 0);
+}
+
+/* "tokenFile": read at load, one trailing newline dropped; empty or short is refused. */
+START_TEST(test_admin_token_file)
+{
+	static const struct {
+		const char	*body;
+		size_t		 len;
+		const char	*tok;		/* NULL: refused with why */
+		const char	*why;
+	} files[] = {
+		{ "0123456789abcdef\n", 17, "0123456789abcdef", NULL },
+		{ "0123456789abcdef\r\n", 18, "0123456789abcdef", NULL },
+		{ "0123456789abcdefgh", 18, "0123456789abcdefgh", NULL },
+		{ "", 0, NULL, ": the token in the file is empty" },
+		{ "\n", 1, NULL, ": the token in the file is empty" },
+		{ "short\n", 6, NULL, ": the token in the file must be 16 to 4096 characters long (it has 5)" },
+		{ "0123456789abcdef\n\n", 18, NULL, ": the token in the file may hold only visible ASCII" },
+		{ "0123456789\0abcdef", 17, NULL, "may hold only visible ASCII characters" },
+	};
+	char path[1024], json[2048], err[2048];
+	struct conf *c;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NELEM(files); i++) {
+		write_temp(path, sizeof(path), files[i].body, files[i].len);
+		snprintf(json, sizeof(json), "{" MINIMAL ", \"admin\": {\"listen\": \":9191\","
+		    " \"tokenFile\": \"%s\"}}", path);
+		rc = conf_load_string(&c, json, "x", err, sizeof(err));
+		unlink(path);
+		if (files[i].tok == NULL) {
+			ck_assert_msg(rc == -1, "file %zu accepted", i);
+			ck_assert_has(err, "x: admin.tokenFile: ");
+			ck_assert_has(err, files[i].why);
+			continue;
+		}
+		ck_assert_msg(rc == 0, "file %zu: %s", i, err);
+		ck_assert_str_eq(c->admin_token, files[i].tok);
+		conf_free(c);
+	}
 }
 END_TEST
 
@@ -1125,6 +1239,9 @@ static const struct {
 	{ "admin-default-same-as-port.json", ": admin.listen: 127.0.0.1:9090 is also where port (127.0.0.1:9090) "
 					  "listens: the admin listener needs an address of its own" },
 	{ "admin-within-wildcard.json",	": admin.listen: 127.0.0.1:8080 is also where port (" },
+	{ "admin-wildcard-no-token.json", ": admin.listen: " },	/* [::]:9090 or 0.0.0.0:9090 */
+	{ "admin-token-short.json",	": admin.token: the token must be 16 to 4096 characters long (it has 6)" },
+	{ "admin-token-and-file.json",	": admin: token and tokenFile are exclusive: give one of them" },
 };
 
 START_TEST(test_bad_fixture)
@@ -1411,6 +1528,8 @@ conf_suite(void)
 	tcase_add_test(tc, test_user_group);
 	tcase_add_loop_test(tc, test_admin, 0, NELEM(admins));
 	tcase_add_test(tc, test_admin_off);
+	tcase_add_loop_test(tc, test_admin_token, 0, NELEM(admin_tokens));
+	tcase_add_test(tc, test_admin_token_file);
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_new_key_errors);
 	tcase_add_test(tc, test_good_fixtures);
