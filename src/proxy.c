@@ -130,6 +130,7 @@ struct session {
 	int rq_parsed;			/* ... and its head was valid (rqh holds it) */
 	size_t ref_off, ref_len;	/* Referer value in rqh */
 	size_t ua_off, ua_len;		/* User-Agent value in rqh */
+	size_t upg_off, upg_len;	/* the Upgrade offer in rqh, to check a 101 against */
 	char req_id[REWRITE_ID_MAX + 1];	/* X-Request-Id, received or made */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
@@ -515,7 +516,8 @@ request_rewrite(struct session *s, const struct http_msg *m)
 {
 	char fresh[REWRITE_ID_LEN + 1];
 	struct rewrite_request rq = { .client_ip = s->client_ip, .upgrade = s->rq_upgrade,
-	    .fresh_id = fresh, .id = s->req_id };
+	    .fresh_id = fresh, .id = s->req_id,
+	    .drop_underscore = s->px->conf->drop_underscore_headers };
 
 	rewrite_request_id_make(s->px->id_prefix, ++s->px->id_seq, fresh);
 	if (rewrite_request(s->rqh, m, &rq) == -1)
@@ -524,6 +526,8 @@ request_rewrite(struct session *s, const struct http_msg *m)
 	s->ref_len = rq.referer_len;
 	s->ua_off = rq.agent_off;
 	s->ua_len = rq.agent_len;
+	s->upg_off = rq.upgrade_off;
+	s->upg_len = rq.upgrade_len;
 	return 0;
 }
 
@@ -810,7 +814,10 @@ response_start(struct session *s)
 		    HEAD_MAX, s->rq_flags);
 		if (r == HTTP_AGAIN)
 			return;
-		if (r != HTTP_OK || (m->status == 101 && !s->rq_upgrade)) {
+		/* A 101 switches only to what the client offered (RFC 9110 7.8). */
+		if (r != HTTP_OK || (m->status == 101 && (!s->rq_upgrade ||
+		    !http_upgrade_offered(m, (struct http_str){ s->rqh->data + s->upg_off,
+		    s->upg_len })))) {
 			log_warnx("backend %s: malformed response", px->conf->backends[s->backend].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
