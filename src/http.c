@@ -1010,6 +1010,39 @@ http_chunked_feed(struct http_chunked *c, const char *buf, size_t len, size_t *c
 	return HTTP_AGAIN;
 }
 
+size_t
+http_chunked_trailer_len(const struct http_chunked *c)
+{
+	return c->trailer_len;
+}
+
+size_t
+http_trailers_strip(char *p, size_t len)
+{
+	struct http_str name;
+	const char *colon, *eol;
+	size_t in = 0, out = 0, n;
+	enum http_field_id id;
+
+	while (in < len && (eol = memchr(p + in, '\n', len - in)) != NULL) {
+		n = (size_t)(eol - (p + in)) + 1;
+		colon = memchr(p + in, ':', n);
+		id = HTTP_H_OTHER;
+		if (colon != NULL) {
+			name.p = p + in;
+			name.len = (size_t)(colon - name.p);
+			id = http_field_id(name);
+		}
+		if (colon == NULL || id == HTTP_H_OTHER || id == HTTP_H_REFERER ||
+		    id == HTTP_H_USER_AGENT) {
+			memmove(p + out, p + in, n);	/* kept, or the final CRLF */
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}
+
 int
 http_status_code(int err)
 {

@@ -169,6 +169,26 @@ void http_chunked_init(struct http_chunked *c);
 int http_chunked_feed(struct http_chunked *c, const char *buf, size_t len, size_t *consumed);
 
 /*
+ * Bytes of the trailer section http_chunked_feed consumed so far: the field
+ * lines after the last chunk and, once it said HTTP_OK, the final CRLF. They
+ * are the last bytes it consumed, so a caller can hold them back until the
+ * section is whole and then pass it through http_trailers_strip.
+ */
+size_t http_chunked_trailer_len(const struct http_chunked *c);
+
+/*
+ * Removes from a whole trailer section p[0..len) (field lines and the final
+ * CRLF, as http_chunked_feed accepted them) the fields that must not come
+ * after a body (RFC 9110 6.5.1): framing (Content-Length, Transfer-Encoding,
+ * Trailer), routing (Host), the connection's own (Connection, Keep-Alive,
+ * Upgrade, TE, Proxy-*), Expect, and the fields rondo sets itself
+ * (X-Forwarded-*, X-Request-Id). A recipient that merges trailers into the
+ * head would otherwise read them there. Moves the kept lines down; returns
+ * the new length.
+ */
+size_t http_trailers_strip(char *p, size_t len);
+
+/*
  * The status code to send for an HTTP_E_* result of http_parse_request (400,
  * 414, 431, 501, 505); 500 for anything else. A proxy answers 502 for any
  * error in a response.

@@ -897,6 +897,33 @@ START_TEST(test_hop)
 }
 END_TEST
 
+/* Trailers lose what frames, routes or controls the connection; the rest stays in order. */
+START_TEST(test_trailers_strip)
+{
+	static const char body[] = "5\r\nhello\r\n0\r\nX-Sum: 1\r\nContent-Length: 50\r\n"
+	    "transfer-encoding: chunked\r\nHost: evil\r\nConnection: close\r\nUpgrade: x\r\n"
+	    "Trailer: X\r\nKeep-Alive: 1\r\nTE: trailers\r\nX-Forwarded-For: 6.6.6.6\r\n"
+	    "Expect: 100-continue\r\nX-Request-Id: z\r\nServer-Timing: a;dur=1\r\n\r\n";
+	static const char want[] = "X-Sum: 1\r\nServer-Timing: a;dur=1\r\n\r\n";
+	struct http_chunked c;
+	char copy[sizeof(body)];
+	size_t used, tl, n;
+
+	http_chunked_init(&c);
+	ck_assert_int_eq(http_chunked_feed(&c, body, 20, &used), HTTP_AGAIN);
+	ck_assert_uint_eq(http_chunked_trailer_len(&c), 20 - 13);	/* "X-Sum: " so far */
+	ck_assert_int_eq(http_chunked_feed(&c, body + 20, sizeof(body) - 21, &used), HTTP_OK);
+	tl = http_chunked_trailer_len(&c);
+	ck_assert_uint_eq(tl, sizeof(body) - 1 - 13);
+	memcpy(copy, body, sizeof(body));
+	n = http_trailers_strip(copy + 13, tl);
+	ck_assert_uint_eq(n, sizeof(want) - 1);
+	ck_assert_int_eq(memcmp(copy + 13, want, n), 0);
+	memcpy(copy, "\r\n", 2);
+	ck_assert_uint_eq(http_trailers_strip(copy, 2), 2);	/* no trailers: the CRLF stays */
+}
+END_TEST
+
 /* Connection cannot make Host or Content-Length hop-by-hop, in a request or a response. */
 START_TEST(test_hop_framing_kept)
 {
@@ -1126,6 +1153,7 @@ http_suite(void)
 	tc = tcase_create("helpers");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_hop);
+	tcase_add_test(tc, test_trailers_strip);
 	tcase_add_test(tc, test_hop_framing_kept);
 	tcase_add_test(tc, test_hop_long_connection);
 	tcase_add_test(tc, test_upgrade_offered);
