@@ -106,6 +106,7 @@ struct conf {
 	uint64_t health_interval_ms;	/* healthCheckInterval: 2000 */
 	struct conf_health health;
 	int expose_server_header;	/* exposeServerHeader: 1 */
+	int drop_underscore_headers;	/* dropUnderscoreHeaders: 1 */
 	enum conf_algorithm algorithm;	/* round-robin */
 	size_t nbackends;
 	struct conf_backend *backends;

@@ -78,8 +78,9 @@ struct http_head {
 	unsigned ncl;		/* Content-Length fields seen */
 	unsigned nhost;		/* Host fields seen (requests) */
 	unsigned nte;		/* transfer codings seen, over all fields */
-	unsigned nchunked;	/* of which a plain "chunked" */
-	int te_last_chunked;	/* the last coding seen is a plain "chunked" */
+	unsigned nchunked;	/* of which "chunked" */
+	int te_chunked_params;	/* a "chunked" came with parameters (it has none) */
+	int te_last_chunked;	/* the last coding seen is "chunked" */
 };
 
 static int
@@ -285,20 +286,14 @@ http_host_ok(const char *s, size_t len)
 	return 1;
 }
 
-/*
- * Whether t is a request target this method may use: origin-form, "*" for
- * OPTIONS, or an absolute-form http or https URI with a valid authority.
- * Authority-form belongs to CONNECT, refused before.
- */
-static int
-http_target_ok(struct http_str method, struct http_str t)
+int
+http_target_authority(struct http_str t, struct http_str *authority, struct http_str *rest)
 {
 	size_t s, e;
 
-	if (t.p[0] == '/')
-		return 1;
-	if (t.len == 1 && t.p[0] == '*')
-		return STR_SAME(method, "OPTIONS");
+	authority->p = t.p;
+	authority->len = 0;
+	*rest = t;
 	if (t.len > 7 && http_mem_caseeq(t.p, "http://", 7))
 		s = 7;
 	else if (t.len > 8 && http_mem_caseeq(t.p, "https://", 8))
@@ -307,7 +302,34 @@ http_target_ok(struct http_str method, struct http_str t)
 		return 0;
 	for (e = s; e < t.len && t.p[e] != '/' && t.p[e] != '?' && t.p[e] != '#'; e++)
 		;
-	return e > s && http_host_ok(t.p + s, e - s);
+	authority->p = t.p + s;
+	authority->len = e - s;
+	rest->p = t.p + e;
+	rest->len = t.len - e;
+	return 1;
+}
+
+/*
+ * Whether t is a request target this method may use: origin-form, "*" for
+ * OPTIONS, or an absolute-form http or https URI with a valid authority.
+ * Authority-form belongs to CONNECT, refused before. A fragment is never
+ * part of a request target (RFC 9112 3.2): a '#' is refused wherever it is,
+ * so that nothing after it can be read as part of a path or an authority.
+ */
+static int
+http_target_ok(struct http_str method, struct http_str t)
+{
+	struct http_str authority, rest;
+
+	if (memchr(t.p, '#', t.len) != NULL)
+		return 0;
+	if (t.p[0] == '/')
+		return 1;
+	if (t.len == 1 && t.p[0] == '*')
+		return STR_SAME(method, "OPTIONS");
+	if (!http_target_authority(t, &authority, &rest))
+		return 0;
+	return authority.len > 0 && http_host_ok(authority.p, authority.len);
 }
 
 /* Parses "method SP request-target SP HTTP-version CRLF" at *pos. */
@@ -476,8 +498,10 @@ http_transfer_encoding(struct http_head *hd, struct http_str v)
 					return HTTP_E_BAD;
 			}
 		}
-		hd->te_last_chunked = params == 0 && STR_EQ(coding, "chunked");
+		hd->te_last_chunked = STR_EQ(coding, "chunked");
 		hd->nchunked += (unsigned)hd->te_last_chunked;
+		if (hd->te_last_chunked && params > 0)
+			hd->te_chunked_params = 1;
 		hd->nte++;
 		if (p == end)
 			return HTTP_OK;
@@ -595,6 +619,64 @@ http_field(struct http_msg *m, struct http_head *hd, struct http_header *h, int 
 	return HTTP_OK;
 }
 
+/* Orders two field names case-insensitively, shorter first on a common prefix. */
+static int
+http_name_cmp(struct http_str a, struct http_str b)
+{
+	size_t i, n = a.len < b.len ? a.len : b.len;
+	int d;
+
+	for (i = 0; i < n; i++)
+		if ((d = http_lower((unsigned char)a.p[i]) - http_lower((unsigned char)b.p[i])) != 0)
+			return d;
+	return a.len < b.len ? -1 : a.len > b.len;
+}
+
+/*
+ * Sets conn_named on the fields that m's Connection fields name. The names
+ * that may be marked are sorted once and every Connection element is looked
+ * up by binary search, a name already marked ending the search: a long list
+ * costs its length times log(fields), never the number of fields times its
+ * length. Host and Content-Length are never marked (see http_header_is_hop),
+ * nor the fields that are hop-by-hop anyway.
+ */
+static void
+http_mark_connection(struct http_msg *m)
+{
+	unsigned char idx[HTTP_MAX_HEADERS];
+	struct http_header *h;
+	struct http_str e;
+	size_t i, j, k, n = 0, lo, hi, mid;
+
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if ((h->id != HTTP_H_OTHER && h->id <= HTTP_H_HOP_LAST) || h->id == HTTP_H_HOST ||
+		    h->id == HTTP_H_CONTENT_LENGTH)
+			continue;
+		/* insertion sort: at most HTTP_MAX_HEADERS names, and only when needed */
+		for (j = n++; j > 0 && http_name_cmp(m->headers[idx[j - 1]].name, h->name) > 0; j--)
+			idx[j] = idx[j - 1];
+		idx[j] = (unsigned char)i;
+	}
+	for (i = 0; i < m->nheaders && n > 0; i++) {
+		if (m->headers[i].id != HTTP_H_CONNECTION)
+			continue;
+		k = 0;
+		while (http_list_next(m->headers[i].value, &k, &e)) {
+			for (lo = 0, hi = n; lo < hi; ) {	/* first name >= e */
+				mid = lo + (hi - lo) / 2;
+				if (http_name_cmp(m->headers[idx[mid]].name, e) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (; lo < n && !m->headers[idx[lo]].conn_named &&
+			    http_name_cmp(m->headers[idx[lo]].name, e) == 0; lo++)
+				m->headers[idx[lo]].conn_named = 1;
+		}
+	}
+}
+
 /*
  * Parses the field lines from *pos through the empty line, into m->headers.
  * Each is 1*tchar ":" OWS value OWS CRLF; a line starting with whitespace
@@ -638,6 +720,7 @@ http_fields(struct http_msg *m, struct http_head *hd, const char *buf, size_t n,
 		h->name.len = ne - s;
 		h->value.p = buf + vs;
 		h->value.len = ve - vs;
+		h->conn_named = 0;
 		if ((rc = http_field(m, hd, h, response)) != HTTP_OK)
 			return rc;
 	}
@@ -659,7 +742,15 @@ http_frame_request(struct http_msg *m, const struct http_head *hd)
 	if (hd->nte > 0) {
 		if (m->minor == 0 || hd->ncl > 0)
 			return HTTP_E_BAD;
-		if (hd->nte != 1 || hd->nchunked != 1)
+		/*
+		 * RFC 9112 6.3: without chunked last the length of the body cannot
+		 * be known (400); chunked twice or with parameters is no chunked
+		 * body either. Chunked last after codings rondo does not apply or
+		 * remove is understood but not implemented (6.1: 501).
+		 */
+		if (!hd->te_last_chunked || hd->nchunked != 1 || hd->te_chunked_params)
+			return HTTP_E_BAD;
+		if (hd->nte != 1)
 			return HTTP_E_NOT_IMPLEMENTED;
 		m->body = HTTP_BODY_CHUNKED;
 	} else if (hd->cl > 0)
@@ -671,7 +762,8 @@ http_frame_request(struct http_msg *m, const struct http_head *hd)
 static int
 http_frame_response(struct http_msg *m, const struct http_head *hd, unsigned req_flags)
 {
-	if (hd->nte > 0 && (m->minor == 0 || hd->ncl > 0))
+	if (hd->nte > 0 && (m->minor == 0 || hd->ncl > 0 || hd->nchunked > 1 ||
+	    hd->te_chunked_params))
 		return HTTP_E_BAD;
 	if ((req_flags & HTTP_F_METHOD_HEAD) || m->status < 200 || m->status == 204 ||
 	    m->status == 304)
@@ -700,6 +792,7 @@ http_parse(struct http_msg *m, const char *buf, size_t len, size_t max_head, int
 	m->head_len = m->nheaders = 0;
 	m->body = HTTP_BODY_NONE;
 	m->content_length = 0;
+	m->has_content_length = 0;
 	m->flags = 0;
 	m->conn_names = 0;
 
@@ -718,6 +811,9 @@ http_parse(struct http_msg *m, const char *buf, size_t len, size_t max_head, int
 		return rc;
 	m->head_len = p;
 	m->content_length = hd.cl;
+	m->has_content_length = hd.ncl > 0;
+	if (m->conn_names)
+		http_mark_connection(m);
 	if (m->minor == 0 && !(m->flags & HTTP_F_CONN_KEEPALIVE))
 		m->flags |= HTTP_F_CONN_CLOSE;
 	return response ? http_frame_response(m, &hd, req_flags) : http_frame_request(m, &hd);
@@ -914,6 +1010,39 @@ http_chunked_feed(struct http_chunked *c, const char *buf, size_t len, size_t *c
 	return HTTP_AGAIN;
 }
 
+size_t
+http_chunked_trailer_len(const struct http_chunked *c)
+{
+	return c->trailer_len;
+}
+
+size_t
+http_trailers_strip(char *p, size_t len)
+{
+	struct http_str name;
+	const char *colon, *eol;
+	size_t in = 0, out = 0, n;
+	enum http_field_id id;
+
+	while (in < len && (eol = memchr(p + in, '\n', len - in)) != NULL) {
+		n = (size_t)(eol - (p + in)) + 1;
+		colon = memchr(p + in, ':', n);
+		id = HTTP_H_OTHER;
+		if (colon != NULL) {
+			name.p = p + in;
+			name.len = (size_t)(colon - name.p);
+			id = http_field_id(name);
+		}
+		if (colon == NULL || id == HTTP_H_OTHER || id == HTTP_H_REFERER ||
+		    id == HTTP_H_USER_AGENT) {
+			memmove(p + out, p + in, n);	/* kept, or the final CRLF */
+			out += n;
+		}
+		in += n;
+	}
+	return out;
+}
+
 int
 http_status_code(int err)
 {
@@ -975,22 +1104,32 @@ http_reason(int status)
 }
 
 int
-http_header_is_hop(const struct http_msg *m, const struct http_header *h)
+http_upgrade_offered(const struct http_msg *m, struct http_str offer)
 {
-	struct http_str e;
-	size_t i, j;
+	struct http_str e, o;
+	size_t i, j, k;
+	int found, n = 0;
 
-	if (h->id != HTTP_H_OTHER && h->id <= HTTP_H_HOP_LAST)
-		return 1;
-	if (!m->conn_names)
-		return 0;	/* Connection names no field beyond those */
 	for (i = 0; i < m->nheaders; i++) {
-		if (m->headers[i].id != HTTP_H_CONNECTION)
+		if (m->headers[i].id != HTTP_H_UPGRADE)
 			continue;
 		j = 0;
-		while (http_list_next(m->headers[i].value, &j, &e))
-			if (e.len == h->name.len && http_mem_caseeq(e.p, h->name.p, e.len))
-				return 1;
+		while (http_list_next(m->headers[i].value, &j, &e)) {
+			if (e.len == 0)
+				continue;
+			for (found = 0, k = 0; !found && http_list_next(offer, &k, &o); )
+				found = o.len == e.len && http_mem_caseeq(o.p, e.p, e.len);
+			if (!found)
+				return 0;
+			n++;
+		}
 	}
-	return 0;
+	return n > 0;
+}
+
+int
+http_header_is_hop(const struct http_msg *m, const struct http_header *h)
+{
+	(void)m;	/* the parser marked the fields m's Connection names */
+	return (h->id != HTTP_H_OTHER && h->id <= HTTP_H_HOP_LAST) || h->conn_named;
 }

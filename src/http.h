@@ -71,6 +71,7 @@ struct http_header {
 	struct http_str name;	/* token, as sent (case preserved) */
 	struct http_str value;	/* leading and trailing whitespace removed */
 	enum http_field_id id;	/* which known field this is, HTTP_H_OTHER if none */
+	int conn_named;		/* a Connection field of the message names it */
 };
 
 struct http_msg {
@@ -89,6 +90,7 @@ struct http_msg {
 	enum http_body body;
 	uint64_t content_length;	/* the Content-Length value, 0 without one; frames the
 					   body only when body == HTTP_BODY_LENGTH */
+	int has_content_length;		/* a Content-Length field came (even "0") */
 	unsigned flags;			/* HTTP_F_* */
 	int conn_names;			/* Connection lists a name other than keep-alive and
 					   upgrade (which are always hop-by-hop), "close" included */
@@ -116,19 +118,23 @@ struct http_msg {
  * an empty or non-token field name, a missing or repeated Host in HTTP/1.1,
  * Content-Length that is not 1*DIGIT, overflows or disagrees with another,
  * Content-Length together with Transfer-Encoding, Transfer-Encoding in
- * HTTP/1.0, any transfer coding other than a single "chunked" (501), CONNECT
- * (501), a version other than HTTP/1.0 or HTTP/1.1 (505 for a well-formed
- * HTTP/x.y, 400 otherwise), a target that is not origin-form ("/..."),
- * absolute-form ("http://...") or "*" with OPTIONS.
+ * HTTP/1.0, Transfer-Encoding whose final coding is not "chunked" or that
+ * names chunked twice or with parameters (RFC 9112 6.3: 400), other codings
+ * before a final chunked (501), CONNECT (501), a version other than HTTP/1.0
+ * or HTTP/1.1 (505 for a well-formed HTTP/x.y, 400 otherwise), a target that
+ * is not origin-form ("/..."), absolute-form ("http://" or "https://" and a
+ * valid uri-host [":" port], no user info) or "*" with OPTIONS, a target with
+ * a fragment ('#' anywhere).
  */
 int http_parse_request(struct http_msg *m, const char *buf, size_t len, size_t max_head);
 
 /*
  * Parses a response head. req_flags are the flags of the request it answers
  * (HTTP_F_METHOD_HEAD makes the body HTTP_BODY_NONE). 1xx, 204 and 304 have
- * no body; Transfer-Encoding ending in chunked gives HTTP_BODY_CHUNKED;
- * Content-Length gives HTTP_BODY_LENGTH; otherwise HTTP_BODY_EOF.
- * Transfer-Encoding with Content-Length, or in an HTTP/1.0 response,
+ * no body; Transfer-Encoding ending in chunked gives HTTP_BODY_CHUNKED, other
+ * codings last HTTP_BODY_EOF (RFC 9112 6.3); Content-Length gives
+ * HTTP_BODY_LENGTH; otherwise HTTP_BODY_EOF. Chunked applied twice or with
+ * parameters, Transfer-Encoding with Content-Length, or in an HTTP/1.0 response,
  * conflicting Content-Length and malformed lines are HTTP_E_BAD; a version
  * other than 1.0 and 1.1 is HTTP_E_VERSION; past max_head, HTTP_E_TOO_LARGE.
  * Content-Length: 0 gives HTTP_BODY_NONE. Host is not looked at, and the
@@ -163,6 +169,26 @@ void http_chunked_init(struct http_chunked *c);
 int http_chunked_feed(struct http_chunked *c, const char *buf, size_t len, size_t *consumed);
 
 /*
+ * Bytes of the trailer section http_chunked_feed consumed so far: the field
+ * lines after the last chunk and, once it said HTTP_OK, the final CRLF. They
+ * are the last bytes it consumed, so a caller can hold them back until the
+ * section is whole and then pass it through http_trailers_strip.
+ */
+size_t http_chunked_trailer_len(const struct http_chunked *c);
+
+/*
+ * Removes from a whole trailer section p[0..len) (field lines and the final
+ * CRLF, as http_chunked_feed accepted them) the fields that must not come
+ * after a body (RFC 9110 6.5.1): framing (Content-Length, Transfer-Encoding,
+ * Trailer), routing (Host), the connection's own (Connection, Keep-Alive,
+ * Upgrade, TE, Proxy-*), Expect, and the fields rondo sets itself
+ * (X-Forwarded-*, X-Request-Id). A recipient that merges trailers into the
+ * head would otherwise read them there. Moves the kept lines down; returns
+ * the new length.
+ */
+size_t http_trailers_strip(char *p, size_t len);
+
+/*
  * The status code to send for an HTTP_E_* result of http_parse_request (400,
  * 414, 431, 501, 505); 500 for anything else. A proxy answers 502 for any
  * error in a response.
@@ -176,11 +202,32 @@ const char *http_reason(int status);
  * True when header h must not be forwarded by a proxy: a hop-by-hop field
  * (Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding,
  * Upgrade, Proxy-Authenticate, Proxy-Authorization; RFC 9110 7.6.1, RFC 2616
- * 13.5.1) or one named in a Connection field of m. A proxy that relays a
- * chunked body as it came must then send its own "Transfer-Encoding:
- * chunked", and its own Connection/Upgrade to pass an upgrade on.
+ * 13.5.1) or one named in a Connection field of m. Connection never makes
+ * Host or Content-Length hop-by-hop: a sender could otherwise strip the
+ * framing or the routing of its own message on the way through. A proxy that
+ * relays a chunked body as it came must then send its own
+ * "Transfer-Encoding: chunked", and its own Connection/Upgrade to pass an
+ * upgrade on. Constant time: the parser marked the named fields once.
  */
 int http_header_is_hop(const struct http_msg *m, const struct http_header *h);
+
+/*
+ * Splits an absolute-form target ("http://host:port/p?q") into its authority
+ * ("host:port") and the rest ("/p?q", which may be empty or start with '?'):
+ * returns 1. Any other target gives 0, an empty authority and *rest = t. The
+ * parser validates the authority of every target it accepts with this very
+ * split, so whoever rewrites the target sees the authority that was checked.
+ */
+int http_target_authority(struct http_str t, struct http_str *authority, struct http_str *rest);
+
+/*
+ * Whether a 101 response m switches to protocols the client offered: its
+ * Upgrade fields name at least one protocol, and each is an element of the
+ * client's Upgrade list offer (compared without regard to case). A server
+ * must not switch to anything else (RFC 9110 7.8): rondo would tunnel bytes
+ * neither side agreed on.
+ */
+int http_upgrade_offered(const struct http_msg *m, struct http_str offer);
 
 /* Case-insensitive comparison of s with the NUL-terminated lit: 1 if equal. */
 int http_str_eq(struct http_str s, const char *lit);

@@ -78,9 +78,10 @@ struct session {
 	int cfd;
 	unsigned cevents;		/* EV_READ/EV_WRITE currently watched on cfd */
 	ev_io cio;
-	ev_timer timer;			/* fires at or before last + timeout */
+	ev_timer timer;			/* fires at or before the last progress + timeout */
 	double timeout;			/* current inactivity timeout */
-	double last;			/* when the session last made progress (clock_mono) */
+	double c_last;			/* the client side last made progress (clock_mono) */
+	double u_last;			/* the backend side last made progress (clock_mono) */
 	struct session *prev, *next;	/* the worker's list of sessions */
 
 	struct buf *cin, *sin, *rqh, *rsh;
@@ -94,6 +95,7 @@ struct session {
 	enum http_body rq_body;
 	uint64_t rq_left;		/* LENGTH: body bytes not yet sent */
 	size_t rq_ready;		/* validated body bytes at the head of cin */
+	size_t rq_held;			/* CHUNKED: trailer bytes after those, held until whole */
 	int rq_all_in;			/* the whole body is in cin (or sent) */
 	int rq_sent_body;		/* some body byte went to the backend */
 	unsigned rq_flags;
@@ -107,6 +109,7 @@ struct session {
 	enum http_body rs_body;
 	uint64_t rs_left;
 	size_t rs_ready;
+	size_t rs_held;			/* as rq_held */
 	int rs_all_in;
 	int rs_started;			/* some response byte went to the client */
 	int rs_status;
@@ -134,6 +137,7 @@ struct session {
 	size_t rq_line_len;		/* rejected: its request line, as received, at the start of rqh */
 	size_t ref_off, ref_len;	/* Referer value in rqh */
 	size_t ua_off, ua_len;		/* User-Agent value in rqh */
+	size_t upg_off, upg_len;	/* the Upgrade offer in rqh, to check a 101 against */
 	char req_id[REWRITE_ID_MAX + 1];	/* X-Request-Id, received or made */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
@@ -303,7 +307,8 @@ client_set_events(struct session *s, unsigned ev)
 }
 
 /*
- * Inactivity timeouts. Progress only records the time (s->last): the timer
+ * Inactivity timeouts. Progress only records the time (c_last or u_last, one
+ * per side, see session_last): the timer
  * is moved in the event loop's heap only when a phase brings the deadline
  * closer, and when it fires early it is set again for the time left. So a
  * busy keep-alive connection costs no timer work per read or write.
@@ -323,16 +328,38 @@ session_timeout(struct session *s, double t)
 	struct ev_loop *loop = s->px->loop;
 
 	s->timeout = t;
-	s->last = s->px->now;
+	s->c_last = s->u_last = s->px->now;
 	if (!ev_is_active(&s->timer) || ev_timer_remaining(loop, &s->timer) > t)
 		session_arm(s, t);
 }
 
-/* Restarts the inactivity clock of the current phase: called on every bit of progress. */
+/* Progress on the client side: called on every read or write there. */
 static void
-session_touch(struct session *s)
+session_touch_client(struct session *s)
 {
-	s->last = s->px->now;
+	s->c_last = s->px->now;
+}
+
+/* Progress on the backend side. */
+static void
+session_touch_upstream(struct session *s)
+{
+	s->u_last = s->px->now;
+}
+
+/*
+ * When the current phase last made progress. While the backend owes the
+ * response head (connecting, or the whole request in), only the backend's
+ * side counts: a client that keeps pipelining requests must not keep a
+ * silent backend from its 504. Otherwise progress on either side does (a
+ * slow client reading a response holds the backend back, and the reverse).
+ */
+static double
+session_last(const struct session *s)
+{
+	if (s->up != NULL && s->rs == RS_HEAD && (s->up->connecting || s->rq_all_in))
+		return s->u_last;
+	return s->c_last > s->u_last ? s->c_last : s->u_last;
 }
 
 /* --- backend connections -------------------------------------------------------------- */
@@ -521,7 +548,8 @@ request_rewrite(struct session *s, const struct http_msg *m)
 {
 	char fresh[REWRITE_ID_LEN + 1];
 	struct rewrite_request rq = { .client_ip = s->client_ip, .upgrade = s->rq_upgrade,
-	    .fresh_id = fresh, .id = s->req_id };
+	    .fresh_id = fresh, .id = s->req_id,
+	    .drop_underscore = s->px->conf->drop_underscore_headers };
 
 	rewrite_request_id_make(s->px->id_prefix, ++s->px->id_seq, fresh);
 	if (rewrite_request(s->rqh, m, &rq) == -1)
@@ -530,7 +558,41 @@ request_rewrite(struct session *s, const struct http_msg *m)
 	s->ref_len = rq.referer_len;
 	s->ua_off = rq.agent_off;
 	s->ua_len = rq.agent_len;
+	s->upg_off = rq.upgrade_off;
+	s->upg_len = rq.upgrade_len;
 	return 0;
+}
+
+/*
+ * Feeds the bytes of a chunked body in past *ready + *held to the decoder.
+ * *ready grows by what may be sent on; trailer bytes are held back until the
+ * trailer section is whole, then the fields that must not pass are cut out
+ * of the buffer (what follows the body moves down) and the rest is ready.
+ * Returns what http_chunked_feed said.
+ */
+static int
+chunked_scan(struct http_chunked *ch, struct buf *in, size_t *ready, size_t *held)
+{
+	size_t n = 0, seen, tl, kept, at;
+	int r;
+
+	at = in->start + *ready + *held;
+	r = http_chunked_feed(ch, in->data + at, in->end - at, &n);
+	if (r != HTTP_OK && r != HTTP_AGAIN)
+		return r;
+	seen = *ready + *held + n;
+	tl = http_chunked_trailer_len(ch);
+	if (r == HTTP_OK && tl > 0) {
+		at = in->start + seen - tl;
+		kept = http_trailers_strip(in->data + at, tl);
+		memmove(in->data + at + kept, in->data + at + tl, in->end - (at + tl));
+		in->end -= tl - kept;
+		seen -= tl - kept;
+		tl = 0;
+	}
+	*ready = seen - tl;
+	*held = tl;
+	return r;
 }
 
 /* Finds how many body bytes at the head of cin are validated and may be sent. */
@@ -538,7 +600,7 @@ static int
 request_scan_body(struct session *s)
 {
 	struct buf *in = s->cin;
-	size_t avail = buf_len(in), n = 0;
+	size_t avail = buf_len(in);
 	int r;
 
 	if (s->rq != RQ_BODY || s->rq_all_in)
@@ -554,9 +616,7 @@ request_scan_body(struct session *s)
 		s->rq_ready = avail;	/* tunnel */
 		return 0;
 	}
-	r = http_chunked_feed(&s->rq_chunk, in->data + in->start + s->rq_ready,
-	    avail - s->rq_ready, &n);
-	s->rq_ready += n;
+	r = chunked_scan(&s->rq_chunk, in, &s->rq_ready, &s->rq_held);
 	if (r == HTTP_OK) {
 		s->rq_all_in = 1;
 		if (s->up != NULL && !s->up->connecting)
@@ -664,6 +724,7 @@ request_start(struct session *s)
 	s->rq_body = m->body;
 	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 	s->rq_ready = 0;
+	s->rq_held = 0;
 	s->rq_sent_body = 0;
 	s->rq_all_in = m->body == HTTP_BODY_NONE ||
 	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
@@ -742,7 +803,7 @@ upstream_flush(struct session *s)
 		upstream_failed_early(s, strerror(errno), 0);
 		return;
 	}
-	session_touch(s);
+	session_touch_upstream(s);
 	s->rq_wrote += (size_t)n;
 	if ((size_t)n >= head) {
 		s->rqh->start = s->rqh->end;	/* kept (not reset) so a retry can rewind */
@@ -786,7 +847,7 @@ static int
 response_scan_body(struct session *s)
 {
 	struct buf *in = s->sin;
-	size_t avail = buf_len(in), n = 0;
+	size_t avail = buf_len(in);
 	int r;
 
 	if (s->rs != RS_BODY || s->rs_all_in)
@@ -800,9 +861,7 @@ response_scan_body(struct session *s)
 		s->rs_ready = avail;
 		return 0;
 	case HTTP_BODY_CHUNKED:
-		r = http_chunked_feed(&s->rs_chunk, in->data + in->start + s->rs_ready,
-		    avail - s->rs_ready, &n);
-		s->rs_ready += n;
+		r = chunked_scan(&s->rs_chunk, in, &s->rs_ready, &s->rs_held);
 		if (r == HTTP_OK)
 			s->rs_all_in = 1;
 		else if (r != HTTP_AGAIN)
@@ -850,7 +909,10 @@ response_start(struct session *s)
 		    HEAD_MAX, s->rq_flags);
 		if (r == HTTP_AGAIN)
 			return;
-		if (r != HTTP_OK || (m->status == 101 && !s->rq_upgrade)) {
+		/* A 101 switches only to what the client offered (RFC 9110 7.8). */
+		if (r != HTTP_OK || (m->status == 101 && (!s->rq_upgrade ||
+		    !http_upgrade_offered(m, (struct http_str){ s->rqh->data + s->upg_off,
+		    s->upg_len })))) {
 			log_warnx("backend %s: malformed response", px->conf->backends[s->backend].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
@@ -874,6 +936,7 @@ response_start(struct session *s)
 			s->rs_body = m->body;
 			s->rs_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 			s->rs_ready = 0;
+			s->rs_held = 0;
 			s->rs_all_in = m->body == HTTP_BODY_NONE ||
 			    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
 			http_chunked_init(&s->rs_chunk);
@@ -955,7 +1018,7 @@ client_flush(struct session *s)
 		session_close(s);
 		return;
 	}
-	session_touch(s);
+	session_touch_client(s);
 	s->rs_started = 1;
 	s->sent += (uint64_t)n;
 	if ((size_t)n <= s->rsh_head) {
@@ -1177,7 +1240,7 @@ client_read(struct session *s)
 		request_start(s);
 		return;
 	}
-	session_touch(s);
+	session_touch_client(s);
 	if (request_scan_body(s) == -1) {
 		log_info("%s: malformed chunked request body", s->client_ip);
 		session_drop_upstream(s, 0);
@@ -1233,7 +1296,7 @@ upstream_read(struct session *s)
 		return;
 	}
 	s->sin->end += (size_t)n;
-	session_touch(s);
+	session_touch_upstream(s);
 	if (s->rs == RS_HEAD) {
 		response_start(s);
 		if (s->up == NULL || s->local)
@@ -1369,7 +1432,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double left;
 
 	s->px->now = clock_mono();
-	left = s->last + s->timeout - s->px->now;
+	left = session_last(s) + s->timeout - s->px->now;
 	if (left > 0.) {
 		session_arm(s, left < s->timeout ? left : s->timeout);	/* progress since */
 		return;

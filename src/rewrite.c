@@ -87,29 +87,21 @@ rewrite_request_id_make(uint32_t prefix, uint64_t seq, char *out)
 int
 rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request *rq)
 {
-	struct http_str target = m->target, host = m->host;
-	size_t i, nxff = 0;
+	struct http_str target = m->target, host = m->host, authority;
+	size_t i, nxff = 0, nupgrade = 0;
 	int r = 0, absolute = 0;
 
 	rq->id[0] = '\0';
 	rq->referer_len = rq->agent_len = 0;
+	rq->upgrade_off = rq->upgrade_len = 0;
 	/*
 	 * An absolute-form target names the host itself, and RFC 9112 3.2.2 has a
 	 * server use it and ignore Host. Backends do not all do that, so rondo
 	 * sends origin-form with Host set to the target's authority: one reading.
+	 * The split is the parser's, which validated that authority.
 	 */
-	if (target.len > 7 && (http_str_eq((struct http_str){ target.p, 7 }, "http://") ||
-	    (target.len > 8 && http_str_eq((struct http_str){ target.p, 8 }, "https://")))) {
-		const char *a = (const char *)memchr(target.p, '/', target.len) + 2;
-		const char *end = target.p + target.len;
-		const char *p = a;
-
-		while (p < end && *p != '/' && *p != '?')
-			p++;
-		host.p = a;
-		host.len = (size_t)(p - a);
-		target.p = p;
-		target.len = (size_t)(end - p);
+	if (http_target_authority(m->target, &authority, &target)) {
+		host = authority;
 		absolute = 1;
 	}
 	r |= buf_append(b, m->method.p, m->method.len);
@@ -142,8 +134,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 			r |= buf_append_header(b, h);
 			continue;
 		case HTTP_H_UPGRADE:
-			if (rq->upgrade)	/* offered on */
-				r |= buf_append_header(b, h);
+			nupgrade++;	/* offered on below, when rq->upgrade */
 			continue;
 		case HTTP_H_CONTENT_LENGTH:
 		case HTTP_H_X_FORWARDED_PROTO:
@@ -158,6 +149,12 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 			break;
 		}
 		if (http_header_is_hop(m, h))
+			continue;
+		/*
+		 * CGI and WSGI servers turn '-' and '_' alike into '_': X_Forwarded_For
+		 * would be read as rondo's X-Forwarded-For (nginx drops them too).
+		 */
+		if (rq->drop_underscore && memchr(h->name.p, '_', h->name.len) != NULL)
 			continue;
 		switch (h->id) {
 		case HTTP_H_X_REQUEST_ID:
@@ -190,7 +187,8 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		r |= buf_append_str(b, rq->id);
 		r |= buf_append(b, "\r\n", 2);
 	}
-	if (m->body == HTTP_BODY_LENGTH) {
+	/* "Content-Length: 0" goes on: some servers want a length on every POST (411). */
+	if (m->body == HTTP_BODY_LENGTH || (m->body == HTTP_BODY_NONE && m->has_content_length)) {
 		r |= buf_append(b, "Content-Length: ", 16);
 		r |= buf_append_u64(b, m->content_length);
 		r |= buf_append(b, "\r\n", 2);
@@ -206,8 +204,20 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 	}
 	r |= buf_append_str(b, rq->client_ip);
 	r |= buf_append_str(b, "\r\nX-Forwarded-Proto: http\r\n");
-	if (rq->upgrade)
-		r |= buf_append(b, "Connection: upgrade\r\n", 21);
+	if (rq->upgrade && nupgrade > 0) {
+		/* The client's offer, all its Upgrade fields in one, kept to check the 101 against. */
+		r |= buf_append(b, "Upgrade: ", 9);
+		rq->upgrade_off = b->end;
+		for (i = 0; i < m->nheaders && r == 0; i++) {
+			if (m->headers[i].id != HTTP_H_UPGRADE || m->headers[i].value.len == 0)
+				continue;
+			if (b->end > rq->upgrade_off)
+				r |= buf_append(b, ", ", 2);
+			r |= buf_append(b, m->headers[i].value.p, m->headers[i].value.len);
+		}
+		rq->upgrade_len = b->end - rq->upgrade_off;
+		r |= buf_append(b, "\r\nConnection: upgrade\r\n", 23);
+	}
 	if (host.len > 0) {
 		r |= buf_append(b, "X-Forwarded-Host: ", 18);
 		r |= buf_append(b, host.p, host.len);

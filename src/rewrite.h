@@ -3,8 +3,9 @@
  * for the client, written from a parsed message into a buffer.
  *
  * Requests go out in origin-form (HTTP/1.1, or 1.0 for a 1.0 client) with one framing field, hop-by-hop
- * fields dropped (Host never is, whatever Connection names), X-Forwarded-For
- * appended to, X-Forwarded-Proto and -Host set, and one X-Request-Id.
+ * fields dropped (Host never is, whatever Connection names), fields with '_'
+ * in their name dropped when asked, X-Forwarded-For appended to,
+ * X-Forwarded-Proto and -Host set, and one X-Request-Id.
  * Responses keep their framing (the body is relayed as it came) and lose
  * their hop-by-hop fields. No I/O, no libev: tested on plain buffers.
  */
@@ -26,10 +27,12 @@ struct rewrite_request {
 	const char *client_ip;		/* appended to X-Forwarded-For */
 	int upgrade;			/* pass the client's Upgrade offer on */
 	const char *fresh_id;		/* the X-Request-Id when the client sent none usable */
+	int drop_underscore;		/* drop fields whose name has a '_' (dropUnderscoreHeaders) */
 	/* out */
 	char *id;			/* REWRITE_ID_MAX + 1 bytes: the X-Request-Id sent */
 	size_t referer_off, referer_len;	/* Referer value in the buffer (len 0: none) */
 	size_t agent_off, agent_len;	/* User-Agent value in the buffer */
+	size_t upgrade_off, upgrade_len;	/* the Upgrade offer sent, in the buffer (len 0: none) */
 };
 
 struct rewrite_response {

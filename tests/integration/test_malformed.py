@@ -30,9 +30,15 @@ CASES = [
     ("cl_plus", b"POST /echo HTTP/1.1\r\n" + H + b"Content-Length: +5\r\n\r\nhello", 400),
     ("cl_overflow", b"POST /echo HTTP/1.1\r\n" + H +
      b"Content-Length: 99999999999999999999999\r\n\r\n", 400),
-    ("te_gzip", b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\nxxxx", 501),
+    # RFC 9112 6.3: chunked not the final coding of a request is a 400;
+    # chunked last after a coding rondo does not implement is a 501.
+    ("te_gzip", b"POST /echo HTTP/1.1\r\n" + H + b"Transfer-Encoding: gzip\r\n\r\nxxxx", 400),
     ("te_chunked_then_gzip", b"POST /echo HTTP/1.1\r\n" + H +
-     b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 501),
+     b"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n", 400),
+    ("te_gzip_then_chunked", b"POST /echo HTTP/1.1\r\n" + H +
+     b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501),
+    ("target_fragment", b'GET http://good.test#"<svg>,evil.test@x/p HTTP/1.1\r\n' + H + b"\r\n",
+     400),
     ("te_in_http10", b"POST /echo HTTP/1.0\r\n" + H +
      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     ("http_2_0", b"GET / HTTP/2.0\r\n" + H + b"\r\n", 505),

@@ -95,6 +95,27 @@ class RawBackend:
                         c.sendall(d.upper())
                     c.sendall(b"BYE")
                     return
+                if path == "/upgrade-other":
+                    # switches to a protocol nobody offered
+                    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: other\r\n"
+                              b"Connection: Upgrade\r\n\r\nOTHER PROTOCOL BYTES")
+                    continue
+                if path == "/unframe":
+                    # tries to take its framing away by naming it in Connection
+                    c.sendall(b"HTTP/1.1 200 OK\r\nConnection: Content-Length\r\n"
+                              b"Content-Length: 5\r\n\r\nhello")
+                    continue
+                if path == "/trailers-framing":
+                    c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                              b"5\r\nhello\r\n0\r\nX-Sum: 42\r\nContent-Length: 50\r\n"
+                              b"Transfer-Encoding: chunked\r\nHost: evil.test\r\n"
+                              b"Connection: close\r\nTrailer: X\r\nX-After: 1\r\n\r\n")
+                    continue
+                if path == "/silent":
+                    # reads on, never answers
+                    while c.recv(65536):
+                        pass
+                    return
                 if path == "/until-close":
                     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
                               + b"x" * 100000 + b"end")
@@ -257,6 +278,91 @@ def trailers_pass(ctx):
         expect(b"transfer-encoding: chunked" in head.lower(), "chunked kept: %r", head)
         expect(b"trailer: x-sum" in head.lower(), "Trailer field kept: %r", head)
         expect_eq(body, b"5\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: 42\r\n\r\n", "chunked body")
+    finally:
+        b.close()
+
+
+@suite.test
+def trailers_lose_framing_fields(ctx):
+    r, b = start(ctx)
+    try:
+        with r.client() as c:
+            c.send(b"GET /trailers-framing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            out = raw_until_close(c.sock)
+        head, body = out.split(b"\r\n\r\n", 1)
+        expect_eq(body, b"5\r\nhello\r\n0\r\nX-Sum: 42\r\nX-After: 1\r\n\r\n",
+                  "chunked body, trailers without framing, routing or connection fields")
+    finally:
+        b.close()
+
+
+@suite.test
+def response_framing_survives_connection(ctx):
+    # "Connection: Content-Length" must not strip the length: the client would
+    # read the next response as part of this one.
+    r, b = start(ctx)
+    try:
+        with r.client() as c:
+            resp = c.request("GET", "/unframe")
+            expect_eq(resp.header("Content-Length"), "5", "Content-Length of the response")
+            expect_eq(resp.body, b"hello", "body")
+            resp = c.request("GET", "/")
+            expect_eq((resp.status, resp.body), (200, b"ok"), "next response on the connection")
+    finally:
+        b.close()
+
+
+@suite.test
+def upgrade_to_other_protocol_is_502(ctx):
+    r, b = start(ctx)
+    try:
+        mark = r.mark()
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /upgrade-other HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
+                  b"Upgrade: echo\r\n\r\n")
+        out = raw_until_close(c)
+        c.close()
+        expect(out.startswith(b"HTTP/1.1 502 "), "answer to a 101 nobody asked for: %r", out[:60])
+        expect(b"OTHER PROTOCOL" not in out, "bytes of the other protocol relayed: %r", out)
+        r.wait_log(r"malformed response|did not offer", 5 * lib.SLOW, since=mark)
+        expect_eq(r.get("/").status, 200, "next request")
+    finally:
+        b.close()
+
+
+@suite.test
+def pipelining_does_not_delay_504(ctx):
+    # The backend never answers; the client keeps sending pipelined requests.
+    # Those are client activity: the backend still gets its timeouts.server.
+    b = RawBackend()
+    try:
+        r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url], "workers": 1,
+                       "retries": 0, "timeouts": {"server": "1s"}})
+        lib.wait_until(lambda: r.get("/").status == 200, 10 * lib.SLOW, "rondo to answer")
+        c = socket.create_connection(r.addr, timeout=10)
+        c.sendall(b"GET /silent HTTP/1.1\r\nHost: t\r\n\r\n")
+        c.setblocking(False)
+        t0 = time.monotonic()
+        got, limit = b"", 1.0 + 3.0 * lib.SLOW
+        while time.monotonic() - t0 < limit + 1.0 and b"\r\n" not in got:
+            try:
+                c.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            except OSError:
+                pass
+            time.sleep(0.1)
+            try:
+                d = c.recv(65536)
+            except BlockingIOError:
+                continue
+            except OSError:
+                break
+            if not d:
+                break
+            got += d
+        took = time.monotonic() - t0
+        c.close()
+        expect(got.startswith(b"HTTP/1.1 504 "), "no 504 within %.1fs: %r", took, got[:60])
+        expect(took <= limit, "504 after %.2fs with timeouts.server 1s", took)
     finally:
         b.close()
 

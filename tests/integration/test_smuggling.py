@@ -212,6 +212,20 @@ VECTORS += [
     ("connection_names_transfer_encoding",
      post([b"Connection: Transfer-Encoding", TE], CH_SMUGGLED), SMUGGLED),
     ("connection_names_host", req(b"GET /hop HTTP/1.1", [b"Connection: Host"]), b""),
+    ("connection_long_list", req(b"GET /long HTTP/1.1", [b"Connection: " + b"a," * 3700 +
+                                                         b"x-gone", b"X-Gone: 1"]), b""),
+
+    # A fragment is no part of a request target: nothing after '#' may become a Host.
+    ("absolute_form_fragment", req(b'GET http://good.test#"<svg>,evil.test@x/p HTTP/1.1'), REJECT),
+    ("origin_form_fragment", req(b"GET /a#b HTTP/1.1"), REJECT),
+
+    # Names with '_' read as '-' by CGI-style servers never reach the backend.
+    ("underscore_xff", req(b"GET /u HTTP/1.1", [b"X_Forwarded_For: 6.6.6.6"]), b""),
+    ("underscore_content_length", post([b"Content_Length: 5", b"Content-Length: 5"], b"hello"),
+     b"hello"),
+
+    # An explicit empty body keeps its length (some servers want one: 411).
+    ("cl_zero_post", post([b"Content-Length: 0"], b""), b""),
 ]
 
 
@@ -220,6 +234,9 @@ VECTORS += [
 # ---------------------------------------------------------------------------
 
 TOKEN = re.compile(rb"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Fields a trailer section must not carry on (RFC 9110 6.5.1).
+TRAILER_FORBIDDEN = {b"content-length", b"transfer-encoding", b"host", b"connection",
+                     b"upgrade", b"trailer", b"keep-alive", b"te"}
 
 
 class Recorded:
@@ -473,7 +490,12 @@ def run_vector(name, raw, want):
               "requests received by the backend")
     first = reqs[0]
     nframing = len(first.all(b"content-length")) + len(first.all(b"transfer-encoding"))
-    expect_eq(nframing, 1 if want else 0, "framing fields the backend received")
+    sent_cl = re.search(rb"\r\ncontent-length:", raw.split(b"\r\n\r\n", 1)[0], re.I)
+    expect_eq(nframing, 1 if want or sent_cl else 0, "framing fields the backend received")
+    underscored = [k for k, _ in first.headers if b"_" in k]
+    expect(not underscored, "fields with '_' reached the backend: %r", underscored)
+    bad = [k for k, _ in first.trailers if k.lower() in TRAILER_FORBIDDEN]
+    expect(not bad, "trailer fields the backend must not get: %r", bad)
     expect_eq(first.body, want, "body the backend received")
     check_host(first, raw)
 

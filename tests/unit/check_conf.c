@@ -338,6 +338,7 @@ START_TEST(test_example)
 	ck_assert_uint_eq(c->health.fall, 1);
 	ck_assert_int_eq(c->health.expect_status, 0);
 	ck_assert_int_eq(c->expose_server_header, 1);
+	ck_assert_int_eq(c->drop_underscore_headers, 1);
 	ck_assert_uint_eq(c->nbackends, 3);
 	for (i = 0; i < 3; i++) {
 		snprintf(url, sizeof(url), "http://localhost:%zu", 5001 + i);
@@ -363,6 +364,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(c->health_interval_ms, 90000);
 	ck_assert_uint_eq(c->workers, 4);
 	ck_assert_int_eq(c->expose_server_header, 0);
+	ck_assert_int_eq(c->drop_underscore_headers, 0);
 	ck_assert_str_eq(c->health.path, "/healthz?full=1");
 	ck_assert_uint_eq(c->health.timeout_ms, 500);
 	ck_assert_uint_eq(c->health.rise, 2);
@@ -624,6 +626,7 @@ START_TEST(test_example_full)
 	ck_assert_str_eq(c->health.path, "/health");
 	ck_assert_int_eq(c->health.expect_status, 200);
 	ck_assert_int_eq(c->expose_server_header, 1);
+	ck_assert_int_eq(c->drop_underscore_headers, 1);
 	ck_assert_uint_eq(c->timeouts.connect_ms, 5000);
 	ck_assert_uint_eq(c->timeouts.client_header_ms, 10000);
 	ck_assert_uint_eq(c->timeouts.client_body_ms, 30000);
@@ -1153,6 +1156,7 @@ static const struct {
 	{ "health-fall-type.json",	": healthCheck.fall: expected an integer between 1 and 100" },
 	{ "health-status.json",		": healthCheck.expectStatus: must be between 100 and 599" },
 	{ "expose-type.json",		": exposeServerHeader: expected true or false" },
+	{ "underscore-type.json",	": dropUnderscoreHeaders: expected true or false" },
 	{ "many-errors.json",		": port: port number must be between 1 and 65535\n" },
 	{ "algorithm-unknown.json",	": algorithm: must be one of \"round-robin\", \"weighted-round-robin\", "
 					  "\"least-connections\", \"ip-hash\" or \"random-two-choices\"" },

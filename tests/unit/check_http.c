@@ -44,8 +44,8 @@ static const struct req_ok req_ok[] = {
 	{ LIT("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"),
 	    .method = "GET", .target = "/", .host = "example.com", .minor = 1, .nheaders = 1,
 	    .hidx = 0, .hname = "Host", .hvalue = "example.com" },
-	{ LIT("GET /a/b?c=d&e#f HTTP/1.0\r\n\r\n"),
-	    .method = "GET", .target = "/a/b?c=d&e#f", .minor = 0, .flags = HTTP_F_CONN_CLOSE },
+	{ LIT("GET /a/b?c=d&e HTTP/1.0\r\n\r\n"),
+	    .method = "GET", .target = "/a/b?c=d&e", .minor = 0, .flags = HTTP_F_CONN_CLOSE },
 	{ LIT("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n"),
 	    .method = "GET", .target = "/", .minor = 0, .flags = HTTP_F_CONN_KEEPALIVE,
 	    .nheaders = 1 },
@@ -177,19 +177,24 @@ static const struct req_bad req_bad[] = {
 	    .err = HTTP_E_BAD },
 	{ LIT(POST_A "Transfer-Encoding : chunked\r\n\r\n"), .err = HTTP_E_BAD },
 	{ LIT(POST_A " Transfer-Encoding: chunked\r\n\r\n"), .err = HTTP_E_BAD },
-	{ LIT(POST_A "Transfer-Encoding: xchunked\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
-	{ LIT(POST_A "Transfer-Encoding: chunked, chunked\r\n\r\n"),
-	    .err = HTTP_E_NOT_IMPLEMENTED },
+	/* RFC 9112 6.3: chunked not last (or twice, or with parameters) is a 400 */
+	{ LIT(POST_A "Transfer-Encoding: xchunked\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: chunked, chunked\r\n\r\n"), .err = HTTP_E_BAD },
 	{ LIT(POST_A "Transfer-Encoding: chunked\r\n"
-	      "Transfer-Encoding: chunked\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
+	      "Transfer-Encoding: chunked\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: chunked, gzip\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: chunked\r\n"
+	      "Transfer-Encoding: gzip\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: gzip\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: identity\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: chunked;x=1\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: chunked ; q=\"a,b\"\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT(POST_A "Transfer-Encoding: gzip, chunked;x=1\r\n\r\n"), .err = HTTP_E_BAD },
+	/* chunked last after codings rondo does not implement: 501 (RFC 9112 6.1) */
 	{ LIT(POST_A "Transfer-Encoding: gzip, chunked\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
 	{ LIT(POST_A "Transfer-Encoding: gzip\r\n"
 	      "Transfer-Encoding: chunked\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
-	{ LIT(POST_A "Transfer-Encoding: chunked, gzip\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
-	{ LIT(POST_A "Transfer-Encoding: gzip\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
-	{ LIT(POST_A "Transfer-Encoding: identity\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
-	{ LIT(POST_A "Transfer-Encoding: chunked;x=1\r\n\r\n"), .err = HTTP_E_NOT_IMPLEMENTED },
-	{ LIT(POST_A "Transfer-Encoding: chunked ; q=\"a,b\"\r\n\r\n"),
+	{ LIT(POST_A "Transfer-Encoding: identity, chunked\r\n\r\n"),
 	    .err = HTTP_E_NOT_IMPLEMENTED },
 	{ LIT(POST_A "Transfer-Encoding:\r\n\r\n"), .err = HTTP_E_BAD },
 	{ LIT(POST_A "Transfer-Encoding: chunked,\r\n\r\n"), .err = HTTP_E_BAD },
@@ -287,6 +292,18 @@ static const struct req_bad req_bad[] = {
 	{ LIT("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
 	{ LIT("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
 	{ LIT("GET http://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	/* fragments: never in a request target; an authority ends where it ends for all */
+	{ LIT("GET http://good.test#\"<svg>,evil.test@x/p HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    .err = HTTP_E_BAD },
+	{ LIT("GET http://good.test#x HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://good.test/p#x HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET /a/b?c=d&e#f HTTP/1.0\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://a:8x/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://a:123456/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://a b/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://a,b/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://u:p@a?x HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
+	{ LIT("GET http://a\"b/ HTTP/1.1\r\nHost: a\r\n\r\n"), .err = HTTP_E_BAD },
 	/* Host */
 	{ LIT("GET / HTTP/1.1\r\n\r\n"), .err = HTTP_E_BAD },
 	{ LIT("GET / HTTP/1.1\r\nX-Host: a\r\n\r\n"), .err = HTTP_E_BAD },
@@ -581,6 +598,11 @@ static const struct resp resp[] = {
 	{ LIT("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n"), .rc = HTTP_E_BAD },
 	{ LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n"), .rc = HTTP_E_BAD },
 	{ LIT("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"), .rc = HTTP_E_BAD },
+	/* chunked twice or with parameters: no reading of the body is safe */
+	{ LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"), .rc = HTTP_E_BAD },
+	{ LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+	      "Transfer-Encoding: chunked\r\n\r\n"), .rc = HTTP_E_BAD },
+	{ LIT("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked;a=b\r\n\r\n"), .rc = HTTP_E_BAD },
 	{ LIT("HTTP/1.1 099 Low\r\n\r\n"), .rc = HTTP_E_BAD },
 	{ LIT("HTTP/1.1 600 High\r\n\r\n"), .rc = HTTP_E_BAD },
 	{ LIT("HTTP/1.1 20 OK\r\n\r\n"), .rc = HTTP_E_BAD },
@@ -875,6 +897,124 @@ START_TEST(test_hop)
 }
 END_TEST
 
+/* Trailers lose what frames, routes or controls the connection; the rest stays in order. */
+START_TEST(test_trailers_strip)
+{
+	static const char body[] = "5\r\nhello\r\n0\r\nX-Sum: 1\r\nContent-Length: 50\r\n"
+	    "transfer-encoding: chunked\r\nHost: evil\r\nConnection: close\r\nUpgrade: x\r\n"
+	    "Trailer: X\r\nKeep-Alive: 1\r\nTE: trailers\r\nX-Forwarded-For: 6.6.6.6\r\n"
+	    "Expect: 100-continue\r\nX-Request-Id: z\r\nServer-Timing: a;dur=1\r\n\r\n";
+	static const char want[] = "X-Sum: 1\r\nServer-Timing: a;dur=1\r\n\r\n";
+	struct http_chunked c;
+	char copy[sizeof(body)];
+	size_t used, tl, n;
+
+	http_chunked_init(&c);
+	ck_assert_int_eq(http_chunked_feed(&c, body, 20, &used), HTTP_AGAIN);
+	ck_assert_uint_eq(http_chunked_trailer_len(&c), 20 - 13);	/* "X-Sum: " so far */
+	ck_assert_int_eq(http_chunked_feed(&c, body + 20, sizeof(body) - 21, &used), HTTP_OK);
+	tl = http_chunked_trailer_len(&c);
+	ck_assert_uint_eq(tl, sizeof(body) - 1 - 13);
+	memcpy(copy, body, sizeof(body));
+	n = http_trailers_strip(copy + 13, tl);
+	ck_assert_uint_eq(n, sizeof(want) - 1);
+	ck_assert_int_eq(memcmp(copy + 13, want, n), 0);
+	memcpy(copy, "\r\n", 2);
+	ck_assert_uint_eq(http_trailers_strip(copy, 2), 2);	/* no trailers: the CRLF stays */
+}
+END_TEST
+
+/* Connection cannot make Host or Content-Length hop-by-hop, in a request or a response. */
+START_TEST(test_hop_framing_kept)
+{
+	static struct http_msg m;
+	size_t i;
+
+	ck_assert_int_eq(http_parse_response(&m, LIT("HTTP/1.1 200 OK\r\n"
+	    "Connection: Content-Length, Host, X-A\r\nContent-Length: 5\r\nHost: h\r\n"
+	    "X-A: 1\r\n\r\n"), MAX_HEAD, 0), HTTP_OK);
+	ck_assert(!http_header_is_hop(&m, &m.headers[1]));
+	ck_assert(!http_header_is_hop(&m, &m.headers[2]));
+	ck_assert(http_header_is_hop(&m, &m.headers[3]));
+	ck_assert_int_eq(http_parse_request(&m, LIT("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Connection: content-length, host\r\nContent-Length: 1\r\n\r\n"), MAX_HEAD), HTTP_OK);
+	for (i = 0; i < m.nheaders; i++)
+		ck_assert(http_header_is_hop(&m, &m.headers[i]) ==
+		    (m.headers[i].id == HTTP_H_CONNECTION));
+}
+END_TEST
+
+/*
+ * A Connection list of thousands of names, repeated and mixed: each field is
+ * hop-by-hop exactly when some element names it (case aside).
+ */
+START_TEST(test_hop_long_connection)
+{
+	static char head[65536];
+	static struct http_msg m;
+	size_t n, i;
+	int k;
+
+	n = (size_t)snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: a\r\nConnection: ");
+	for (k = 0; k < 3700; k++)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "a,");
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "X-b, x-D,a\r\n");
+	for (k = 0; k < 30; k++)
+		n += (size_t)snprintf(head + n, sizeof(head) - n, "A: %d\r\nX-B: %d\r\n"
+		    "X-C: %d\r\n", k, k, k);
+	n += (size_t)snprintf(head + n, sizeof(head) - n, "X-D: 1\r\nX-E: 2\r\n\r\n");
+	ck_assert_uint_lt(n, sizeof(head) - 1);
+	ck_assert_int_eq(http_parse_request(&m, head, n, sizeof(head)), HTTP_OK);
+	ck_assert_uint_eq(m.nheaders, 94);
+	for (i = 0; i < m.nheaders; i++) {
+		struct http_str nm = m.headers[i].name;
+		int want = http_str_eq(nm, "a") || http_str_eq(nm, "x-b") ||
+		    http_str_eq(nm, "x-d") || http_str_eq(nm, "connection");
+
+		ck_assert_msg(http_header_is_hop(&m, &m.headers[i]) == want, "%zu: %.*s", i,
+		    (int)nm.len, nm.p);
+	}
+}
+END_TEST
+
+START_TEST(test_upgrade_offered)
+{
+	static struct http_msg m;
+	static const struct http_str offer = { "websocket, h2c ,HTTP/2.0", 24 };
+
+	ck_assert_int_eq(http_parse_response(&m, LIT("HTTP/1.1 101 S\r\nUpgrade: WebSocket\r\n"
+	    "Connection: upgrade\r\n\r\n"), MAX_HEAD, 0), HTTP_OK);
+	ck_assert(http_upgrade_offered(&m, offer));
+	ck_assert(!http_upgrade_offered(&m, (struct http_str){ "h2c", 3 }));
+	ck_assert(!http_upgrade_offered(&m, (struct http_str){ "websocketx", 10 }));
+	ck_assert(!http_upgrade_offered(&m, (struct http_str){ "", 0 }));
+	ck_assert_int_eq(http_parse_response(&m, LIT("HTTP/1.1 101 S\r\nUpgrade: h2c\r\n"
+	    "Upgrade: http/2.0, evil\r\n\r\n"), MAX_HEAD, 0), HTTP_OK);
+	ck_assert(!http_upgrade_offered(&m, offer));
+	ck_assert_int_eq(http_parse_response(&m, LIT("HTTP/1.1 101 S\r\nUpgrade: h2c\r\n"
+	    "Upgrade: http/2.0\r\n\r\n"), MAX_HEAD, 0), HTTP_OK);
+	ck_assert(http_upgrade_offered(&m, offer));
+	ck_assert_int_eq(http_parse_response(&m, LIT("HTTP/1.1 101 S\r\n\r\n"), MAX_HEAD, 0),
+	    HTTP_OK);
+	ck_assert(!http_upgrade_offered(&m, offer));	/* a 101 names what it switches to */
+}
+END_TEST
+
+/* Whether a Content-Length came is kept apart from the body it frames: "0" is no body. */
+START_TEST(test_has_content_length)
+{
+	static struct http_msg m;
+
+	ck_assert_int_eq(http_parse_request(&m, LIT("POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length: 0\r\n\r\n"), MAX_HEAD), HTTP_OK);
+	ck_assert_int_eq(m.body, HTTP_BODY_NONE);
+	ck_assert_int_eq(m.has_content_length, 1);
+	ck_assert_int_eq(http_parse_request(&m, LIT("POST / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    MAX_HEAD), HTTP_OK);
+	ck_assert_int_eq(m.has_content_length, 0);
+}
+END_TEST
+
 START_TEST(test_field_id)
 {
 	static const struct {
@@ -1013,6 +1153,11 @@ http_suite(void)
 	tc = tcase_create("helpers");
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_hop);
+	tcase_add_test(tc, test_trailers_strip);
+	tcase_add_test(tc, test_hop_framing_kept);
+	tcase_add_test(tc, test_hop_long_connection);
+	tcase_add_test(tc, test_upgrade_offered);
+	tcase_add_test(tc, test_has_content_length);
 	tcase_add_test(tc, test_field_id);
 	tcase_add_test(tc, test_hop_close_option);
 	tcase_add_test(tc, test_status_code);

@@ -16,6 +16,8 @@ static struct buf b;
 static char id[REWRITE_ID_MAX + 1];
 static struct rewrite_request rq;
 
+static int drop_underscore = 1;
+
 /* Rewrites request text req; returns the result's parse. */
 static const struct http_msg *
 request(const char *req, int upgrade)
@@ -25,6 +27,7 @@ request(const char *req, int upgrade)
 	memset(&rq, 0, sizeof(rq));
 	rq.client_ip = "192.0.2.7";
 	rq.upgrade = upgrade;
+	rq.drop_underscore = drop_underscore;
 	rq.fresh_id = "00000000000000000000002a";
 	rq.id = id;
 	ck_assert_int_eq(rewrite_request(&b, &in, &rq), 0);
@@ -114,6 +117,78 @@ START_TEST(test_absolute_form)
 }
 END_TEST
 
+/* The authority sent is the one the parser checked: it ends at '/' or '?', '#' never came. */
+START_TEST(test_absolute_form_authority)
+{
+	const struct http_msg *m = request("GET https://[::1]:8443?q=/x HTTP/1.1\r\n"
+	    "Host: site.test\r\n\r\n", 0);
+
+	ck_assert(str_is(m->target, "/?q=/x"));
+	ck_assert_str_eq(fields(m, "Host"), "[::1]:8443");
+	ck_assert_str_eq(fields(m, "X-Forwarded-Host"), "[::1]:8443");
+	ck_assert_int_eq(http_parse_request(&in, "GET http://good.test#\"<svg>,evil.test@x/p "
+	    "HTTP/1.1\r\nHost: a\r\n\r\n", 63, 8192), HTTP_E_BAD);
+}
+END_TEST
+
+/* CGI-style servers read X_Forwarded_For as X-Forwarded-For: such names go, unless kept. */
+START_TEST(test_underscore_dropped)
+{
+	static const char req[] = "GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 6.6.6.6\r\n"
+	    "x_real_ip: 6.6.6.6\r\n_: 1\r\nX-Ok: 1\r\n\r\n";
+	const struct http_msg *m;
+
+	m = request(req, 0);
+	ck_assert_ptr_null(fields(m, "X_Forwarded_For"));
+	ck_assert_ptr_null(fields(m, "x_real_ip"));
+	ck_assert_ptr_null(fields(m, "_"));
+	ck_assert_str_eq(fields(m, "X-Ok"), "1");
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
+	drop_underscore = 0;
+	m = request(req, 0);
+	drop_underscore = 1;
+	ck_assert_str_eq(fields(m, "X_Forwarded_For"), "6.6.6.6");
+	ck_assert_str_eq(fields(m, "x_real_ip"), "6.6.6.6");
+	ck_assert_str_eq(fields(m, "_"), "1");
+}
+END_TEST
+
+/* Some servers answer 411 to a POST without a length: an explicit 0 goes on. */
+START_TEST(test_content_length_zero_kept)
+{
+	const struct http_msg *m;
+
+	m = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", 0);
+	ck_assert_str_eq(fields(m, "Content-Length"), "0");
+	m = request("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 00, 0\r\n\r\n", 0);
+	ck_assert_str_eq(fields(m, "Content-Length"), "0");
+	m = request("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0);
+	ck_assert_ptr_null(fields(m, "Content-Length"));
+}
+END_TEST
+
+/* A Connection list of thousands of names is honoured whole. */
+START_TEST(test_long_connection_list)
+{
+	static char req[16384];
+	const struct http_msg *m;
+	size_t n;
+	int k;
+
+	n = (size_t)snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: a\r\nConnection: ");
+	for (k = 0; k < 3700; k++)
+		n += (size_t)snprintf(req + n, sizeof(req) - n, "a,");
+	snprintf(req + n, sizeof(req) - n, "x-gone\r\nA: 1\r\nX-Gone: 1\r\nX-Kept: 1\r\n"
+	    "X-Forwarded-For: 10.0.0.1\r\n\r\n");
+	m = request(req, 0);
+	ck_assert_ptr_null(fields(m, "A"));
+	ck_assert_ptr_null(fields(m, "X-Gone"));
+	ck_assert_ptr_null(fields(m, "Connection"));
+	ck_assert_str_eq(fields(m, "X-Kept"), "1");
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "10.0.0.1, 192.0.2.7");
+}
+END_TEST
+
 START_TEST(test_connection_cannot_drop_host)
 {
 	const struct http_msg *m = request("GET / HTTP/1.1\r\nHost: site.test\r\n"
@@ -179,6 +254,18 @@ START_TEST(test_upgrade_offer)
 
 	ck_assert_str_eq(fields(m, "Upgrade"), "websocket");
 	ck_assert_str_eq(fields(m, "Connection"), "upgrade");
+	ck_assert_uint_eq(rq.upgrade_len, 9);
+	ck_assert_int_eq(memcmp(b.data + rq.upgrade_off, "websocket", 9), 0);
+	/* several offers become one field, which a 101 is checked against */
+	m = request("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n"
+	    "X: 1\r\nUpgrade: websocket\r\n\r\n", 1);
+	ck_assert_str_eq(fields(m, "Upgrade"), "h2c, websocket");
+	ck_assert_uint_eq(rq.upgrade_len, 14);
+	ck_assert_int_eq(memcmp(b.data + rq.upgrade_off, "h2c, websocket", 14), 0);
+	m = request("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
+	    "Upgrade: websocket\r\n\r\n", 0);
+	ck_assert_ptr_null(fields(m, "Upgrade"));
+	ck_assert_uint_eq(rq.upgrade_len, 0);
 }
 END_TEST
 
@@ -248,6 +335,18 @@ START_TEST(test_response)
 	ck_assert_str_eq(fields(m, "Connection"), "close");
 	ck_assert_ptr_null(fields(m, "X-Forwarded-Server"));
 
+	/* a backend cannot unframe its response by naming Content-Length in Connection */
+	m = response("HTTP/1.1 200 OK\r\nConnection: Content-Length, Host\r\nContent-Length: 5\r\n"
+	    "Host: h\r\n\r\n", NULL, 0, 1);
+	ck_assert_str_eq(fields(m, "Content-Length"), "5");
+	ck_assert_int_eq(m->body, HTTP_BODY_LENGTH);
+	ck_assert_uint_eq(m->content_length, 5);
+	ck_assert_str_eq(fields(m, "Host"), "h");
+	m = response("HTTP/1.1 200 OK\r\nConnection: Transfer-Encoding\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n", NULL, 0, 1);
+	ck_assert_str_eq(fields(m, "Transfer-Encoding"), "chunked");
+	ck_assert_int_eq(m->body, HTTP_BODY_CHUNKED);
+
 	m = response("HTTP/1.1 204 No Content\r\n\r\n", NULL, 0, 0);
 	ck_assert_str_eq(fields(m, "Connection"), "keep-alive");	/* HTTP/1.0 client kept */
 
@@ -271,6 +370,10 @@ main(void)
 	tcase_add_test(tc, test_hop_by_hop_dropped);
 	tcase_add_test(tc, test_forwarded_fields);
 	tcase_add_test(tc, test_absolute_form);
+	tcase_add_test(tc, test_absolute_form_authority);
+	tcase_add_test(tc, test_underscore_dropped);
+	tcase_add_test(tc, test_content_length_zero_kept);
+	tcase_add_test(tc, test_long_connection_list);
 	tcase_add_test(tc, test_connection_cannot_drop_host);
 	tcase_add_test(tc, test_request_id);
 	tcase_add_test(tc, test_request_id_make);
