@@ -697,8 +697,15 @@ START_TEST(test_example_full)
 	struct conf *c;
 	char err[1024] = "";
 
+#ifndef HAVE_TLS
+	ck_assert_int_eq(conf_load(&c, EXAMPLE_FULL, err, sizeof(err)), -1);
+	ck_assert_has(err, "tls: rondo was built without TLS");
+	return;
+#endif
 	ck_assert_msg(conf_load(&c, EXAMPLE_FULL, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_str_eq(c->listen_name, "127.0.0.1:8080");
+	ck_assert_uint_eq(c->tls.ncerts, 2);
+	ck_assert_str_eq(c->tls.listen_name, "127.0.0.1:8443");
 	ck_assert_uint_eq(c->workers, 4);
 	ck_assert_int_eq(c->algorithm, CONF_ALGO_LEAST_CONNECTIONS);
 	ck_assert_uint_eq(c->nbackends, 3);
