@@ -13,6 +13,35 @@
 #include "ctl.h"
 #include "log.h"
 #include "master.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
+
+#ifdef HAVE_TLS
+/*
+ * -t: reads every certificate and key as a start would, prints the problems
+ * (0 when none), the warnings, and each certificate's names and expiry.
+ */
+static int
+main_check_tls(const struct conf *c, char *err, size_t errlen)
+{
+	struct tls_keys *k;
+	struct tls_ctx *t = NULL;
+	const char *w;
+
+	if ((k = tls_keys_new(err, errlen)) == NULL ||
+	    (t = tls_ctx_new(c, k, err, errlen)) == NULL) {
+		tls_keys_free(k);
+		return -1;
+	}
+	for (w = tls_ctx_warnings(t); *w != '\0'; w += strcspn(w, "\n"), w += *w == '\n')
+		fprintf(stderr, "rondo: warning: %.*s\n", (int)strcspn(w, "\n"), w);
+	tls_ctx_describe(t, stdout);
+	tls_ctx_free(t);
+	tls_keys_free(k);
+	return 0;
+}
+#endif
 
 static void
 usage(FILE *f)
@@ -145,8 +174,16 @@ main(int argc, char **argv)
 			conf_free(c);
 			return 1;
 		}
-		printf("rondo: configuration %s is valid: listen %s, %zu backend%s\n", o.conf_path,
-		    c->listen_name, c->nbackends, c->nbackends == 1 ? "" : "s");
+#ifdef HAVE_TLS
+		if (main_check_tls(c, err, sizeof(err)) == -1) {
+			fprintf(stderr, "%s\nrondo: configuration %s is invalid\n", err, o.conf_path);
+			conf_free(c);
+			return 1;
+		}
+#endif
+		printf("rondo: configuration %s is valid: listen %s%s%s, %zu backend%s\n", o.conf_path,
+		    c->listen.len != 0 ? c->listen_name : "(none)", c->tls.enabled ? ", tls " : "",
+		    c->tls.listen_name, c->nbackends, c->nbackends == 1 ? "" : "s");
 		conf_free(c);
 		return 0;
 	}

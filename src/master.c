@@ -37,6 +37,9 @@
 #include "net.h"
 #include "proc.h"
 #include "shm.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 #include "worker.h"
 
 #define MASTER_MAX_CHILDREN	512
@@ -76,6 +79,9 @@ struct generation {
 	unsigned live;			/* children of this generation still running */
 	struct respawn *respawn;	/* workers + 1 entries, see struct respawn */
 	struct generation *next;	/* older generations, still draining */
+#ifdef HAVE_TLS
+	struct tls_ctx *tls;		/* TLS contexts, inherited by the workers */
+#endif
 };
 
 struct child {
@@ -104,6 +110,10 @@ struct master {
 	int ready_fd;			/* -D: tells the waiting parent; -1 once done */
 	int keeper_fd;			/* write end of the pid file keeper's pipe, or -1 */
 	int exit_status;
+#ifdef HAVE_TLS
+	struct tls_keys *tls_keys;	/* session ticket keys, shared with every generation */
+	ev_timer ticket_w;		/* rotates them every tls.sessionTicketRotation */
+#endif
 };
 
 static int master_admin_update(struct master *, const struct conf *);
@@ -351,8 +361,62 @@ generation_free(struct generation *g, int close_listener)
 		close(g->lfd);
 	shm_destroy(g->seg);
 	balance_free(g->lb);
+#ifdef HAVE_TLS
+	tls_ctx_free(g->tls);
+#endif
 	conf_free(g->conf);
 	free(g);
+}
+
+#ifdef HAVE_TLS
+static void
+master_ticket_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct master *m = w->data;
+	char err[256];
+
+	(void)loop;
+	(void)revents;
+	if (tls_keys_rotate(m->tls_keys, err, sizeof(err)) == -1)
+		log_errx("%s", err);
+	else
+		log_debug("session ticket keys rotated");
+}
+#endif
+
+/*
+ * Builds the TLS contexts of <g> (certificates read now, so that a broken
+ * one fails the start or the reload, not a worker), logs their warnings and
+ * sets the ticket key rotation to the new configuration's period. Refuses a
+ * configuration without a plain "port": the TLS listener serves no traffic
+ * yet. Returns 0, or -1 with <err> filled.
+ */
+static int
+master_tls_prepare(struct master *m, struct generation *g, char *err, size_t errlen)
+{
+#ifdef HAVE_TLS
+	const char *w;
+	size_t n;
+#endif
+
+	if (g->conf->listen.len == 0) {
+		snprintf(err, errlen, "%s: \"port\" is required for now: the TLS listener "
+		    "(tls.port) does not serve connections yet", g->conf->path);
+		return -1;
+	}
+#ifdef HAVE_TLS
+	if ((g->tls = tls_ctx_new(g->conf, m->tls_keys, err, errlen)) == NULL)
+		return -1;
+	for (w = tls_ctx_warnings(g->tls); *w != '\0'; w += n + (w[n] == '\n')) {
+		n = strcspn(w, "\n");
+		log_warnx("%.*s", (int)n, w);
+	}
+	m->ticket_w.repeat = (ev_tstamp)g->conf->tls.ticket_rotation_ms / 1000.;
+	ev_timer_again(m->loop, &m->ticket_w);
+#else
+	(void)m;
+#endif
+	return 0;
 }
 
 /* An old generation whose last child exited is released. */
@@ -522,23 +586,23 @@ master_reload(struct master *m)
 		log_errx("reload failed: out of memory");
 		return;
 	}
+	g->lfd = -1;
+	if (master_tls_prepare(m, g, err, sizeof(err)) == -1) {
+		log_errx("reload failed, keeping the running configuration: %s", err);
+		generation_free(g, 0);
+		return;
+	}
 	if (c->listen.len == old->conf->listen.len &&
 	    memcmp(&c->listen.ss, &old->conf->listen.ss, c->listen.len) == 0) {
 		g->lfd = old->lfd;
 	} else if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
 		log_errx("reload failed: listen on %s: %s", c->listen_name, err);
-		conf_free(c);
-		free(g->respawn);
-		free(g);
+		generation_free(g, 0);
 		return;
 	}
 	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL) {
 		log_errx("reload failed: %s", err);
-		if (g->lfd != old->lfd)
-			close(g->lfd);
-		conf_free(c);
-		free(g->respawn);
-		free(g);
+		generation_free(g, g->lfd != old->lfd);
 		return;
 	}
 	if ((g->lb = balance_new(c, m->hash_key, err, sizeof(err))) == NULL) {
@@ -825,7 +889,7 @@ master_run(struct conf *c, const struct master_opts *o)
 {
 	static struct master m;
 	struct generation *g;
-	char err[512];
+	char err[4096];
 
 	memset(&m, 0, sizeof(m));
 	m.opts = o;
@@ -851,6 +915,20 @@ master_run(struct conf *c, const struct master_opts *o)
 	}
 	/* Everything the configuration asks for is set up, or rondo does not start. */
 	if (master_conf_check(c, err, sizeof(err)) == -1) {
+		log_errx("%s", err);
+		generation_free(g, 0);
+		return 1;
+	}
+#ifdef HAVE_TLS
+	ev_init(&m.ticket_w, master_ticket_cb);
+	m.ticket_w.data = &m;
+	if ((m.tls_keys = tls_keys_new(err, sizeof(err))) == NULL) {
+		log_errx("%s", err);
+		generation_free(g, 0);
+		return 1;
+	}
+#endif
+	if (master_tls_prepare(&m, g, err, sizeof(err)) == -1) {
 		log_errx("%s", err);
 		generation_free(g, 0);
 		return 1;
@@ -950,6 +1028,9 @@ master_run(struct conf *c, const struct master_opts *o)
 	if (m.pidfile != NULL && m.keeper_fd == -1 && unlink(m.pidfile) == -1)
 		log_warn("removing the pid file %s", m.pidfile);
 	free(m.pidfile);
+#ifdef HAVE_TLS
+	tls_keys_free(m.tls_keys);
+#endif
 	log_info("stopped");
 	return m.exit_status;
 }
