@@ -25,6 +25,7 @@ struct rewrite_request {
 	/* in */
 	const char *client_ip;		/* appended to X-Forwarded-For */
 	int upgrade;			/* pass the client's Upgrade offer on */
+	int tls;			/* the client came over TLS: X-Forwarded-Proto https */
 	const char *fresh_id;		/* the X-Request-Id when the client sent none usable */
 	/* out */
 	char *id;			/* REWRITE_ID_MAX + 1 bytes: the X-Request-Id sent */

@@ -60,7 +60,7 @@ void
 upstream_destroy(struct upstream *up)
 {
 	ev_io_stop(up->pool->loop, &up->io);
-	close(up->fd);
+	conn_close(&up->conn);
 	free(up);
 }
 
@@ -145,6 +145,7 @@ upstream_connect(struct upstream_pool *p, int backend, const struct conf_addr *a
 	}
 	up->pool = p;
 	up->fd = fd;
+	conn_plain_init(&up->conn, fd);
 	up->backend = backend;
 	up->connecting = 1;
 	ev_io_init(&up->io, cb, fd, 0);
