@@ -46,6 +46,8 @@
 #define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
 #define CONF_URI_SIZE_MIN	256
 #define CONF_HEADERS_MAX	100
+#define CONF_REQUIRED_NO_TLS	2	/* conf_key.required: unless tls.port is given */
+#define CONF_TICKET_ROTATION_MS	(12ULL * 3600 * 1000)	/* "sessionTicketRotation" default */
 
 /* Where problems are collected: the caller's buffer, one line per problem. */
 struct conf_errs {
@@ -79,7 +81,9 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_workers, conf_set_object, conf_set_bool, conf_set_uint,
     conf_set_status, conf_set_http_path, conf_set_algorithm, conf_set_server_url,
     conf_set_file, conf_set_user, conf_set_group, conf_set_access_log,
-    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen;
+    conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_tls,
+    conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
+    conf_set_string, conf_set_verify;
 
 /* Indexed by enum conf_algorithm. */
 static const char *const conf_algorithms[] = {
@@ -132,11 +136,33 @@ static const struct conf_key conf_server_keys[] = {
 	{ "weight",		conf_set_uint,		offsetof(struct conf_backend, weight),		1, CONF_WEIGHT_MAX, 0, NULL },
 	{ "maxConnections",	conf_set_uint,		offsetof(struct conf_backend, max_connections),	0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
 	{ "backup",		conf_set_bool,		offsetof(struct conf_backend, backup),		0, 0, 0, NULL },
+	{ "verify",		conf_set_verify,	offsetof(struct conf_backend, no_verify),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* One of "tls.certificates"; base is its struct conf_tls_cert. */
+static const struct conf_key conf_tls_cert_keys[] = {
+	{ "cert",		conf_set_pem,		offsetof(struct conf_tls_cert, cert),		0, 0, 1, NULL },
+	{ "key",		conf_set_pem,		offsetof(struct conf_tls_cert, key),		0, 0, 1, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* "tls"; base is the struct conf_tls. */
+static const struct conf_key conf_tls_keys[] = {
+	{ "port",		conf_set_tls_listen,	0,						0, 0, 0, NULL },
+	{ "certificates",	conf_set_tls_certs,	0,						1, CONF_TLS_CERTS_MAX, 0, NULL },
+	{ "protocols",		conf_set_tls_protocols,	offsetof(struct conf_tls, protocols),		0, 0, 0, NULL },
+	{ "ciphers",		conf_set_string,	offsetof(struct conf_tls, ciphers),		0, 0, 0, NULL },
+	{ "ciphersuites",	conf_set_string,	offsetof(struct conf_tls, ciphersuites),	0, 0, 0, NULL },
+	{ "sessionTicketRotation", conf_set_duration,	offsetof(struct conf_tls, ticket_rotation_ms),	0, 0, 0, NULL },
+	{ "redirectHttp",	conf_set_bool,		offsetof(struct conf_tls, redirect_http),	0, 0, 0, NULL },
+	{ "clientCA",		conf_set_pem,		offsetof(struct conf_tls, client_ca),		0, 0, 0, NULL },
+	{ "backendCA",		conf_set_pem,		offsetof(struct conf_tls, backend_ca),		0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
 static const struct conf_key conf_keys[] = {
-	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, 1, NULL },
+	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, CONF_REQUIRED_NO_TLS, NULL },
 	{ "healthCheckInterval", conf_set_duration,	offsetof(struct conf, health_interval_ms),	0, 0, 0, NULL },
 	{ "servers",		conf_set_servers,	0,						1, CONF_MAX_BACKENDS, 1, NULL },
 	{ "workers",		conf_set_workers,	offsetof(struct conf, workers),			1, CONF_WORKERS_MAX, 0, NULL },
@@ -157,6 +183,7 @@ static const struct conf_key conf_keys[] = {
 	{ "accessLog",		conf_set_access_log,	offsetof(struct conf, access_log),		0, 0, 0, NULL },
 	{ "accessLogFormat",	conf_set_access_log_format, offsetof(struct conf, access_log_format),	0, 0, 0, NULL },
 	{ "admin",		conf_set_admin,		0,						0, 0, 0, conf_admin_keys },
+	{ "tls",		conf_set_tls,		offsetof(struct conf, tls),			0, 0, 0, conf_tls_keys },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -168,6 +195,7 @@ _Static_assert(CONF_NKEYS(conf_server_keys) <= 32, "too many keys in conf_server
 _Static_assert(CONF_NKEYS(conf_timeout_keys) <= 32, "too many keys in conf_timeout_keys");
 _Static_assert(CONF_NKEYS(conf_limit_keys) <= 32, "too many keys in conf_limit_keys");
 _Static_assert(CONF_NKEYS(conf_admin_keys) <= 32, "too many keys in conf_admin_keys");
+_Static_assert(CONF_NKEYS(conf_tls_keys) <= 32, "too many keys in conf_tls_keys");
 
 static void
 conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
@@ -556,18 +584,22 @@ conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen)
 	uint16_t portnum = 80;
 	const char *why;
 	int bracketed = 0;
+	size_t scheme = 7;
 
 	memset(b, 0, sizeof(*b));
 	if ((slen = strlen(s)) >= sizeof(b->url)) {
 		snprintf(err, errlen, "URL too long (at most %zu bytes)", sizeof(b->url) - 1);
 		return -1;
 	}
-	if (strncasecmp(s, "http://", 7) != 0) {
-		snprintf(err, errlen, "%sexpected an http:// URL",
-		    strncasecmp(s, "https://", 8) == 0 ? "https is not supported: " : "");
+	if (strncasecmp(s, "https://", 8) == 0) {
+		b->tls = 1;
+		portnum = 443;
+		scheme = 8;
+	} else if (strncasecmp(s, "http://", 7) != 0) {
+		snprintf(err, errlen, "expected an http:// or https:// URL");
 		return -1;
 	}
-	auth = s + 7;
+	auth = s + scheme;
 	alen = strcspn(auth, "/?#");
 	rest = auth + alen;
 	if (memchr(auth, '@', alen) != NULL) {
@@ -729,6 +761,98 @@ conf_set_admin(struct conf_errs *e, const struct conf_key *k, struct json_object
 	conf_walk(e, k->sub, v, c, jpath);
 }
 
+/* "tls": an object of conf_tls_keys; base is the struct conf. */
+static void
+conf_set_tls(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	if (!json_object_is_type(v, json_type_object))
+		conf_err(e, jpath, "expected an object such as {\"port\": \":8443\", \"certificates\": [...]}");
+	else
+		conf_walk(e, k->sub, v, (char *)base + k->off, jpath);
+}
+
+/* "tls.port": the TLS listener; base is the struct conf_tls. */
+static void
+conf_set_tls_listen(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf_tls *t = base;
+	unsigned before = e->count;
+
+	(void)k;
+	conf_listen_value(e, v, jpath, &t->listen, t->listen_name, sizeof(t->listen_name),
+	    "\":8443\" or \"127.0.0.1:8443\"");
+	t->enabled = e->count == before;
+}
+
+/* "tls.certificates": objects {"cert", "key"}; base is the struct conf_tls. */
+static void
+conf_set_tls_certs(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf_tls *t = base;
+	struct json_object *item;
+	char ipath[CONF_JPATH_MAX];
+	size_t i, n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		conf_err(e, jpath, "expected an array of {\"cert\": FILE, \"key\": FILE}");
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n < (size_t)k->min || n > (size_t)k->max) {
+		conf_err(e, jpath, "must list from %lld to %lld certificates",
+		    (long long)k->min, (long long)k->max);
+		return;
+	}
+	if ((t->certs = calloc(n, sizeof(*t->certs))) == NULL) {
+		conf_err(e, jpath, "out of memory");
+		return;
+	}
+	t->ncerts = n;
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
+		item = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(item, json_type_object))
+			conf_err(e, ipath, "expected an object such as "
+			    "{\"cert\": \"/etc/rondo/example.com.pem\", \"key\": \"/etc/rondo/example.com.key\"}");
+		else
+			conf_walk(e, conf_tls_cert_keys, item, &t->certs[i], ipath);
+	}
+}
+
+/* "tls.protocols": "TLSv1.2" and/or "TLSv1.3"; older versions are refused by name. */
+static void
+conf_set_tls_protocols(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	unsigned *dst = (unsigned *)(void *)((char *)base + k->off), mask = 0;
+	char ipath[CONF_JPATH_MAX];
+	const char *s;
+	size_t i, n;
+
+	if (!json_object_is_type(v, json_type_array) || (n = json_object_array_length(v)) == 0) {
+		conf_err(e, jpath, "expected a list such as [\"TLSv1.2\", \"TLSv1.3\"]");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
+		s = conf_string(json_object_array_get_idx(v, i));
+		if (s != NULL && strcmp(s, "TLSv1.2") == 0)
+			mask |= CONF_TLS_V1_2;
+		else if (s != NULL && strcmp(s, "TLSv1.3") == 0)
+			mask |= CONF_TLS_V1_3;
+		else if (s != NULL && (strcmp(s, "TLSv1") == 0 || strcmp(s, "TLSv1.0") == 0 ||
+		    strcmp(s, "TLSv1.1") == 0 || strncmp(s, "SSLv", 4) == 0))
+			conf_err(e, ipath, "%s is not secure and not supported: "
+			    "use \"TLSv1.2\" and/or \"TLSv1.3\"", s);
+		else
+			conf_err(e, ipath, "must be \"TLSv1.2\" or \"TLSv1.3\"");
+	}
+	*dst = mask;
+}
+
 /*
  * Stores a copy of <s> in the char * at base + k->off, in place of what an
  * earlier value left there; NULL stores NULL.
@@ -780,6 +904,28 @@ conf_set_file(struct conf_errs *e, const struct conf_key *k, struct json_object 
 	const char *s;
 
 	if ((s = conf_nonempty(e, v, jpath, "a file name such as \"/run/rondo.pid\"")) != NULL)
+		conf_store_string(e, k, base, jpath, s);
+}
+
+/* A PEM file name ("cert", "key", "clientCA", "backendCA"); read by tls.c, not here. */
+static void
+conf_set_pem(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a PEM file name such as \"/etc/rondo/example.com.pem\"")) != NULL)
+		conf_store_string(e, k, base, jpath, s);
+}
+
+/* "tls.ciphers", "tls.ciphersuites": OpenSSL lists, checked when tls.c uses them. */
+static void
+conf_set_string(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string in OpenSSL's cipher list syntax")) != NULL)
 		conf_store_string(e, k, base, jpath, s);
 }
 
@@ -900,6 +1046,18 @@ conf_set_server_url(struct conf_errs *e, const struct conf_key *k, struct json_o
 	memcpy(b->hostport, parsed.hostport, sizeof(b->hostport));
 	b->port = parsed.port;
 	b->addr = parsed.addr;
+	b->tls = parsed.tls;
+}
+
+/* "verify" of a server object: false turns off the check of its certificate. */
+static void
+conf_set_verify(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		conf_err(e, jpath, "expected true or false");
+	else
+		*(int *)((char *)base + k->off) = json_object_get_boolean(v) ? 0 : 1;
 }
 
 /*
@@ -1124,6 +1282,9 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
 		}
 	}
 	for (i = 0; keys[i].name != NULL; i++) {
+		/* Only conf_keys has CONF_REQUIRED_NO_TLS: base is the struct conf. */
+		if (keys[i].required == CONF_REQUIRED_NO_TLS && ((struct conf *)base)->tls.enabled)
+			continue;
 		if (keys[i].required && !(seen & (1u << i))) {
 			conf_jpath(kpath, sizeof(kpath), jpath, keys[i].name);
 			conf_err(e, kpath, "required key is missing");
@@ -1192,6 +1353,10 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 		c->fail_timeout_ms = 10 * 1000;
 	if (c->shutdown_timeout_ms == 0)
 		c->shutdown_timeout_ms = 30 * 1000;
+	if (c->tls.protocols == 0)
+		c->tls.protocols = CONF_TLS_V1_2 | CONF_TLS_V1_3;
+	if (c->tls.ticket_rotation_ms == 0)
+		c->tls.ticket_rotation_ms = CONF_TICKET_ROTATION_MS;
 	if (c->admin && c->admin_name[0] == '\0' &&
 	    conf_parse_listen(CONF_ADMIN_LISTEN, &c->admin_listen, c->admin_name,
 	    sizeof(c->admin_name), msg, sizeof(msg)) == -1)
@@ -1246,6 +1411,52 @@ conf_addr_overlap(const struct conf_addr *a, const struct conf_addr *b)
 }
 
 /*
+ * The "tls" object against the rest: certificates for a listener and a
+ * listener for certificates, addresses of their own, https-only keys on
+ * https servers, and nothing of it in a build without OpenSSL.
+ */
+static void
+conf_check_tls(struct conf_errs *e, const struct conf *c)
+{
+	const struct conf_tls *t = &c->tls;
+	char jpath[CONF_JPATH_MAX];
+	size_t i;
+
+	if (t->enabled && t->ncerts == 0)
+		conf_err(e, "tls.certificates", "required with tls.port: at least one certificate");
+	if (!t->enabled && (t->ncerts > 0 || t->client_ca != NULL || t->ciphers != NULL ||
+	    t->ciphersuites != NULL || t->redirect_http))
+		conf_err(e, "tls.port", "required key is missing (only backendCA may be "
+		    "given without a TLS listener)");
+	if (t->redirect_http && c->listen.len == 0)
+		conf_err(e, "tls.redirectHttp", "needs port: the plain HTTP listener to redirect from");
+	if (t->ticket_rotation_ms < 1000)
+		conf_err(e, "tls.sessionTicketRotation", "must be at least 1s");
+	if (t->enabled && c->listen.len != 0 && conf_addr_overlap(&t->listen, &c->listen))
+		conf_err(e, "tls.port", "%s is also where port (%s) listens: "
+		    "the TLS listener needs a port of its own", t->listen_name, c->listen_name);
+	if (t->enabled && c->admin && conf_addr_overlap(&t->listen, &c->admin_listen))
+		conf_err(e, "tls.port", "%s is also where admin.listen (%s) listens",
+		    t->listen_name, c->admin_name);
+	for (i = 0; i < c->nbackends; i++) {
+		if (c->backends[i].no_verify && !c->backends[i].tls) {
+			snprintf(jpath, sizeof(jpath), "servers[%zu].verify", i);
+			conf_err(e, jpath, "applies to https:// servers only");
+		}
+#ifndef HAVE_TLS
+		if (c->backends[i].tls) {
+			snprintf(jpath, sizeof(jpath), "servers[%zu]", i);
+			conf_err(e, jpath, "https:// needs TLS: rondo was built without TLS");
+		}
+#endif
+	}
+#ifndef HAVE_TLS
+	if (t->enabled || t->ncerts > 0 || t->client_ca != NULL || t->backend_ca != NULL)
+		conf_err(e, "tls", "rondo was built without TLS (./configure --without-tls)");
+#endif
+}
+
+/*
  * Cross-field checks, once every key is valid and defaulted: a weight the
  * algorithm would ignore, a list with no primary server, a request line
  * allowed to be longer than the whole head, and an admin listener on the
@@ -1273,9 +1484,10 @@ conf_check(struct conf_errs *e, const struct conf *c)
 	if (c->limits.uri_size > c->limits.header_size)
 		conf_err(e, "limits.uriSize", "must not be larger than limits.headerSize (%u)",
 		    c->limits.header_size);
-	if (c->admin && conf_addr_overlap(&c->admin_listen, &c->listen))
+	if (c->admin && c->listen.len != 0 && conf_addr_overlap(&c->admin_listen, &c->listen))
 		conf_err(e, "admin.listen", "%s is also where port (%s) listens: "
 		    "the admin listener needs an address of its own", c->admin_name, c->listen_name);
+	conf_check_tls(e, c);
 }
 
 /*
@@ -1461,6 +1673,8 @@ conf_algorithm_name(enum conf_algorithm a)
 void
 conf_free(struct conf *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
 	free(c->path);
@@ -1469,5 +1683,14 @@ conf_free(struct conf *c)
 	free(c->group);
 	free(c->access_log);
 	free(c->backends);
+	for (i = 0; i < c->tls.ncerts; i++) {
+		free(c->tls.certs[i].cert);
+		free(c->tls.certs[i].key);
+	}
+	free(c->tls.certs);
+	free(c->tls.ciphers);
+	free(c->tls.ciphersuites);
+	free(c->tls.client_ca);
+	free(c->tls.backend_ca);
 	free(c);
 }

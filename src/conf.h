@@ -18,6 +18,9 @@
 #define CONF_PATH_MAX 256
 #define CONF_WEIGHT_MAX 1000
 #define CONF_MAX_CONNECTIONS_MAX 1000000
+#define CONF_TLS_CERTS_MAX 64
+#define CONF_TLS_V1_2 0x1		/* conf_tls.protocols */
+#define CONF_TLS_V1_3 0x2
 
 /* "algorithm": how a backend is chosen for each request (balance.h). */
 enum conf_algorithm {
@@ -42,6 +45,8 @@ struct conf_backend {
 	unsigned weight;		/* 1..CONF_WEIGHT_MAX: 1 (a plain URL string) */
 	unsigned max_connections;	/* requests in flight over all workers; 0: unlimited */
 	int backup;			/* 1: used only while no primary is up */
+	int tls;			/* 1: an https:// URL (port 443 by default); host goes in SNI */
+	int no_verify;			/* "verify": false: its certificate is not checked (https only) */
 };
 
 struct conf_health {
@@ -72,6 +77,33 @@ struct conf_limits {
 	unsigned headers;		/* "headers": header fields: 100 (1..100); more: 431 */
 };
 
+/* One of "tls.certificates": PEM files, read by tls.c (conf only stores the names). */
+struct conf_tls_cert {
+	char *cert;			/* "cert": the leaf certificate, then its chain */
+	char *key;			/* "key": its private key */
+};
+
+/*
+ * "tls": a TLS listener beside (or instead of) "port", and the settings for
+ * https:// backends. Parsed and checked here; the files are read and the
+ * ciphers checked when tls.c builds its contexts.
+ */
+struct conf_tls {
+	int enabled;			/* "port" given: a TLS listener */
+	struct conf_addr listen;	/* "port": every form the plain "port" takes */
+	char listen_name[CONF_HOST_MAX + 8];	/* "[::]:8443" for logs */
+	size_t ncerts;
+	struct conf_tls_cert *certs;	/* "certificates": 1..CONF_TLS_CERTS_MAX with a listener */
+	unsigned protocols;		/* "protocols": CONF_TLS_V1_2 | CONF_TLS_V1_3 (both by default) */
+	char *ciphers;			/* "ciphers": TLS 1.2 cipher list; NULL: rondo's default */
+	char *ciphersuites;		/* "ciphersuites": TLS 1.3 suites; NULL: OpenSSL's default */
+	uint64_t ticket_rotation_ms;	/* "sessionTicketRotation": 12h (1s..24h) */
+	int redirect_http;		/* "redirectHttp": answer plain HTTP with a redirect to https */
+	char *client_ca;		/* "clientCA": require client certificates signed by these */
+	char *backend_ca;		/* "backendCA": verify https backends against these; NULL:
+					   the system's CA store */
+};
+
 struct conf {
 	char *path;			/* the file it came from */
 	struct conf_timeouts timeouts;
@@ -91,8 +123,9 @@ struct conf {
 	int admin;			/* "admin" is an object (absent or false: 0) */
 	struct conf_addr admin_listen;	/* "admin": {"listen": "127.0.0.1:9090"} (the default) */
 	char admin_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:9090" for logs; "" when admin is 0 */
-	struct conf_addr listen;
+	struct conf_addr listen;	/* "port"; listen.len is 0 when it is left out (TLS only) */
 	char listen_name[CONF_HOST_MAX + 8];	/* "127.0.0.1:8080", "[::]:8080" for logs */
+	struct conf_tls tls;		/* "tls" */
 	unsigned workers;		/* resolved: "auto" is the CPU count */
 	uint64_t health_interval_ms;	/* healthCheckInterval: 2000 */
 	struct conf_health health;
@@ -134,9 +167,10 @@ int conf_parse_listen(const char *s, struct conf_addr *a, char *name, size_t nam
     char *err, size_t errlen);
 
 /*
- * Backend URL "http://host[:port][/]" (port defaults to 80; host an IPv4
- * literal, [IPv6] literal, or a name resolved now with getaddrinfo). Anything
- * else (https, user info, a path other than "/", query) is refused.
+ * Backend URL "http://host[:port][/]" or "https://host[:port][/]" (port
+ * defaults to 80 or 443; host an IPv4 literal, [IPv6] literal, or a name
+ * resolved now with getaddrinfo). Anything else (user info, a path other than
+ * "/", query) is refused. https sets b->tls.
  * Returns 0 with b filled, or -1 with err filled.
  */
 int conf_parse_url(const char *s, struct conf_backend *b, char *err, size_t errlen);

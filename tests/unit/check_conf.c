@@ -252,10 +252,11 @@ static const struct {
 	const char	*s;
 	const char	*why;
 } urls_bad[] = {
-	{ "https://127.0.0.1:5001",	"https is not supported" },
-	{ "ftp://127.0.0.1",		"expected an http:// URL" },
-	{ "127.0.0.1:5001",		"expected an http:// URL" },
-	{ "",				"expected an http:// URL" },
+	{ "ftp://127.0.0.1",		"expected an http:// or https:// URL" },
+	{ "127.0.0.1:5001",		"expected an http:// or https:// URL" },
+	{ "",				"expected an http:// or https:// URL" },
+	{ "https://",			"missing host" },
+	{ "https://u@127.0.0.1",	"user info" },
 	{ "http://",			"missing host" },
 	{ "http:///",			"missing host" },
 	{ "http://:5001",		"missing host" },
@@ -288,6 +289,30 @@ START_TEST(test_url_bad)
 	ck_assert_msg(conf_parse_url(urls_bad[_i].s, &b, err, sizeof(err)) == -1,
 	    "\"%s\" accepted", urls_bad[_i].s);
 	ck_assert_has(err, urls_bad[_i].why);
+}
+END_TEST
+
+/* https:// sets the tls flag and moves the default port to 443. */
+START_TEST(test_url_https)
+{
+	struct conf_backend b;
+	char err[256] = "";
+
+	ck_assert_msg(conf_parse_url("https://127.0.0.1", &b, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(b.tls, 1);
+	ck_assert_uint_eq(b.port, 443);
+	ck_assert_uint_eq(addr_port(&b.addr), 443);
+	ck_assert_str_eq(b.host, "127.0.0.1");
+	ck_assert_str_eq(b.hostport, "127.0.0.1");
+	ck_assert_msg(conf_parse_url("HTTPS://localhost:8443/", &b, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(b.tls, 1);
+	ck_assert_uint_eq(b.port, 8443);
+	ck_assert_str_eq(b.host, "localhost");
+	ck_assert_str_eq(b.hostport, "localhost:8443");
+	ck_assert_int_eq(b.no_verify, 0);
+	ck_assert_msg(conf_parse_url("http://127.0.0.1", &b, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(b.tls, 0);
+	ck_assert_uint_eq(b.port, 80);
 }
 END_TEST
 
@@ -477,7 +502,7 @@ START_TEST(test_server_object_errors)
 	    "config.json", err, sizeof(err)), -1);
 	ck_assert_str_eq(err,
 	    "config.json: servers[0].weight: must be between 1 and 1000\n"
-	    "config.json: servers[0].url: expected an http:// URL\n"
+	    "config.json: servers[0].url: expected an http:// or https:// URL\n"
 	    "config.json: servers[0].backup: expected true or false\n"
 	    "config.json: servers[0].Weight: unknown key\n"
 	    "config.json: servers[1].maxConnections: must be between 0 and 1000000\n"
@@ -594,6 +619,77 @@ START_TEST(test_admin_defaults)
 	conf_free(c);
 }
 END_TEST
+
+#ifdef HAVE_TLS
+/* fixtures/good/tls.json: every key of "tls" lands in struct conf_tls. */
+START_TEST(test_tls_keys)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/tls.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->tls.enabled, 1);
+	ck_assert_uint_eq(c->listen.len != 0, 1);
+	ck_assert_uint_eq(addr_port(&c->tls.listen), 8443);
+	ck_assert_uint_eq(c->tls.ncerts, 2);
+	ck_assert_str_eq(c->tls.certs[0].cert, "/etc/rondo/example.com.pem");
+	ck_assert_str_eq(c->tls.certs[1].key, "/etc/rondo/other.org.key");
+	ck_assert_uint_eq(c->tls.protocols, CONF_TLS_V1_3);
+	ck_assert_str_eq(c->tls.ciphers, "ECDHE+AESGCM");
+	ck_assert_str_eq(c->tls.ciphersuites, "TLS_AES_256_GCM_SHA384");
+	ck_assert_uint_eq(c->tls.ticket_rotation_ms, 3600 * 1000);
+	ck_assert_int_eq(c->tls.redirect_http, 1);
+	ck_assert_str_eq(c->tls.client_ca, "/etc/rondo/clients.pem");
+	ck_assert_str_eq(c->tls.backend_ca, "/etc/rondo/backends.pem");
+	ck_assert_int_eq(c->backends[0].tls, 0);
+	ck_assert_int_eq(c->backends[1].tls, 1);
+	ck_assert_int_eq(c->backends[1].no_verify, 0);
+	conf_free(c);
+}
+END_TEST
+
+/* Without "tls" nothing changes; TLS alone needs no "port"; "verify": false is kept. */
+START_TEST(test_tls_defaults)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load_string(&c, "{" MINIMAL "}", "t", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->tls.enabled, 0);
+	ck_assert_uint_eq(c->tls.ncerts, 0);
+	ck_assert_uint_eq(c->tls.protocols, CONF_TLS_V1_2 | CONF_TLS_V1_3);
+	ck_assert_uint_eq(c->tls.ticket_rotation_ms, 12 * 3600 * 1000);
+	ck_assert_ptr_null(c->tls.ciphers);
+	ck_assert_int_eq(c->tls.redirect_http, 0);
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/tls-only.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->listen.len, 0);
+	ck_assert_int_eq(c->tls.enabled, 1);
+	ck_assert_str_eq(c->tls.listen_name, c->tls.listen.ss.ss_family == AF_INET6 ?
+	    "[::]:8443" : "0.0.0.0:8443");
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/tls-server-verify-off.json", err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(c->backends[0].tls, 1);
+	ck_assert_int_eq(c->backends[0].no_verify, 1);
+	ck_assert_int_eq(c->backends[1].no_verify, 0);
+	conf_free(c);
+}
+END_TEST
+#else
+/* A build without OpenSSL refuses whatever asks for TLS, and says why. */
+START_TEST(test_tls_not_built)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_int_eq(conf_load(&c, GOOD_DIR "/tls.json", err, sizeof(err)), -1);
+	ck_assert_has(err, ": tls: rondo was built without TLS");
+	ck_assert_int_eq(conf_load(&c, GOOD_DIR "/server-https.json", err, sizeof(err)), -1);
+	ck_assert_has(err, ": servers[1]: https:// needs TLS: rondo was built without TLS");
+}
+END_TEST
+#endif
 
 /* examples/config-full.json: every key, once. */
 START_TEST(test_example_full)
@@ -961,6 +1057,11 @@ START_TEST(test_good_fixtures)
 		n = strlen(de->d_name);
 		if (n < 5 || strcmp(de->d_name + n - 5, ".json") != 0)
 			continue;
+#ifndef HAVE_TLS
+		/* test_tls_not_built checks that these are refused. */
+		if (strncmp(de->d_name, "tls", 3) == 0 || strstr(de->d_name, "https") != NULL)
+			continue;
+#endif
 		snprintf(path, sizeof(path), "%s/%s", GOOD_DIR, de->d_name);
 		err[0] = '\0';
 		ck_assert_msg(conf_load(&c, path, err, sizeof(err)) == 0, "%s", err);
@@ -1004,7 +1105,6 @@ static const struct {
 	{ "servers-empty.json",		": servers: must list at least one server" },
 	{ "servers-not-array.json",	": servers: expected an array of http:// URLs" },
 	{ "servers-too-many.json",	": servers: at most 256 servers are allowed" },
-	{ "server-https.json",		": servers[1]: https is not supported: expected an http:// URL" },
 	{ "server-path.json",		": servers[0]: a path is not supported" },
 	{ "server-query.json",		": servers[0]: a query string is not supported" },
 	{ "server-userinfo.json",	": servers[0]: user info (\"user@\") is not supported" },
@@ -1041,9 +1141,27 @@ static const struct {
 	{ "server-backup-type.json",	": servers[1].backup: expected true or false" },
 	{ "server-unknown-key.json",	": servers[0].wieght: unknown key" },
 	{ "server-missing-url.json",	": servers[0].url: required key is missing" },
-	{ "server-url-https.json",	": servers[0].url: https is not supported: expected an http:// URL" },
 	{ "server-url-type.json",	": servers[0].url: expected an http:// URL" },
 	{ "server-object-duplicate.json", ": servers[1]: duplicate of servers[0]" },
+	{ "tls-not-object.json",	": tls: expected an object such as {\"port\": \":8443\"" },
+	{ "tls-unknown-key.json",	": tls.sni: unknown key" },
+	{ "tls-port-type.json",		": tls.port: expected a port such as \":8443\"" },
+	{ "tls-port-same.json",		": tls.port: 127.0.0.1:8080 is also where port (" },
+	{ "tls-port-missing.json",	": tls.port: required key is missing (only backendCA may be given" },
+	{ "tls-no-port-at-all.json",	": port: required key is missing" },
+	{ "tls-certificates-missing.json", ": tls.certificates: required with tls.port" },
+	{ "tls-certificates-empty.json", ": tls.certificates: must list from 1 to 64 certificates" },
+	{ "tls-certificate-string.json", ": tls.certificates[0]: expected an object such as {\"cert\"" },
+	{ "tls-certificate-no-key.json", ": tls.certificates[1].key: required key is missing" },
+	{ "tls-certificate-empty-path.json", ": tls.certificates[0].cert: must not be empty" },
+	{ "tls-protocol-old.json",	": tls.protocols[1]: TLSv1.1 is not secure and not supported" },
+	{ "tls-protocol-unknown.json",	": tls.protocols[0]: must be \"TLSv1.2\" or \"TLSv1.3\"" },
+	{ "tls-protocols-empty.json",	": tls.protocols: expected a list such as [\"TLSv1.2\", \"TLSv1.3\"]" },
+	{ "tls-rotation-short.json",	": tls.sessionTicketRotation: must be at least 1s" },
+	{ "tls-ciphers-type.json",	": tls.ciphers: expected a string in OpenSSL's cipher list syntax" },
+	{ "tls-redirect-no-port.json",	": tls.redirectHttp: needs port" },
+	{ "tls-verify-http.json",	": servers[0].verify: applies to https:// servers only" },
+	{ "tls-verify-type.json",	": servers[0].verify: expected true or false" },
 	{ "server-array.json",		": servers[0]: expected an http:// URL or an object such as "
 					  "{\"url\": \"http://10.0.0.5:8080\", \"weight\": 2}" },
 	{ "servers-all-backup.json",	": servers: every server is a backup: at least one must not be" },
@@ -1148,7 +1266,7 @@ START_TEST(test_many_errors)
 	static const char *const lines[] = {
 		"port: port number must be between 1 and 65535",
 		"healthCheckInterval: a unit is required, as in \"2s\" or \"500ms\"",
-		"servers[0]: https is not supported: expected an http:// URL",
+		"servers[0]: expected an http:// or https:// URL",
 		"servers[2]: duplicate of servers[1]",
 		"workers: expected a positive integer or \"auto\"",
 		"healthChek: unknown key",
@@ -1337,6 +1455,7 @@ conf_suite(void)
 	tcase_add_loop_test(tc, test_url_ok, 0, NELEM(urls_ok));
 	tcase_add_loop_test(tc, test_url_bad, 0, NELEM(urls_bad));
 	tcase_add_test(tc, test_url_too_long);
+	tcase_add_test(tc, test_url_https);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resolve");
@@ -1365,6 +1484,12 @@ conf_suite(void)
 	tcase_add_test(tc, test_strings);
 	tcase_add_test(tc, test_new_key_errors);
 	tcase_add_test(tc, test_good_fixtures);
+#ifdef HAVE_TLS
+	tcase_add_test(tc, test_tls_keys);
+	tcase_add_test(tc, test_tls_defaults);
+#else
+	tcase_add_test(tc, test_tls_not_built);
+#endif
 	tcase_add_loop_test(tc, test_bad_fixture, 0, NELEM(bad));
 	tcase_add_test(tc, test_bad_fixtures_listed);
 	tcase_add_test(tc, test_many_errors);
