@@ -40,6 +40,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "conf.h"
+#include "conn.h"
 #include "http.h"
 #include "log.h"
 #include "net.h"
@@ -75,7 +76,8 @@ enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
 
 struct session {
 	struct proxy *px;
-	int cfd;
+	int cfd;			/* the client's socket (cc.fd); -1 once the session closed */
+	struct conn cc;			/* the client connection, plain or TLS */
 	unsigned cevents;		/* EV_READ/EV_WRITE currently watched on cfd */
 	ev_io cio;
 	ev_timer timer;			/* fires at or before the last progress + timeout */
@@ -168,6 +170,7 @@ struct proxy {
 	double last_io;			/* when an I/O callback last ran (clock_mono) */
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
+	unsigned long long tls_handshakes, tls_resumed, tls_failures;
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
@@ -230,17 +233,6 @@ buf_printf(struct buf *b, const char *fmt, ...)
 		return -1;
 	b->end += (size_t)n;
 	return 0;
-}
-
-/* --- socket I/O ------------------------------------------------------------------------ */
-
-/* writev, or send for a single piece: a shorter path through the kernel. */
-static ssize_t
-sock_writev(int fd, const struct iovec *iov, int cnt)
-{
-	if (cnt == 1)
-		return send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
-	return writev(fd, iov, cnt);
 }
 
 /* --- busy polling ---------------------------------------------------------------------- */
@@ -548,6 +540,7 @@ request_rewrite(struct session *s, const struct http_msg *m)
 {
 	char fresh[REWRITE_ID_LEN + 1];
 	struct rewrite_request rq = { .client_ip = s->client_ip, .upgrade = s->rq_upgrade,
+	    .tls = s->cc.tls != NULL,
 	    .fresh_id = fresh, .id = s->req_id,
 	    .drop_underscore = s->px->conf->drop_underscore_headers };
 
@@ -787,7 +780,7 @@ upstream_flush(struct session *s)
 		iov[cnt].iov_base = s->cin->data + s->cin->start;
 		iov[cnt++].iov_len = body;
 	}
-	n = sock_writev(up->fd, iov, cnt);
+	n = conn_send(&up->conn, iov, cnt);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -821,7 +814,7 @@ upstream_flush(struct session *s)
 	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0) {
 		s->rq = RQ_DONE;
 		if (s->c_eof && s->tunnel)
-			shutdown(up->fd, SHUT_WR);
+			conn_shutdown(&up->conn);
 	}
 }
 
@@ -1010,7 +1003,7 @@ client_flush(struct session *s)
 		iov[cnt].iov_base = s->sin->data + s->sin->start;
 		iov[cnt++].iov_len = body;
 	}
-	n = sock_writev(s->cfd, iov, cnt);
+	n = conn_send(&s->cc, iov, cnt);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
@@ -1058,7 +1051,7 @@ exchange_check_done(struct session *s)
 		/* Our own response went out: close, reading what the client still sends. */
 		if (!s->lingering) {
 			s->lingering = 1;
-			shutdown(s->cfd, SHUT_WR);
+			conn_shutdown(&s->cc);
 			session_timeout(s, T_LINGER);
 		}
 		return;
@@ -1190,12 +1183,57 @@ proxy_set_accesslog(struct proxy *px, struct accesslog *l)
 
 /* --- events ----------------------------------------------------------------------------- */
 
+/* Counts a finished client handshake (plain connections have none to count). */
+static void
+proxy_tls_handshake_done(struct proxy *px, const struct conn *c)
+{
+#ifdef HAVE_TLS
+	struct conn_tls_info ti;
+
+	if (conn_tls_info(c, &ti) == -1)
+		return;
+	px->tls_handshakes++;
+	if (ti.resumed)
+		px->tls_resumed++;
+#endif
+}
+
+static void
+proxy_tls_handshake_failed(struct proxy *px, const struct conn *c)
+{
+	px->tls_failures++;
+}
+
+/*
+ * Runs the client's TLS handshake (plain connections have none) under the
+ * request head's deadline, which accept started: a client that handshakes
+ * slowly is cut like one that sends its head slowly. CONN_OK once done; a
+ * failure closes the session.
+ */
+static int
+client_handshake(struct session *s)
+{
+	int r = conn_handshake(&s->cc);
+
+	if (r == CONN_ERR) {
+		log_info("%s: TLS handshake failed: %s", s->client_ip,
+		    s->cc.error != NULL ? s->cc.error : strerror(errno));
+		proxy_tls_handshake_failed(s->px, &s->cc);
+		session_close(s);
+	} else if (r == CONN_OK) {
+		proxy_tls_handshake_done(s->px, &s->cc);
+	}
+	return r;
+}
+
 static void
 client_read(struct session *s)
 {
 	struct proxy *px = s->px;
 	ssize_t n;
 
+	if (!s->cc.handshaken && client_handshake(s) != CONN_OK)
+		return;
 	if (s->cin == NULL && (s->cin = buf_get(px)) == NULL) {
 		session_close(s);
 		return;
@@ -1205,7 +1243,7 @@ client_read(struct session *s)
 	if (buf_space(s->cin) == 0)
 		return;		/* full: wait until the backend takes some */
 	s->read_full = 0;
-	n = recv(s->cfd, s->cin->data + s->cin->end, buf_space(s->cin), 0);
+	n = conn_recv(&s->cc, s->cin->data + s->cin->end, buf_space(s->cin));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	s->read_full = n > 0 && (size_t)n == buf_space(s->cin);
@@ -1217,7 +1255,7 @@ client_read(struct session *s)
 			s->rq_all_in = 1;
 			s->c_eof = 1;
 			if (s->rq_ready == 0)
-				shutdown(s->up->fd, SHUT_WR);
+				conn_shutdown(&s->up->conn);
 			return;
 		}
 		if (n == 0 && !s->local && (s->rq == RQ_DONE || (s->rq == RQ_BODY && s->rq_all_in))) {
@@ -1264,7 +1302,7 @@ upstream_read(struct session *s)
 	if (buf_space(s->sin) == 0)
 		return;
 	s->read_full = 0;
-	n = recv(up->fd, s->sin->data + s->sin->end, buf_space(s->sin), 0);
+	n = conn_recv(&up->conn, s->sin->data + s->sin->end, buf_space(s->sin));
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	s->read_full = n > 0 && (size_t)n == buf_space(s->sin);
@@ -1321,7 +1359,9 @@ session_update_io(struct session *s)
 	struct upstream *up = s->up;
 	unsigned cev = 0, uev = 0;
 
-	if (s->lingering) {
+	if (!s->cc.handshaken) {
+		cev = s->cc.wants != 0 ? s->cc.wants : EV_READ;
+	} else if (s->lingering) {
 		cev = EV_READ;
 	} else {
 		/*
@@ -1334,8 +1374,14 @@ session_update_io(struct session *s)
 			cev |= EV_READ;
 		if ((s->rsh != NULL && buf_len(s->rsh) > 0) || (s->rs == RS_BODY && s->rs_ready > 0))
 			cev |= EV_WRITE;
+		/* TLS: a blocked read may wait to write, and a blocked write to read. */
+		if (cev != 0)
+			cev |= s->cc.wants;
 	}
 	client_set_events(s, cev);
+	/* Bytes TLS has decrypted already: the socket will not say so again. */
+	if ((cev & EV_READ) && conn_pending(&s->cc))
+		ev_feed_event(s->px->loop, &s->cio, EV_READ);
 	if (up == NULL)
 		return;
 	if (up->connecting) {
@@ -1361,6 +1407,14 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 	int i;
 
 	proxy_busy(s->px);
+	if (!s->cc.handshaken) {
+		client_read(s);		/* the handshake, then what follows it */
+		if (s->cfd != -1)
+			session_update_io(s);
+		return;
+	}
+	if (s->cc.tls != NULL && s->cc.wants != 0)
+		revents |= EV_READ | EV_WRITE;	/* retry what waited, whichever way */
 	if (revents & EV_WRITE) {
 		client_flush(s);
 		if (s->cfd == -1)
@@ -1499,7 +1553,7 @@ session_close(struct session *s)
 	session_drop_upstream(s, 0);
 	ev_io_stop(px->loop, &s->cio);
 	ev_timer_stop(px->loop, &s->timer);
-	close(s->cfd);
+	conn_close(&s->cc);
 	s->cfd = -1;
 	buf_put(px, &s->cin);
 	buf_put(px, &s->sin);
@@ -1523,21 +1577,29 @@ session_close(struct session *s)
 }
 
 void
-proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer)
+proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 {
 	struct session *s;
+	struct conn cc;
 
+#ifdef HAVE_TLS
+	if (tls != NULL)
+		conn_tls_init(&cc, fd, tls);
+	else
+#endif
+		conn_plain_init(&cc, fd);
 	px->now = clock_mono();
 	if ((s = px->free_sessions) != NULL)
 		px->free_sessions = s->next;
 	else if ((s = malloc(sizeof(*s))) == NULL) {
 		log_warnx("out of memory for a new session");
-		close(fd);
+		conn_close(&cc);
 		return;
 	}
 	memset(s, 0, sizeof(*s));
 	s->px = px;
 	s->cfd = fd;
+	s->cc = cc;
 	s->backend = -1;
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;

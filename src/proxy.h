@@ -28,10 +28,12 @@ struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_s
     const struct lb *lb, int worker_id);
 
 /*
- * Takes ownership of the accepted, non-blocking client fd and starts a session.
+ * Takes ownership of the accepted, non-blocking client fd (and of tls, the
+ * SSL object of a connection to the TLS listener, NULL for plain HTTP) and
+ * starts a session; a TLS handshake runs first, under the request head timeout.
  * On failure (out of memory) the fd is closed. Runs inside the accept callback.
  */
-void proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer);
+void proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls);
 
 /*
  * Graceful stop: idle keep-alive clients are closed now, busy ones after their

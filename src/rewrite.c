@@ -203,7 +203,8 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		r |= buf_append(b, ", ", 2);
 	}
 	r |= buf_append_str(b, rq->client_ip);
-	r |= buf_append_str(b, "\r\nX-Forwarded-Proto: http\r\n");
+	r |= buf_append_str(b, rq->tls ? "\r\nX-Forwarded-Proto: https\r\n" :
+	    "\r\nX-Forwarded-Proto: http\r\n");
 	if (rq->upgrade && nupgrade > 0) {
 		/* The client's offer, all its Upgrade fields in one, kept to check the 101 against. */
 		r |= buf_append(b, "Upgrade: ", 9);

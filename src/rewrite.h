@@ -26,6 +26,7 @@ struct rewrite_request {
 	/* in */
 	const char *client_ip;		/* appended to X-Forwarded-For */
 	int upgrade;			/* pass the client's Upgrade offer on */
+	int tls;			/* the client came over TLS: X-Forwarded-Proto https */
 	const char *fresh_id;		/* the X-Request-Id when the client sent none usable */
 	int drop_underscore;		/* drop fields whose name has a '_' (dropUnderscoreHeaders) */
 	/* out */

@@ -61,7 +61,7 @@ void
 upstream_destroy(struct upstream *up)
 {
 	ev_io_stop(up->pool->loop, &up->io);
-	close(up->fd);
+	conn_close(&up->conn);
 	free(up);
 }
 
@@ -146,6 +146,7 @@ upstream_connect(struct upstream_pool *p, int backend, const struct net_addr *ad
 	}
 	up->pool = p;
 	up->fd = fd;
+	conn_plain_init(&up->conn, fd);
 	up->backend = backend;
 	up->connecting = 1;
 	ev_io_init(&up->io, cb, fd, 0);

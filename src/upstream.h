@@ -24,6 +24,7 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "conn.h"
 
 struct session;
 struct upstream_pool;
@@ -33,7 +34,8 @@ typedef void upstream_cb_t(struct ev_loop *, ev_io *, int);
 struct upstream {
 	struct upstream_pool *pool;
 	struct session *s;		/* owner while in use, NULL when pooled */
-	int fd;
+	int fd;				/* conn.fd */
+	struct conn conn;		/* how bytes go to and from the backend */
 	int backend;			/* index in the config and the segment */
 	int connecting;			/* connect() in progress */
 	unsigned events;		/* EV_READ/EV_WRITE currently watched */

@@ -148,7 +148,7 @@ worker_handoff_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);	/* the client left meanwhile */
 			continue;
 		}
-		proxy_accept(wk->px, fd, (struct sockaddr *)&ss);
+		proxy_accept(wk->px, fd, (struct sockaddr *)&ss, NULL);
 	}
 }
 
@@ -216,7 +216,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);
 			continue;
 		}
-		proxy_accept(wk->px, fd, (struct sockaddr *)&ss);
+		proxy_accept(wk->px, fd, (struct sockaddr *)&ss, NULL);
 	}
 }
 

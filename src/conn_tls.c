@@ -1,0 +1,229 @@
+/*
+ * TLS behind the transport seam (conn.h), with OpenSSL on a non-blocking
+ * socket.
+ *
+ * OpenSSL says what a blocked call waits for with SSL_ERROR_WANT_READ or
+ * SSL_ERROR_WANT_WRITE, whichever call it was: that becomes c->wants, and
+ * the call returns -1 with errno EAGAIN, as a plain socket would. The SSL
+ * objects are set up by tls.c with SSL_MODE_ENABLE_PARTIAL_WRITE and
+ * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: a write that blocked is retried with
+ * the same bytes, but not always at the same address (a session may compact
+ * or refill its buffers in between).
+ */
+#include "config.h"
+
+#ifdef HAVE_TLS
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "conn.h"
+
+/*
+ * Pieces of a send are gathered into one record when they fit: a head and a
+ * small body go out in one record and one system call, not two of each. One
+ * scratch buffer is enough: a worker runs one callback at a time.
+ */
+#define TLS_GATHER_MAX	16384
+static unsigned char gather[TLS_GATHER_MAX];
+
+/*
+ * Turns the failure of an SSL call into the seam's terms: -1 with errno
+ * EAGAIN and c->wants set when it must wait, 0 for the peer's close, else -1
+ * with errno set and c->error naming the reason.
+ */
+static ssize_t
+tls_fail(struct conn *c, int ret)
+{
+	SSL *ssl = c->tls;
+	int err = SSL_get_error(ssl, ret);
+	unsigned long e;
+
+	switch (err) {
+	case SSL_ERROR_WANT_READ:
+		c->wants = CONN_WANT_READ;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->wants = CONN_WANT_WRITE;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		c->wants = 0;
+		return 0;	/* close_notify, or the end of the stream (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+	case SSL_ERROR_SYSCALL:
+		c->wants = 0;
+		if (errno == 0)
+			errno = ECONNRESET;
+		c->error = "connection error";
+		ERR_clear_error();
+		return -1;
+	default:
+		c->wants = 0;
+		e = ERR_peek_last_error();
+		c->error = e != 0 && ERR_reason_error_string(e) != NULL ?
+		    ERR_reason_error_string(e) : "TLS error";
+		ERR_clear_error();
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t
+tls_recv(struct conn *c, void *p, size_t len)
+{
+	size_t n = 0;
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_read_ex(c->tls, p, len, &n);
+	if (ret == 1) {
+		c->wants = 0;
+		return (ssize_t)n;
+	}
+	return tls_fail(c, ret);
+}
+
+static ssize_t
+tls_write(struct conn *c, const void *p, size_t len)
+{
+	size_t n = 0;
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_write_ex(c->tls, p, len, &n);
+	if (ret == 1) {
+		c->wants = 0;
+		return (ssize_t)n;
+	}
+	if (tls_fail(c, ret) == 0)
+		errno = EPIPE;	/* a write cannot meet the end of the stream */
+	return -1;
+}
+
+static ssize_t
+tls_send(struct conn *c, const struct iovec *iov, int cnt)
+{
+	size_t total = 0, room = 0;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	if (cnt > 1 && total <= TLS_GATHER_MAX) {
+		for (i = 0; i < cnt; i++) {
+			memcpy(gather + room, iov[i].iov_base, iov[i].iov_len);
+			room += iov[i].iov_len;
+		}
+		return tls_write(c, gather, total);
+	}
+	/* Larger: piece by piece, stopping at the first that does not go whole. */
+	total = 0;
+	for (i = 0; i < cnt; i++) {
+		if (iov[i].iov_len == 0)
+			continue;
+		n = tls_write(c, iov[i].iov_base, iov[i].iov_len);
+		if (n == -1)
+			return total > 0 ? (ssize_t)total : -1;
+		total += (size_t)n;
+		if ((size_t)n < iov[i].iov_len)
+			break;
+	}
+	return (ssize_t)total;
+}
+
+static int
+tls_handshake(struct conn *c)
+{
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_do_handshake(c->tls);
+	if (ret == 1) {
+		c->wants = 0;
+		c->handshaken = 1;
+		return CONN_OK;
+	}
+	if (tls_fail(c, ret) == -1 && errno == EAGAIN)
+		return CONN_AGAIN;
+	if (c->error == NULL)
+		c->error = "connection closed during the handshake";
+	return CONN_ERR;
+}
+
+/*
+ * Sends close_notify (once: a second SSL_shutdown would wait for the
+ * peer's), then ends the TCP stream's writing side.
+ */
+static int
+tls_shutdown(struct conn *c)
+{
+	if (c->handshaken && !(SSL_get_shutdown(c->tls) & SSL_SENT_SHUTDOWN)) {
+		ERR_clear_error();
+		(void)SSL_shutdown(c->tls);
+		ERR_clear_error();
+	}
+	return shutdown(c->fd, SHUT_WR);
+}
+
+static int
+tls_pending(const struct conn *c)
+{
+	return SSL_has_pending(c->tls);
+}
+
+/*
+ * Frees the TLS state and closes. No close_notify here: a session closes
+ * after an error or a finished exchange, when the peer has what it needs;
+ * waiting for a clean TLS close would only hold the connection longer.
+ */
+static void
+tls_close(struct conn *c)
+{
+	SSL_free(c->tls);
+	close(c->fd);
+}
+
+static const struct conn_ops tls_ops = {
+	.name = "tls",
+	.recv = tls_recv,
+	.send = tls_send,
+	.handshake = tls_handshake,
+	.shutdown = tls_shutdown,
+	.pending = tls_pending,
+	.close = tls_close,
+};
+
+int
+conn_tls_info(const struct conn *c, struct conn_tls_info *info)
+{
+	const SSL *ssl = c->tls;
+
+	if (ssl == NULL || c->ops != &tls_ops)
+		return -1;
+	info->version = SSL_get_version(ssl);
+	info->cipher = SSL_get_cipher_name(ssl);
+	info->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	info->resumed = SSL_session_reused(ssl);
+	return 0;
+}
+
+void
+conn_tls_init(struct conn *c, int fd, void *ssl)
+{
+	c->fd = fd;
+	c->ops = &tls_ops;
+	c->tls = ssl;
+	c->wants = 0;
+	c->handshaken = 0;
+	c->error = NULL;
+	SSL_set_fd(ssl, fd);
+}
+
+#endif /* HAVE_TLS */
