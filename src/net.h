@@ -27,6 +27,9 @@ int net_connect(const struct net_addr *a);
 /* After writability: 0 if the connect succeeded, else -1 with errno set to the reason. */
 int net_connect_result(int fd);
 
+/* The port of a (host order); 0 for a family without ports. */
+unsigned net_addr_port(const struct net_addr *a);
+
 /* Numeric text of an address without the port ("127.0.0.1", "::1"). */
 void net_addr_host(const struct sockaddr *sa, char *out, size_t outlen);
 
