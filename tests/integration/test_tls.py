@@ -400,7 +400,7 @@ def tunnel_over_tls(ctx):
 @suite.test
 def big_download_and_upload_over_tls(ctx):
     r, _, pki, _ = start(ctx)
-    n = 256 * MiB
+    n = (64 if lib.SANITIZERS else 256) * MiB
     with TLSClient(tls_addr(r), client_context(pki), timeout=60) as c:
         c.request("GET", "/stream?bytes=1000000")
         base = r.total_rss_kib()
@@ -416,7 +416,10 @@ def big_download_and_upload_over_tls(ctx):
         expect(hashlib.sha256(body).hexdigest() in resp.body.decode(),
                "upload sha256: %r", resp.body[:200])
         grew = r.total_rss_kib() - base
-        expect(grew < 8 * 1024, "rondo's RSS grew by %d KiB over TLS transfers", grew)
+        # AddressSanitizer keeps freed memory in quarantine: OpenSSL's
+        # released buffers would count as growth there.
+        if not lib.SANITIZERS:
+            expect(grew < 8 * 1024, "rondo's RSS grew by %d KiB over TLS transfers", grew)
 
 
 @suite.test
