@@ -15,6 +15,7 @@
 #ifdef HAVE_TLS
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -22,6 +23,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "conn.h"
 
@@ -32,6 +34,9 @@
  */
 #define TLS_GATHER_MAX	16384
 static unsigned char gather[TLS_GATHER_MAX];
+
+/* c->error for a failed system call: errno tells more (conn_tls_why). */
+static const char tls_syscall_error[] = "connection error";
 
 /*
  * Turns the failure of an SSL call into the seam's terms: -1 with errno
@@ -61,7 +66,7 @@ tls_fail(struct conn *c, int ret)
 		c->wants = 0;
 		if (errno == 0)
 			errno = ECONNRESET;
-		c->error = "connection error";
+		c->error = tls_syscall_error;
 		ERR_clear_error();
 		return -1;
 	default:
@@ -249,6 +254,21 @@ conn_tls_info(const struct conn *c, struct conn_tls_info *info)
 	info->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	info->resumed = SSL_session_reused(ssl);
 	return 0;
+}
+
+const char *
+conn_tls_why(const struct conn *c, char *buf, size_t len)
+{
+	long v = c->tls != NULL ? SSL_get_verify_result(c->tls) : X509_V_OK;
+
+	/* Not for a failure of another kind: with "verify": false a bad chain is no reason. */
+	if (c->fail == CONN_FAIL_CERTIFICATE && v != X509_V_OK)
+		snprintf(buf, len, "certificate verify failed: %s", X509_verify_cert_error_string(v));
+	else if (c->error == tls_syscall_error)
+		snprintf(buf, len, "TLS handshake failed (%s)", strerror(errno));
+	else
+		snprintf(buf, len, "TLS handshake failed (%s)", c->error != NULL ? c->error : "TLS error");
+	return buf;
 }
 
 void

@@ -242,7 +242,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 
 			status = worker_main(&wa);
 		} else
-			status = health_main(g->conf, g->seg, master);
+			status = health_main(g->conf, g->seg, master, g->tls);
 		_exit(status);
 	}
 	slot->pid = pid;

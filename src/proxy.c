@@ -415,7 +415,7 @@ session_take_upstream(struct session *s, int b)
 static int
 session_send_proxy(struct session *s, struct upstream *up)
 {
-	char hdr[PROXYPROTO_WRITE_MAX];
+	char hdr[UPSTREAM_PREAMBLE_MAX];
 	socklen_t len = sizeof(s->dst);
 	int n;
 
@@ -429,7 +429,7 @@ session_send_proxy(struct session *s, struct upstream *up)
 		    (struct sockaddr *)&s->dst);
 	if (n <= 0)
 		return -1;
-	return send(up->fd, hdr, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n ? 0 : -1;
+	return upstream_preamble(up, hdr, (size_t)n);
 }
 
 /* Drops the session's backend connection: back to the pool when reusable, else closed. */
@@ -508,6 +508,15 @@ session_pick_and_connect(struct session *s, int fresh)
 		    upstream_cb)) == NULL) {
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
+			session_drop_upstream(s, 0);
+			balance_tried_add(&s->pick.tried, b);
+			continue;
+		}
+		if (up->connecting && px->conf->backends[b].send_proxy &&
+		    session_send_proxy(s, up) == -1) {
+			log_warnx("backend %s: cannot make the PROXY header", px->conf->backends[b].url);
+			upstream_destroy(up);
+			up = NULL;
 			session_drop_upstream(s, 0);
 			balance_tried_add(&s->pick.tried, b);
 			continue;
@@ -1599,7 +1608,7 @@ session_update_io(struct session *s)
 	if (up == NULL)
 		return;
 	if (up->connecting) {
-		uev = EV_WRITE;
+		uev = up->conn.wants;	/* the connect, then the TLS handshake */
 	} else {
 		if ((s->rs == RS_HEAD || (s->rs == RS_BODY && !s->rs_all_in)) &&
 		    (buf_space(s->sin) > 0 || s->sin->start > 0))
@@ -1662,25 +1671,24 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	proxy_busy(s->px);
 	if (up->connecting) {
-		if (net_connect_result(up->fd) == -1) {
-			char why[96];
+		char why[160];
+		int r = upstream_connected(up, why, sizeof(why));
 
-			snprintf(why, sizeof(why), "connect failed (%s)", strerror(errno));
+		if (r == CONN_AGAIN) {
+			session_update_io(s);
+			return;
+		}
+		if (r == CONN_ERR) {
 			upstream_failed_early(s, why, 1);
 			if (s->cfd != -1)
 				session_update_io(s);
 			return;
 		}
-		up->connecting = 0;
-		if (s->px->conf->backends[up->backend].send_proxy &&
-		    session_send_proxy(s, up) == -1) {
-			upstream_failed_early(s, "cannot send the PROXY header", 1);
-			if (s->cfd != -1)
-				session_update_io(s);
-			return;
-		}
 		session_timeout(s, s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
+		revents |= EV_WRITE;	/* the request goes now */
 	}
+	if (up->conn.tls != NULL && up->conn.wants != 0)
+		revents |= EV_READ | EV_WRITE;	/* retry what waited, whichever way */
 	if (revents & EV_WRITE) {
 		upstream_flush(s);
 		if (s->cfd == -1)
@@ -1893,7 +1901,7 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 
 struct proxy *
 proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const struct lb *lb,
-    int worker_id)
+    int worker_id, struct tls_ctx *tls)
 {
 	struct proxy *px;
 
@@ -1907,7 +1915,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->lb = lb;
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	px->pool = upstream_pool_new(loop, c->nbackends, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
+	px->pool = upstream_pool_new(loop, c, tls, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
 	if (px->pool == NULL) {
 		free(px);
 		return NULL;

@@ -19,13 +19,16 @@ struct ev_loop;
 struct lb;
 struct proxy;
 struct shm_seg;
+struct tls_ctx;
 
 /*
  * Creates the proxy state of worker worker_id (1-based), which keeps its
- * counters in the segment's slot for that worker. Returns NULL when out of memory.
+ * counters in the segment's slot for that worker. tls (kept, not owned): the
+ * generation's TLS contexts, for https backends; NULL: none. Returns NULL
+ * when out of memory.
  */
 struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg,
-    const struct lb *lb, int worker_id);
+    const struct lb *lb, int worker_id, struct tls_ctx *tls);
 
 /*
  * Takes ownership of the accepted, non-blocking client fd (and of tls, the

@@ -371,7 +371,7 @@ worker_main(const struct worker_args *a)
 		log_errx("cannot create an event loop");
 		return PROC_EXIT_FATAL;
 	}
-	if ((wk.px = proxy_new(wk.loop, c, seg, a->lb, id)) == NULL) {
+	if ((wk.px = proxy_new(wk.loop, c, seg, a->lb, id, a->tls)) == NULL) {
 		log_errx("out of memory");
 		return PROC_EXIT_FATAL;
 	}
