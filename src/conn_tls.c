@@ -209,15 +209,17 @@ tls_shutdown(struct conn *c)
 }
 
 /*
- * Decrypted bytes waiting in OpenSSL. Not SSL_has_pending: that counts a
- * partial record too, which only more bytes from the socket can complete
- * (reading again at once would spin). Without read-ahead OpenSSL takes one
- * record at a time from the socket, so no whole record waits unannounced.
+ * Bytes waiting in OpenSSL that the socket will not announce: decrypted
+ * ones, or (with read-ahead, which takes many records from the socket in
+ * one read) whole records not yet decrypted. SSL_has_pending also counts a
+ * partial record, which only more bytes from the socket can complete: after
+ * a read that asked for them (wants), reading again at once would spin.
  */
 static int
 tls_pending(const struct conn *c)
 {
-	return c->handshaken && SSL_pending(c->tls) > 0;
+	return c->handshaken && (SSL_pending(c->tls) > 0 ||
+	    (!(c->wants & CONN_WANT_READ) && SSL_has_pending(c->tls)));
 }
 
 /*

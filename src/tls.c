@@ -554,6 +554,7 @@ tls_server_ctx(struct tls_ctx *t, const struct conf *c)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_read_ahead(ctx, 1);	/* many records per read(2), not two reads per record */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_timeout(ctx, timeout_s);
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername_cb);
@@ -752,6 +753,7 @@ tls_client_ctx(struct tls_ctx *t, struct tls_errs *e, const struct conf *c)
 	SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_set_options(t->client, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_read_ahead(t->client, 1);
 	SSL_CTX_set_verify(t->client, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_session_cache_mode(t->client,
 	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);

@@ -233,8 +233,10 @@ def certificate_changed_at_runtime(ctx):
                r"issuer certificate" % b.port, 5 * lib.SLOW, since=mark)
     r.wait_log(r"backend https://localhost:%d is down for 30\.0s: 1 failures" % b.port,
                5 * lib.SLOW, since=mark)
-    expect_eq(len([l for l in r.lines[mark:] if "certificate verify failed" in l]), 1,
-              "log lines about the failure")
+    # Once by the worker that met it (the health child's first probe may
+    # also come after the swap on a slow machine, and says so on its own).
+    expect_eq(len([l for l in r.lines[mark:] if "certificate verify failed" in l and
+                   " worker " in l]), 1, "worker log lines about the failure")
     expect_eq(r.get("/").status, 503, "the backend taken out by passive health checks")
 
 
