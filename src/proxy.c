@@ -22,7 +22,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,8 +160,7 @@ struct proxy {
 	const struct lb *lb;
 	unsigned worker;		/* 0-based slot */
 	struct session *free_sessions;
-	struct buf *free_bufs;
-	unsigned nfree_bufs;
+	struct buf_pool bufs;		/* free buffers */
 	struct upstream_pool *pool;	/* idle backend connections */
 	int draining;
 	ev_idle spin;			/* polls without sleeping for a moment after I/O */
@@ -184,56 +182,6 @@ static void upstream_flush(struct session *);
 static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
-
-/* --- buffers -------------------------------------------------------------------------- */
-
-static struct buf *
-buf_get(struct proxy *px)
-{
-	struct buf *b = px->free_bufs;
-
-	if (b != NULL) {
-		px->free_bufs = b->next;
-		px->nfree_bufs--;
-	} else if ((b = malloc(sizeof(*b))) == NULL) {
-		return NULL;
-	}
-	buf_reset(b);
-	return b;
-}
-
-static void
-buf_put(struct proxy *px, struct buf **bp)
-{
-	struct buf *b = *bp;
-
-	if (b == NULL)
-		return;
-	*bp = NULL;
-	if (px->nfree_bufs >= BUF_POOL_MAX) {
-		free(b);
-		return;
-	}
-	b->next = px->free_bufs;
-	px->free_bufs = b;
-	px->nfree_bufs++;
-}
-
-/* Appends printf output to b; returns -1 when it does not fit. */
-static int __attribute__((format(printf, 2, 3)))
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b->data + b->end, buf_space(b), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= buf_space(b))
-		return -1;
-	b->end += (size_t)n;
-	return 0;
-}
 
 /* --- busy polling ---------------------------------------------------------------------- */
 
@@ -506,7 +454,7 @@ respond_local(struct session *s, int status, const char *body)
 		session_close(s);
 		return;
 	}
-	if (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL) {
+	if (s->rsh == NULL && (s->rsh = buf_get(&px->bufs)) == NULL) {
 		session_close(s);
 		return;
 	}
@@ -652,7 +600,7 @@ request_keep_line(struct session *s)
 	n = (size_t)(eol - p);
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
-	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(s->px)) == NULL))
+	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(&s->px->bufs)) == NULL))
 		return;
 	buf_reset(s->rqh);
 	if (n > buf_space(s->rqh))
@@ -731,9 +679,9 @@ request_start(struct session *s)
 	s->rs_all_in = 0;
 	s->rs_ready = 0;
 
-	if ((s->rqh == NULL && (s->rqh = buf_get(px)) == NULL) ||
-	    (s->sin == NULL && (s->sin = buf_get(px)) == NULL) ||
-	    (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL)) {
+	if ((s->rqh == NULL && (s->rqh = buf_get(&px->bufs)) == NULL) ||
+	    (s->sin == NULL && (s->sin = buf_get(&px->bufs)) == NULL) ||
+	    (s->rsh == NULL && (s->rsh = buf_get(&px->bufs)) == NULL)) {
 		session_close(s);
 		return;
 	}
@@ -1077,11 +1025,11 @@ exchange_check_done(struct session *s)
 	/* Ready for the next request; a pipelined one may already be in cin. */
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;
-	buf_put(px, &s->rqh);
-	buf_put(px, &s->rsh);
-	buf_put(px, &s->sin);
+	buf_put(&px->bufs, &s->rqh);
+	buf_put(&px->bufs, &s->rsh);
+	buf_put(&px->bufs, &s->sin);
 	if (buf_len(s->cin) == 0) {
-		buf_put(px, &s->cin);
+		buf_put(&px->bufs, &s->cin);
 		s->head_clock = 0;
 		session_timeout(s, T_CLIENT_IDLE);
 	} else {
@@ -1234,7 +1182,7 @@ client_read(struct session *s)
 
 	if (!s->cc.handshaken && client_handshake(s) != CONN_OK)
 		return;
-	if (s->cin == NULL && (s->cin = buf_get(px)) == NULL) {
+	if (s->cin == NULL && (s->cin = buf_get(&px->bufs)) == NULL) {
 		session_close(s);
 		return;
 	}
@@ -1555,10 +1503,10 @@ session_close(struct session *s)
 	ev_timer_stop(px->loop, &s->timer);
 	conn_close(&s->cc);
 	s->cfd = -1;
-	buf_put(px, &s->cin);
-	buf_put(px, &s->sin);
-	buf_put(px, &s->rqh);
-	buf_put(px, &s->rsh);
+	buf_put(&px->bufs, &s->cin);
+	buf_put(&px->bufs, &s->sin);
+	buf_put(&px->bufs, &s->rqh);
+	buf_put(&px->bufs, &s->rsh);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -1646,6 +1594,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->worker = (unsigned)(worker_id - 1) % SHM_MAX_WORKERS;
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
+	buf_pool_init(&px->bufs, BUF_POOL_MAX);
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	px->pool = upstream_pool_new(loop, c->nbackends, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
@@ -1695,7 +1644,6 @@ void
 proxy_free(struct proxy *px)
 {
 	struct session *s;
-	struct buf *b;
 
 	if (px == NULL)
 		return;
@@ -1707,10 +1655,7 @@ proxy_free(struct proxy *px)
 		px->free_sessions = s->next;
 		free(s);
 	}
-	while ((b = px->free_bufs) != NULL) {
-		px->free_bufs = b->next;
-		free(b);
-	}
+	buf_pool_fini(&px->bufs);
 	upstream_pool_free(px->pool);
 	free(px);
 }
