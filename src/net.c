@@ -82,6 +82,14 @@ net_connect_result(int fd)
 }
 
 void
+net_quickack(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+void
 net_addr_host(const struct sockaddr *sa, char *out, size_t outlen)
 {
 	socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :

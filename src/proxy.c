@@ -21,7 +21,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,23 +211,6 @@ spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
 
 	if (clock_mono() - px->last_io >= px->spin_window)
 		ev_idle_stop(loop, w);
-}
-
-/*
- * A connection that carries requests and responses is in the kernel's
- * "pingpong" mode, where an ACK waits (up to 40 ms) to ride on the next
- * reply. While a response longer than one read streams in, the backend may
- * run out of send buffer and stop until those ACKs come: the 64 KiB
- * responses of the benchmark had a p99 latency of 20 to 35 ms for that
- * alone. Asking for quick ACKs once per response leaves that mode until the
- * next exchange. (Request bodies showed no such stalls.)
- */
-static void
-sock_quickack(int fd)
-{
-	int one = 1;
-
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
 }
 
 /* --- watchers ------------------------------------------------------------------------- */
@@ -1294,7 +1276,7 @@ upstream_read(struct session *s)
 		return;
 	}
 	if (s->rs == RS_BODY && !s->rs_all_in && !s->rs_quickack && !s->tunnel) {
-		sock_quickack(up->fd);
+		net_quickack(up->fd);
 		s->rs_quickack = 1;
 	}
 	client_flush(s);
