@@ -162,9 +162,8 @@ struct proxy {
 	struct buf_pool bufs;		/* free buffers */
 	struct upstream_pool *pool;	/* idle backend connections */
 	int draining;
-	ev_idle spin;			/* polls without sleeping for a moment after I/O */
-	double spin_window;		/* seconds; 0: never */
-	double last_io;			/* when an I/O callback last ran (clock_mono) */
+	proxy_busy_fn busy;		/* called after I/O (busy polling); NULL: none */
+	void *busy_arg;
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 	unsigned long long tls_handshakes, tls_resumed, tls_failures;
@@ -182,35 +181,13 @@ static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
 
-/* --- busy polling ---------------------------------------------------------------------- */
-
-/*
- * After any I/O the worker keeps polling without sleeping for busy_poll_us
- * (an active idle watcher makes libev poll with a zero timeout), then
- * blocks again. Under load the next event usually comes within that window:
- * catching it by polling saves the worker a sleep and the process that sent
- * it (client or backend) the cost of waking the worker, which on a machine
- * where the proxy, its clients and its backends share the CPUs is what
- * otherwise limits throughput. At low load it costs at most the window of
- * polling after each burst of I/O. See docs/PERFORMANCE.md for measurements.
- */
-
-/* Called first by every I/O callback: also takes the time for the session timers. */
+/* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
 proxy_busy(struct proxy *px)
 {
-	px->now = px->last_io = clock_mono();
-	if (px->spin_window > 0. && !ev_is_active(&px->spin))
-		ev_idle_start(px->loop, &px->spin);
-}
-
-static void
-spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct proxy *px = w->data;
-
-	if (clock_mono() - px->last_io >= px->spin_window)
-		ev_idle_stop(loop, w);
+	px->now = clock_mono();
+	if (px->busy != NULL)
+		px->busy(px->busy_arg, px->now);
 }
 
 /* --- watchers ------------------------------------------------------------------------- */
@@ -1584,10 +1561,14 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
-	ev_idle_init(&px->spin, spin_cb);
-	px->spin.data = px;
-	px->spin_window = (double)c->busy_poll_us / 1e6;
 	return px;
+}
+
+void
+proxy_set_busy(struct proxy *px, proxy_busy_fn fn, void *arg)
+{
+	px->busy = fn;
+	px->busy_arg = arg;
 }
 
 void
@@ -1632,7 +1613,6 @@ proxy_free(struct proxy *px)
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
-	ev_idle_stop(px->loop, &px->spin);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);
