@@ -170,13 +170,13 @@ struct proxy {
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
-static void upstream_cb(struct ev_loop *, ev_io *, int);
+static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
 static void session_close(struct session *);
 static void session_log(struct session *);
 static void session_update_io(struct session *);
 static void request_start(struct session *);
-static void upstream_flush(struct session *);
+static void backend_flush(struct session *);
 static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
@@ -330,11 +330,11 @@ session_pick_and_connect(struct session *s, int fresh)
 			}
 		}
 		s->backend = b;
-		up = fresh ? NULL : upstream_take(px->pool, b, upstream_cb, px->now);
+		up = fresh ? NULL : upstream_take(px->pool, b, backend_cb, px->now);
 		fresh = 0;
 		s->counted = 1;
 		if (up == NULL && (up = upstream_connect(px->pool, b, &px->conf->backends[b].addr,
-		    upstream_cb)) == NULL) {
+		    backend_cb)) == NULL) {
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
@@ -354,7 +354,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	s->rs_quickack = 0;
 	session_timeout(s, up->connecting ? T_CONNECT : s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	if (!up->connecting)
-		upstream_flush(s);
+		backend_flush(s);
 }
 
 /*
@@ -366,7 +366,7 @@ session_pick_and_connect(struct session *s, int fresh)
  * retried on a new connection to the same backend. Otherwise 502.
  */
 static void
-upstream_failed_early(struct session *s, const char *why, int connect_failed)
+backend_failed_early(struct session *s, const char *why, int connect_failed)
 {
 	struct upstream *up = s->up;
 	const char *url = s->px->conf->backends[s->backend].url;
@@ -654,7 +654,7 @@ request_start(struct session *s)
 		return;
 	}
 	buf_consume(s->cin, m->head_len);
-	/* RQ_DONE comes once upstream_flush has sent the head and the whole body. */
+	/* RQ_DONE comes once backend_flush has sent the head and the whole body. */
 	s->rq = RQ_BODY;
 	if (request_scan_body(s) == -1) {
 		respond_local(s, 400, http_reason(400));
@@ -665,7 +665,7 @@ request_start(struct session *s)
 
 /* Writes the request head and ready body bytes to the backend. */
 static void
-upstream_flush(struct session *s)
+backend_flush(struct session *s)
 {
 	struct upstream *up = s->up;
 	struct iovec iov[2];
@@ -700,7 +700,7 @@ upstream_flush(struct session *s)
 			s->client_close = 1;
 			return;
 		}
-		upstream_failed_early(s, strerror(errno), 0);
+		backend_failed_early(s, strerror(errno), 0);
 		return;
 	}
 	session_touch_upstream(s);
@@ -1195,11 +1195,11 @@ client_read(struct session *s)
 			respond_local(s, 400, http_reason(400));
 		return;
 	}
-	upstream_flush(s);
+	backend_flush(s);
 }
 
 static void
-upstream_read(struct session *s)
+backend_read(struct session *s)
 {
 	struct upstream *up = s->up;
 	ssize_t n;
@@ -1217,7 +1217,7 @@ upstream_read(struct session *s)
 		const char *why = n == 0 ? "connection closed" : strerror(errno);
 
 		if (s->rs == RS_HEAD && buf_len(s->sin) == 0 && !s->rs_started) {
-			upstream_failed_early(s, why, 0);
+			backend_failed_early(s, why, 0);
 			return;
 		}
 		if (s->rs == RS_BODY && s->rs_body == HTTP_BODY_EOF && n == 0) {
@@ -1346,7 +1346,7 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
+backend_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct upstream *up = w->data;
 	struct session *s = up->s;
@@ -1359,7 +1359,7 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 			char why[96];
 
 			snprintf(why, sizeof(why), "connect failed (%s)", strerror(errno));
-			upstream_failed_early(s, why, 1);
+			backend_failed_early(s, why, 1);
 			if (s->cfd != -1)
 				session_update_io(s);
 			return;
@@ -1368,14 +1368,14 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 		session_timeout(s, s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	}
 	if (revents & EV_WRITE) {
-		upstream_flush(s);
+		backend_flush(s);
 		if (s->cfd == -1)
 			return;
 	}
 	/* up may be gone (a retry replaced it): only read from the one that fired. */
 	for (i = 0; i < READ_AGAIN && (revents & EV_READ) && s->up_gen == gen && s->up != NULL;
 	    i++) {
-		upstream_read(s);	/* again while full reads are passed straight on */
+		backend_read(s);	/* again while full reads are passed straight on */
 		if (s->cfd == -1)
 			return;
 		if (!s->read_full || s->rs != RS_BODY || s->sin == NULL ||
@@ -1404,7 +1404,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->up != NULL && s->up->connecting) {
-		upstream_failed_early(s, "connect timeout", 1);
+		backend_failed_early(s, "connect timeout", 1);
 		if (s->cfd != -1)
 			session_update_io(s);
 		return;
