@@ -1111,12 +1111,11 @@ conf_set_access_log_format(struct conf_errs *e, const struct conf_key *k, struct
     void *base, const char *jpath)
 {
 	int *dst = (int *)(void *)((char *)base + k->off);
+	enum accesslog_format fmt;
 	const char *s;
 
-	if ((s = conf_string(v)) != NULL && strcmp(s, "combined") == 0)
-		*dst = ACCESSLOG_COMBINED;
-	else if (s != NULL && strcmp(s, "json") == 0)
-		*dst = ACCESSLOG_JSON;
+	if ((s = conf_string(v)) != NULL && accesslog_parse_format(s, &fmt) == 0)
+		*dst = (int)fmt;
 	else
 		conf_err(e, jpath, "must be \"combined\" or \"json\"");
 }
