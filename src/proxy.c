@@ -97,7 +97,6 @@ struct session {
 	size_t rq_ready;		/* validated body bytes at the head of cin */
 	size_t rq_held;			/* CHUNKED: trailer bytes after those, held until whole */
 	int rq_all_in;			/* the whole body is in cin (or sent) */
-	int rq_sent_body;		/* some body byte went to the backend */
 	unsigned rq_flags;
 	int rq_minor;
 	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
@@ -551,7 +550,6 @@ request_keep_line(struct session *s)
 	const char *p = s->cin->data + s->cin->start, *end = p + buf_len(s->cin), *eol;
 	size_t n;
 
-	s->rq_parsed = 0;
 	while (p < end && (*p == '\r' || *p == '\n'))	/* empty lines before it are allowed */
 		p++;
 	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -603,7 +601,7 @@ request_start(struct session *s)
 	s->sent_body = 0;
 	s->rsh_head = 0;
 	s->in_exchange = 1;
-	s->rq_parsed = 1;
+	s->rq_parsed = 0;	/* until rqh holds the rewritten head */
 	s->rs_status = 0;
 	/* Nothing of the previous exchange may show in this one's log line. */
 	s->ref_len = s->ua_len = 0;
@@ -612,7 +610,6 @@ request_start(struct session *s)
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
 		request_keep_line(s);
-		s->rq = RQ_DONE;
 		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
 		return;
 	}
@@ -625,7 +622,6 @@ request_start(struct session *s)
 	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 	s->rq_ready = 0;
 	s->rq_held = 0;
-	s->rq_sent_body = 0;
 	s->rq_all_in = m->body == HTTP_BODY_NONE ||
 	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
 	http_chunked_init(&s->rq_chunk);
@@ -649,10 +645,10 @@ request_start(struct session *s)
 	buf_reset(s->sin);
 	if (request_rewrite(s, m) == -1) {
 		request_keep_line(s);	/* rqh holds a part of a head */
-		s->rq = RQ_DONE;
 		respond_local(s, 431, http_reason(431));
 		return;
 	}
+	s->rq_parsed = 1;
 	buf_consume(s->cin, m->head_len);
 	/* RQ_DONE comes once backend_flush has sent the head and the whole body. */
 	s->rq = RQ_BODY;
@@ -713,7 +709,6 @@ backend_flush(struct session *s)
 			s->rq_ready -= (size_t)n;
 			if (s->rq_body == HTTP_BODY_LENGTH)
 				s->rq_left -= (uint64_t)n;
-			s->rq_sent_body = 1;
 		}
 	} else {
 		s->rqh->start += (size_t)n;
