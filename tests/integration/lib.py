@@ -555,6 +555,17 @@ def http_get(addr, path="/", headers=None, timeout=10.0, method="GET", body=None
         return c.request(method, path, headers, body)
 
 
+def config(backends=(), servers=None, **extra):
+    """A configuration for ctx.rondo: the backends' URLs as servers (or the
+    servers given: URLs or objects), a 500 ms health check interval, two
+    workers; extra keys are added or replace these."""
+    conf = {"healthCheckInterval": "500ms",
+            "servers": servers if servers is not None else [b.url for b in backends],
+            "workers": 2}
+    conf.update(extra)
+    return conf
+
+
 ADMIN_TOKEN = "t0k3n-for-the-admin-tests"
 
 

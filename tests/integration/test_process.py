@@ -21,9 +21,9 @@ WORKERS = 2
 
 def start(ctx, workers=WORKERS, record=False):
     bs = ctx.backends_n(2, record=record)
-    r = ctx.rondo({"healthCheckInterval": "200ms",
-                   "healthCheck": {"rise": 1, "fall": 1, "timeout": "200ms"},
-                   "servers": [b.url for b in bs], "workers": workers})
+    r = ctx.rondo(lib.config(bs, healthCheckInterval="200ms",
+                             healthCheck={"rise": 1, "fall": 1, "timeout": "200ms"},
+                             workers=workers))
     wait_children(r, workers + 1)
     lib.warm_up(r, [b.name for b in bs])
     return r, bs
