@@ -619,8 +619,9 @@ def max_connections_global_cap(ctx):
     bs = ctx.backends_n(1)
     r = ctx.rondo(lib.config(bs, workers=2, maxConnections=2, timeouts={"idle": "30s"}))
     lib.warm_up(r, [b.name for b in bs])
-    # let the warm-up's connections go
-    time.sleep(0.2)
+    # the warm-up's connections must be gone, or they count
+    lib.wait_until(lambda: lib.accepted_open(r.port) == 0, 5 * lib.SLOW,
+                   "rondo closing the warm-up's connections")
     held = [r.client(timeout=5) for _ in range(2)]
     third = None
     try:

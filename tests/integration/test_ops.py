@@ -439,9 +439,11 @@ def access_log_reopen_on_sigusr1(ctx):
     mark = r.mark()
     r.signal(signal.SIGUSR1)
     r.wait_log(r"reopening log files", 5 * lib.SLOW, since=mark)
-    # Every worker creates the file again; give them all a moment to get there.
+    # Every worker creates the file again and closes the old one.
     lib.wait_until(lambda: os.path.exists(path), 5 * lib.SLOW, "a new access log at " + path)
-    time.sleep(0.5 * lib.SLOW)
+    lib.wait_until(lambda: not lib.holding_open(r.children(), rotated), 5 * lib.SLOW,
+                   lambda: "workers closing the rotated log (still open in %s)"
+                   % lib.holding_open(r.children(), rotated))
     after = ["rot-b-%d" % i for i in range(20)]
     for rid in after:
         expect_eq(r.get("/", headers=[("X-Request-Id", rid)]).status, 200, "request " + rid)

@@ -347,7 +347,8 @@ def busy_poll_stops_when_idle(ctx):
         for i in range(200):
             c.send(lib.build_request("GET", "/"))
             expect_eq(c.read_response().status, 200, "request %d" % i)
-    time.sleep(0.3)
+    lib.wait_until(lambda: lib.accepted_open(r.port) == 0, 5 * lib.SLOW,
+                   "rondo closing the client connections")
     kids = r.children()
     before = cpu_seconds(kids)
     time.sleep(1.5)
