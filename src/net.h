@@ -3,7 +3,10 @@
 #define RONDO_NET_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
+
+struct in6_addr;
 
 /* A resolved socket address and its length, as bind() and connect() take it. */
 struct net_addr {
@@ -38,6 +41,16 @@ int net_connect_result(int fd);
  * (Request bodies showed no such stalls.)
  */
 void net_quickack(int fd);
+
+/*
+ * Fills ip with the IPv6 form of a's address (an IPv4 one as
+ * ::ffff:a.b.c.d, so that both families compare alike) and returns a's port.
+ * a is AF_INET or AF_INET6.
+ */
+uint16_t net_addr_v6(const struct net_addr *a, struct in6_addr *ip);
+
+/* Whether ip, in the form net_addr_v6 gives, is a loopback address (::1, 127.0.0.0/8). */
+int net_ip_loopback(const struct in6_addr *ip);
 
 /* Numeric text of an address without the port ("127.0.0.1", "::1"). */
 void net_addr_host(const struct sockaddr *sa, char *out, size_t outlen);
