@@ -28,10 +28,15 @@
 #define FIELD_BACKEND	272	/* a configured URL: at most CONF_URL_MAX bytes, escaped */
 #define FIELD_ID	80	/* at most REWRITE_ID_MAX bytes, of characters never escaped */
 #define FIELD_FIXED	600	/* names, punctuation, time, status, byte counts, durations */
+#define FIELD_TLS_VERSION 16	/* "TLSv1.3" */
+#define FIELD_TLS_CIPHER 64	/* OpenSSL's name of a cipher suite */
+#define FIELD_SNI	300	/* the server name a client asked for, cut like the others */
+#define FIELD_TLS_FIXED	80	/* the TLS fields' names and punctuation (JSON only) */
 #define CUT_MARK	"..."
 
 _Static_assert(FIELD_CLIENT + FIELD_METHOD + FIELD_TARGET + FIELD_PROTOCOL + FIELD_REFERER +
-    FIELD_AGENT + FIELD_BACKEND + FIELD_ID + FIELD_FIXED + 2 <= ACCESSLOG_LINE_MAX,
+    FIELD_AGENT + FIELD_BACKEND + FIELD_ID + FIELD_FIXED + FIELD_TLS_VERSION + FIELD_TLS_CIPHER +
+    FIELD_SNI + FIELD_TLS_FIXED + 2 <= ACCESSLOG_LINE_MAX,
     "access log fields may not fit in a line");
 
 struct accesslog {
@@ -168,7 +173,26 @@ accesslog_format_entry(enum accesslog_format fmt, const struct accesslog_entry *
 		snprintf(num, sizeof(num), ",\"total_time\":%.6f,\"request_id\":\"", e->total_s);
 		pos = put_str(out, pos, num);
 		pos = put_escaped(out, pos, FIELD_ID, e->request_id, strlen(e->request_id), 1);
-		pos = put_str(out, pos, "\"}");
+		pos = put_str(out, pos, "\"");
+		if (e->tls_version != NULL) {
+			pos = put_str(out, pos, ",\"tls_version\":\"");
+			pos = put_escaped(out, pos, FIELD_TLS_VERSION, e->tls_version,
+			    strlen(e->tls_version), 1);
+			pos = put_str(out, pos, "\",\"tls_cipher\":\"");
+			pos = put_escaped(out, pos, FIELD_TLS_CIPHER, e->tls_cipher,
+			    strlen(e->tls_cipher), 1);
+			pos = put_str(out, pos, "\",\"sni\":");
+			if (e->sni != NULL) {
+				pos = put_str(out, pos, "\"");
+				pos = put_escaped(out, pos, FIELD_SNI, e->sni, strlen(e->sni), 1);
+				pos = put_str(out, pos, "\"");
+			} else {
+				pos = put_str(out, pos, "null");
+			}
+			pos = put_str(out, pos, e->tls_resumed ? ",\"tls_resumed\":true" :
+			    ",\"tls_resumed\":false");
+		}
+		pos = put_str(out, pos, "}");
 	} else {
 		pos = put_escaped(out, pos, FIELD_CLIENT, e->client, strlen(e->client), 0);
 		localtime_r(&t, &tm);

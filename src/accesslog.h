@@ -10,7 +10,8 @@
  *             then backend, upstream seconds, total seconds, request id; bytes
  *             are the response body's, as in the format's definition
  *   json      one object per line with the same fields, named; "bytes" counts
- *             the whole response (head included), "body_bytes" its body
+ *             the whole response (head included), "body_bytes" its body; a
+ *             request over TLS adds tls_version, tls_cipher, sni, tls_resumed
  * A line never exceeds ACCESSLOG_LINE_MAX: a long field (target, referer,
  * agent...) is cut and ends with "...", so that every line stays whole.
  */
@@ -51,6 +52,10 @@ struct accesslog_entry {
 	double upstream_s;		/* backend connect to response head; <0: none */
 	double total_s;			/* request head to the last response byte */
 	const char *request_id;
+	const char *tls_version;	/* the client's TLS connection ("TLSv1.3"); NULL: plain */
+	const char *tls_cipher;		/* ... its cipher suite */
+	const char *sni;		/* ... the server name it asked for; NULL: none */
+	int tls_resumed;		/* ... its handshake resumed a session */
 };
 
 /*

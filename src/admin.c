@@ -173,8 +173,10 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 	unsigned long p = 80;
 	uint16_t lport;
 
+	if (host == NULL || len == 0)
+		return 0;	/* no Host: nothing to check it against */
 	lport = net_addr_v6(listen, &want);
-	if (len > 0 && host[0] == '[') {
+	if (host[0] == '[') {
 		const char *rb = memchr(host, ']', len);
 
 		if (rb == NULL)

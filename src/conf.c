@@ -1808,7 +1808,8 @@ conf_dup_keys(struct conf_errs *e, const char *buf, size_t len, size_t bom)
 			if (first == (size_t)-1)
 				break;
 			/* Sorted by name, then place: a duplicate follows its first. */
-			qsort(names + first, nnames - first, sizeof(*names), conf_name_cmp);
+			if (nnames - first > 1)
+				qsort(names + first, nnames - first, sizeof(*names), conf_name_cmp);
 			for (k = first + 1; k < nnames; k++) {
 				if (names[k].len != names[k - 1].len ||
 				    memcmp(names[k].p, names[k - 1].p, names[k].len) != 0)

@@ -62,4 +62,5 @@ conn_plain_init(struct conn *c, int fd)
 	c->wants = 0;
 	c->handshaken = 1;
 	c->error = NULL;
+	c->fail = CONN_FAIL_NONE;
 }

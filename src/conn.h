@@ -27,6 +27,15 @@
 
 enum conn_status { CONN_OK = 0, CONN_AGAIN = 1, CONN_ERR = -1 };
 
+/* Why a handshake failed, for counters and for the answer (if any) before closing. */
+enum conn_fail {
+	CONN_FAIL_NONE = 0,
+	CONN_FAIL_CLOSED,		/* the peer closed or reset the connection */
+	CONN_FAIL_PROTOCOL,		/* no common version or cipher, or not TLS at all */
+	CONN_FAIL_HTTP,			/* ... plain HTTP, precisely */
+	CONN_FAIL_CERTIFICATE,		/* a certificate was missing or did not verify */
+};
+
 struct conn;
 
 struct conn_ops {
@@ -46,6 +55,7 @@ struct conn {
 	unsigned wants;			/* CONN_WANT_* the last blocked call waits for */
 	int handshaken;			/* the handshake (if any) is complete */
 	const char *error;		/* why the last call failed, for logs; static text */
+	enum conn_fail fail;		/* why the handshake failed */
 };
 
 /* Makes c a plain TCP connection over fd (which it owns from now on). */

@@ -138,9 +138,36 @@ tls_send(struct conn *c, const struct iovec *iov, int cnt)
 	return (ssize_t)total;
 }
 
+/* Sorts a failed handshake by the reason OpenSSL gave (its last error). */
+static enum conn_fail
+tls_fail_cause(unsigned long e)
+{
+	if (e == 0 || ERR_GET_LIB(e) != ERR_LIB_SSL)
+		return e == 0 ? CONN_FAIL_CLOSED : CONN_FAIL_PROTOCOL;
+	switch (ERR_GET_REASON(e)) {
+	case SSL_R_HTTP_REQUEST:
+	case SSL_R_HTTPS_PROXY_REQUEST:
+		return CONN_FAIL_HTTP;
+	case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+	case SSL_R_CERTIFICATE_VERIFY_FAILED:
+	case SSL_R_NO_CERTIFICATES_RETURNED:
+	case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+	case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+	case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+	case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+		return CONN_FAIL_CERTIFICATE;
+	case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+		return CONN_FAIL_CLOSED;
+	default:
+		return CONN_FAIL_PROTOCOL;
+	}
+}
+
 static int
 tls_handshake(struct conn *c)
 {
+	unsigned long e;
 	int ret;
 
 	ERR_clear_error();
@@ -150,8 +177,12 @@ tls_handshake(struct conn *c)
 		c->handshaken = 1;
 		return CONN_OK;
 	}
+	e = ERR_peek_last_error();
 	if (tls_fail(c, ret) == -1 && errno == EAGAIN)
 		return CONN_AGAIN;
+	c->fail = tls_fail_cause(e);
+	if (c->fail == CONN_FAIL_HTTP)
+		c->error = "plain HTTP on the TLS port";
 	if (c->error == NULL)
 		c->error = "connection closed during the handshake";
 	return CONN_ERR;
@@ -172,10 +203,16 @@ tls_shutdown(struct conn *c)
 	return shutdown(c->fd, SHUT_WR);
 }
 
+/*
+ * Decrypted bytes waiting in OpenSSL. Not SSL_has_pending: that counts a
+ * partial record too, which only more bytes from the socket can complete
+ * (reading again at once would spin). Without read-ahead OpenSSL takes one
+ * record at a time from the socket, so no whole record waits unannounced.
+ */
 static int
 tls_pending(const struct conn *c)
 {
-	return SSL_has_pending(c->tls);
+	return c->handshaken && SSL_pending(c->tls) > 0;
 }
 
 /*
@@ -223,6 +260,7 @@ conn_tls_init(struct conn *c, int fd, void *ssl)
 	c->wants = 0;
 	c->handshaken = 0;
 	c->error = NULL;
+	c->fail = CONN_FAIL_NONE;
 	SSL_set_fd(ssl, fd);
 }
 

@@ -177,6 +177,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		const char *sep = "totals:";
 
 		STATS_WORKER_COUNTERS(CTL_TOTAL)
+		if (c->tls.enabled) {
+			STATS_WORKER_TLS(CTL_TOTAL)
+		}
 		STATS_WORKER_CLASSES(CTL_TOTAL_CLASSES)
 		fprintf(out, "\n\n");
 	}
@@ -203,6 +206,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 	}
 	fprintf(out, "\n%-8s %12s", "WORKER", "CONNECTIONS");
 	STATS_WORKER_COUNTERS(CTL_HEAD)
+	if (c->tls.enabled) {
+		STATS_WORKER_TLS(CTL_HEAD)
+	}
 	STATS_WORKER_CLASSES(CTL_HEAD_CLASSES)
 	fprintf(out, "\n");
 	if (json_object_object_get_ex(root, "workers", &arr)) {
@@ -211,6 +217,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 			b = json_object_array_get_idx(arr, i);
 			fprintf(out, "%-8lld %12lld", jint(b, "id"), jint(b, "connections"));
 			STATS_WORKER_COUNTERS(CTL_COL)
+			if (c->tls.enabled) {
+				STATS_WORKER_TLS(CTL_COL)
+			}
 			STATS_WORKER_CLASSES(CTL_COL_CLASSES)
 			fprintf(out, "\n");
 		}

@@ -74,14 +74,13 @@ struct generation {
 	struct shm_seg *seg;
 	struct lb *lb;			/* the policy's tables, inherited by the workers */
 	int (*handoff)[2];		/* a socketpair per worker, for passing connections */
-	int lfd;
+	int lfd;			/* plain HTTP listener; -1: none */
+	int tlsfd;			/* TLS listener; -1: none */
 	unsigned workers;
 	unsigned live;			/* children of this generation still running */
 	struct respawn *respawn;	/* workers + 1 entries, see struct respawn */
 	struct generation *next;	/* older generations, still draining */
-#ifdef HAVE_TLS
-	struct tls_ctx *tls;		/* TLS contexts, inherited by the workers */
-#endif
+	struct tls_ctx *tls;		/* TLS contexts, inherited by the workers; NULL: none */
 };
 
 struct child {
@@ -223,6 +222,8 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 
 			if (o->lfd != -1 && o->lfd != g->lfd)
 				close(o->lfd);
+			if (o->tlsfd != -1 && o->tlsfd != g->tlsfd)
+				close(o->tlsfd);
 			for (i = 0; o != g && o->handoff != NULL && i < o->workers; i++) {
 				close(o->handoff[i][0]);
 				close(o->handoff[i][1]);
@@ -235,7 +236,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 			close(m->keeper_fd);
 		if (role == ROLE_WORKER) {
 			struct worker_args wa = { .id = id, .master = master, .listen_fd = g->lfd,
-			    .conf = g->conf,
+			    .tls_fd = g->tlsfd, .tls = g->tls, .conf = g->conf,
 			    .seg = g->seg, .lb = g->lb, .handoff = (const int (*)[2])g->handoff };
 
 			status = worker_main(&wa);
@@ -359,6 +360,8 @@ generation_free(struct generation *g, int close_listener)
 	}
 	if (close_listener && g->lfd != -1)
 		close(g->lfd);
+	if (close_listener && g->tlsfd != -1)
+		close(g->tlsfd);
 	shm_destroy(g->seg);
 	balance_free(g->lb);
 #ifdef HAVE_TLS
@@ -399,11 +402,6 @@ master_tls_prepare(struct master *m, struct generation *g, char *err, size_t err
 	size_t n;
 #endif
 
-	if (g->conf->listen.len == 0) {
-		snprintf(err, errlen, "%s: \"port\" is required for now: the TLS listener "
-		    "(tls.port) does not serve connections yet", g->conf->path);
-		return -1;
-	}
 #ifdef HAVE_TLS
 	if ((g->tls = tls_ctx_new(g->conf, m->tls_keys, err, errlen)) == NULL)
 		return -1;
@@ -544,6 +542,74 @@ master_stop_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 /*
+ * Opens g's listening sockets, plain and TLS, each one the configuration
+ * asks for; an address that old (the running generation, or NULL) already
+ * listens on is shared rather than bound again. 0, or -1 with err filled and
+ * nothing of g's own left open.
+ */
+static int
+generation_listen(struct generation *g, const struct generation *old, char *err, size_t errlen)
+{
+	const struct conf *c = g->conf;
+	const struct {
+		const struct net_addr *addr;
+		const char *name;
+		int *fd;
+		const struct net_addr *old_addr;
+		int old_fd;
+	} ls[2] = {
+		{ &c->listen, c->listen_name, &g->lfd,
+		  old != NULL ? &old->conf->listen : NULL, old != NULL ? old->lfd : -1 },
+		{ c->tls.enabled ? &c->tls.listen : NULL, c->tls.listen_name, &g->tlsfd,
+		  old != NULL && old->conf->tls.enabled ? &old->conf->tls.listen : NULL,
+		  old != NULL ? old->tlsfd : -1 },
+	};
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const struct net_addr *a = ls[i].addr, *o = ls[i].old_addr;
+
+		*ls[i].fd = -1;
+		if (a == NULL || a->len == 0)
+			continue;
+		if (o != NULL && ls[i].old_fd != -1 && a->len == o->len &&
+		    memcmp(&a->ss, &o->ss, a->len) == 0) {
+			*ls[i].fd = ls[i].old_fd;
+			continue;
+		}
+		if ((*ls[i].fd = net_listen(a, LISTEN_BACKLOG, why, sizeof(why))) == -1) {
+			snprintf(err, errlen, "listen on %s: %s", ls[i].name, why);
+			if (i == 1 && g->lfd != -1 && (old == NULL || g->lfd != old->lfd))
+				close(g->lfd);
+			g->lfd = -1;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Forgets the sockets g shares with old, so that freeing g leaves them open. */
+static void
+generation_unshare(struct generation *g, const struct generation *old)
+{
+	if (g->lfd == old->lfd)
+		g->lfd = -1;
+	if (g->tlsfd == old->tlsfd)
+		g->tlsfd = -1;
+}
+
+/* "127.0.0.1:8080", "127.0.0.1:8080 and 127.0.0.1:8443 (TLS)", "[::]:8443 (TLS)" */
+static const char *
+master_listen_names(const struct conf *c, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s%s%s%s", c->listen.len != 0 ? c->listen_name : "",
+	    c->listen.len != 0 && c->tls.enabled ? " and " : "",
+	    c->tls.enabled ? c->tls.listen_name : "", c->tls.enabled ? " (TLS)" : "");
+	return out;
+}
+
+/*
  * SIGHUP: load the file again. A bad file changes nothing. A good one becomes
  * a new generation; the old one drains.
  */
@@ -552,7 +618,7 @@ master_reload(struct master *m)
 {
 	struct generation *g, *old = m->cur;
 	struct conf *c;
-	char err[4096];
+	char err[4096], names[2 * CONF_HOST_MAX + 32];
 
 	log_info("reloading %s", m->opts->conf_path);
 	admin_reload_started(m->admin);
@@ -586,28 +652,22 @@ master_reload(struct master *m)
 		log_errx("reload failed: out of memory");
 		return;
 	}
-	g->lfd = -1;
+	g->lfd = g->tlsfd = -1;
 	if (master_tls_prepare(m, g, err, sizeof(err)) == -1) {
 		log_errx("reload failed, keeping the running configuration: %s", err);
 		generation_free(g, 0);
 		return;
 	}
-	if (c->listen.len == old->conf->listen.len &&
-	    memcmp(&c->listen.ss, &old->conf->listen.ss, c->listen.len) == 0) {
-		g->lfd = old->lfd;
-	} else if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
-		log_errx("reload failed: listen on %s: %s", c->listen_name, err);
+	if (generation_listen(g, old, err, sizeof(err)) == -1) {
+		log_errx("reload failed: %s", err);
 		generation_free(g, 0);
 		return;
 	}
-	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL) {
+	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL ||
+	    (g->lb = balance_new(c, m->hash_key, err, sizeof(err))) == NULL) {
 		log_errx("reload failed: %s", err);
-		generation_free(g, g->lfd != old->lfd);
-		return;
-	}
-	if ((g->lb = balance_new(c, m->hash_key, err, sizeof(err))) == NULL) {
-		log_errx("reload failed: %s", err);
-		generation_free(g, g->lfd != old->lfd);
+		generation_unshare(g, old);
+		generation_free(g, 1);
 		return;
 	}
 	shm_carry_health(g->seg, old->seg);
@@ -622,14 +682,16 @@ master_reload(struct master *m)
 	master_signal_children(m, old, 1 << ROLE_WORKER, SIGQUIT);
 	master_signal_children(m, old, 1 << ROLE_HEALTH, SIGTERM);
 	for (; old != NULL; old = old->next) {
-		/* The new generation owns the socket; old workers hold their own copy. */
+		/* The new generation owns the sockets; old workers hold their own copies. */
 		if (old->lfd != g->lfd && old->lfd != -1)
 			close(old->lfd);
-		old->lfd = -1;
+		if (old->tlsfd != g->tlsfd && old->tlsfd != -1)
+			close(old->tlsfd);
+		old->lfd = old->tlsfd = -1;
 	}
 	master_admin_update(m, g->next->conf);
 	log_info("reload done, generation %u: listening on %s, %u %s, %zu %s, %s",
-	    g->id, c->listen_name, g->workers, plural(g->workers, "worker", "workers"),
+	    g->id, master_listen_names(c, names, sizeof(names)), g->workers, plural(g->workers, "worker", "workers"),
 	    c->nbackends, plural(c->nbackends, "backend", "backends"),
 	    conf_algorithm_name(c->algorithm));
 }
@@ -889,7 +951,7 @@ master_run(struct conf *c, const struct master_opts *o)
 {
 	static struct master m;
 	struct generation *g;
-	char err[4096];
+	char err[4096], names[2 * CONF_HOST_MAX + 32];
 
 	memset(&m, 0, sizeof(m));
 	m.opts = o;
@@ -907,7 +969,7 @@ master_run(struct conf *c, const struct master_opts *o)
 	g->id = 1;
 	g->conf = c;
 	g->workers = o->workers ? o->workers : c->workers;
-	g->lfd = -1;
+	g->lfd = g->tlsfd = -1;
 	if (generation_respawn_init(g) == -1) {
 		log_errx("out of memory");
 		generation_free(g, 0);
@@ -933,8 +995,8 @@ master_run(struct conf *c, const struct master_opts *o)
 		generation_free(g, 0);
 		return 1;
 	}
-	if ((g->lfd = net_listen(&c->listen, LISTEN_BACKLOG, err, sizeof(err))) == -1) {
-		log_errx("listen on %s: %s", c->listen_name, err);
+	if (generation_listen(g, NULL, err, sizeof(err)) == -1) {
+		log_errx("%s", err);
 		generation_free(g, 0);
 		return 1;
 	}
@@ -1006,7 +1068,8 @@ master_run(struct conf *c, const struct master_opts *o)
 	    plural(g->workers, "worker", "workers"));
 	master_fill(&m);
 	m.ready = 1;
-	log_info("ready: listening on %s, %u %s, %zu %s, %s", c->listen_name, g->workers,
+	log_info("ready: listening on %s, %u %s, %zu %s, %s",
+	    master_listen_names(c, names, sizeof(names)), g->workers,
 	    plural(g->workers, "worker", "workers"), c->nbackends,
 	    plural(c->nbackends, "backend", "backends"), conf_algorithm_name(c->algorithm));
 	if (m.ready_fd != -1) {

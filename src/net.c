@@ -125,3 +125,13 @@ net_addr_host(const struct sockaddr *sa, char *out, size_t outlen)
 	if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.') != NULL)
 		memmove(out, out + 7, strlen(out + 7) + 1);
 }
+
+unsigned
+net_addr_port(const struct net_addr *a)
+{
+	if (a->ss.ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+	if (a->ss.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)&a->ss)->sin6_port);
+	return 0;
+}

@@ -52,6 +52,9 @@ uint16_t net_addr_v6(const struct net_addr *a, struct in6_addr *ip);
 /* Whether ip, in the form net_addr_v6 gives, is a loopback address (::1, 127.0.0.0/8). */
 int net_ip_loopback(const struct in6_addr *ip);
 
+/* The port of a (host order); 0 for a family without ports. */
+unsigned net_addr_port(const struct net_addr *a);
+
 /* Numeric text of an address without the port ("127.0.0.1", "::1"). */
 void net_addr_host(const struct sockaddr *sa, char *out, size_t outlen);
 

@@ -165,7 +165,7 @@ struct proxy {
 	void *busy_arg;
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
-	unsigned long long tls_handshakes, tls_resumed, tls_failures;
+	unsigned redirect_port;		/* "redirectHttp": the TLS port plain requests go to; 0: off */
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
@@ -179,6 +179,7 @@ static void backend_flush(struct session *);
 static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
+static void respond_prepared(struct session *, int);
 
 /* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
@@ -424,6 +425,15 @@ respond_local(struct session *s, int status, const char *body)
 		return;
 	}
 	s->rsh_head = buf_len(s->rsh) - strlen(body);
+	respond_prepared(s, status);
+}
+
+/* Sends the response of our own that s->rsh holds (rsh_head its head's length), then closes. */
+static void
+respond_prepared(struct session *s, int status)
+{
+	struct proxy *px = s->px;
+
 	s->local = 1;
 	stats_local_response(px->slot, status);
 	s->client_close = 1;
@@ -649,6 +659,17 @@ request_start(struct session *s)
 		return;
 	}
 	s->rq_parsed = 1;
+	if (px->redirect_port != 0 && s->cc.tls == NULL) {
+		/* "redirectHttp": plain HTTP only ever gets sent to https. */
+		s->rq = RQ_DONE;
+		if (rewrite_redirect(s->rsh, m, px->redirect_port) == -1) {
+			respond_local(s, 400, "A Host is needed for the redirect to https\n");
+			return;
+		}
+		s->rsh_head = buf_len(s->rsh) - (sizeof("Moved to https\n") - 1);
+		respond_prepared(s, 308);
+		return;
+	}
 	buf_consume(s->cin, m->head_len);
 	/* RQ_DONE comes once backend_flush has sent the head and the whole body. */
 	s->rq = RQ_BODY;
@@ -1070,6 +1091,18 @@ session_log(struct session *s)
 	e.status = s->rs_status;
 	e.bytes = s->sent;
 	e.body_bytes = s->sent_body;
+#ifdef HAVE_TLS
+	{
+		struct conn_tls_info ti;
+
+		if (conn_tls_info(&s->cc, &ti) == 0) {
+			e.tls_version = ti.version;
+			e.tls_cipher = ti.cipher;
+			e.sni = ti.sni;
+			e.tls_resumed = ti.resumed;
+		}
+	}
+#endif
 	e.backend = s->t_pick >= 0 && s->backend >= 0 ? px->conf->backends[s->backend].url : NULL;
 	e.upstream_s = s->t_pick >= 0 && s->t_head >= 0 ? s->t_head - s->t_pick : -1;
 	e.total_s = clock_mono() - s->t_start;
@@ -1094,17 +1127,35 @@ proxy_tls_handshake_done(struct proxy *px, const struct conn *c)
 
 	if (conn_tls_info(c, &ti) == -1)
 		return;
-	px->tls_handshakes++;
+	shm_counter_add(&px->slot->tls_handshakes, 1);
 	if (ti.resumed)
-		px->tls_resumed++;
+		shm_counter_add(&px->slot->tls_resumed, 1);
 #endif
 }
 
 static void
-proxy_tls_handshake_failed(struct proxy *px, const struct conn *c)
+proxy_tls_handshake_failed(struct proxy *px, enum conn_fail why)
 {
-	px->tls_failures++;
+	struct shm_worker *w = px->slot;
+
+	switch (why) {
+	case CONN_FAIL_CERTIFICATE:
+		shm_counter_add(&w->tls_fail_certificate, 1);
+		break;
+	case CONN_FAIL_PROTOCOL:
+	case CONN_FAIL_HTTP:
+		shm_counter_add(&w->tls_fail_protocol, 1);
+		break;
+	default:
+		shm_counter_add(&w->tls_fail_closed, 1);
+		break;
+	}
 }
+
+/* What a plain HTTP client on the TLS port reads before the close. */
+static const char tls_plain_answer[] =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n"
+    "Connection: close\r\n\r\nThis port speaks HTTPS: use an https:// address.\n";
 
 /*
  * Runs the client's TLS handshake (plain connections have none) under the
@@ -1120,7 +1171,10 @@ client_handshake(struct session *s)
 	if (r == CONN_ERR) {
 		log_info("%s: TLS handshake failed: %s", s->client_ip,
 		    s->cc.error != NULL ? s->cc.error : strerror(errno));
-		proxy_tls_handshake_failed(s->px, &s->cc);
+		proxy_tls_handshake_failed(s->px, s->cc.fail);
+		if (s->cc.fail == CONN_FAIL_HTTP)
+			(void)send(s->cfd, tls_plain_answer, sizeof(tls_plain_answer) - 1,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
 		session_close(s);
 	} else if (r == CONN_OK) {
 		proxy_tls_handshake_done(s->px, &s->cc);
@@ -1394,6 +1448,12 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 
+	if (!s->cc.handshaken) {
+		log_info("%s: TLS handshake timeout (%.1fs)", s->client_ip, s->timeout);
+		shm_counter_add(&s->px->slot->tls_fail_timeout, 1);
+		session_close(s);
+		return;
+	}
 	if (s->lingering || s->local) {
 		session_close(s);
 		return;
@@ -1556,6 +1616,8 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
+	if (c->tls.enabled && c->tls.redirect_http)
+		px->redirect_port = net_addr_port(&c->tls.listen);
 	return px;
 }
 

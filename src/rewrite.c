@@ -236,3 +236,38 @@ rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_r
 	r |= buf_append(b, "\r\n", 2);
 	return r ? -1 : 0;
 }
+
+int
+rewrite_redirect(struct buf *b, const struct http_msg *m, unsigned port)
+{
+	static const char body[] = "Moved to https\n";
+	struct http_str target = m->target, host = m->host, authority;
+	size_t n;
+	int r = 0;
+
+	if (http_target_authority(m->target, &authority, &target))
+		host = authority;
+	/* The parser checked the host: "name", "name:port", "[v6]" or "[v6]:port". */
+	for (n = host.len; n > 0 && host.p[n - 1] >= '0' && host.p[n - 1] <= '9'; n--)
+		;
+	if (n > 0 && n < host.len && host.p[n - 1] == ':')
+		host.len = n - 1;
+	else if (n > 0 && host.p[n - 1] == ':' && n == host.len)
+		host.len = n - 1;	/* "name:" (an empty port) */
+	if (host.len == 0)
+		return -1;
+	r |= buf_append_str(b, "HTTP/1.1 308 Permanent Redirect\r\nLocation: https://");
+	r |= buf_append(b, host.p, host.len);
+	if (port != 443) {
+		r |= buf_append(b, ":", 1);
+		r |= buf_append_u64(b, port);
+	}
+	if (target.len == 0 || target.p[0] != '/')
+		r |= buf_append(b, "/", 1);
+	r |= buf_append(b, target.p, target.len);
+	r |= buf_append_str(b, "\r\nContent-Type: text/plain\r\nContent-Length: ");
+	r |= buf_append_u64(b, sizeof(body) - 1);
+	r |= buf_append_str(b, "\r\nConnection: close\r\n\r\n");
+	r |= buf_append(b, body, sizeof(body) - 1);
+	return r ? -1 : 0;
+}

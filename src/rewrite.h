@@ -52,6 +52,14 @@ int rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_requ
 /* Appends the client's view of the response head m to b. 0, or -1 when it does not fit. */
 int rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_response *rs);
 
+/*
+ * Appends a whole 308 response sending the request m to the same host, path
+ * and query over https, on port (left out when 443), and closing. The host
+ * is the request's (its absolute-form authority, else Host) without its
+ * port. Returns 0, or -1 when m names no host or it does not fit.
+ */
+int rewrite_redirect(struct buf *b, const struct http_msg *m, unsigned port);
+
 /* 1 if v may be kept as an X-Request-Id: 1..REWRITE_ID_MAX of [A-Za-z0-9._:-]. */
 int rewrite_request_id_valid(struct http_str v);
 

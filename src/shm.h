@@ -66,6 +66,7 @@ struct shm_worker {
 	_Atomic uint32_t incoming;	/* connections handed to it, not yet taken (others add, it subtracts) */
 	_Atomic uint32_t quitting;	/* it drains: hand it nothing more (seq_cst with incoming) */
 	STATS_WORKER_COUNTERS(STATS_FIELD)	/* stats.h: accepted, requests */
+	STATS_WORKER_TLS(STATS_FIELD)		/* stats.h: TLS handshakes and failures */
 	STATS_WORKER_CLASSES(STATS_CLASS_FIELD)	/* local responses by class */
 } __attribute__((aligned(64)));
 

@@ -103,6 +103,7 @@ stats_carry(struct shm_seg *seg, const struct shm_seg *old)
 		atomic_store(&seg->base.f[k], stats_worker_total(old,	\
 		    offsetof(struct shm_worker, f) + k * sizeof(uint64_t)));
 	STATS_WORKER_COUNTERS(STATS_CARRY)
+	STATS_WORKER_TLS(STATS_CARRY)
 	STATS_WORKER_CLASSES(STATS_CARRY_CLASSES)
 #undef STATS_CARRY
 #undef STATS_CARRY_CLASSES
@@ -113,6 +114,7 @@ stats_carry(struct shm_seg *seg, const struct shm_seg *old)
 struct out {
 	char *p;
 	size_t len, cap;
+	const char *family;		/* the last metric family announced (/metrics) */
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -182,7 +184,7 @@ size_t
 stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct stats_info *in,
     char *buf, size_t buflen)
 {
-	struct out o = { buf, 0, buflen };
+	struct out o = { buf, 0, buflen, NULL };
 	unsigned long long v[STATS_NCLASSES];
 	uint32_t i;
 
@@ -200,6 +202,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	out_printf(&o, ",\"" #f "\":");						\
 	out_classes(&o, v);
 	STATS_WORKER_COUNTERS(STATS_JSON)
+	STATS_WORKER_TLS(STATS_JSON)
 	STATS_WORKER_CLASSES(STATS_JSON_CLASSES)
 #undef STATS_JSON
 #undef STATS_JSON_CLASSES
@@ -241,6 +244,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	out_printf(&o, ",\"" #f "\":");						\
 	out_classes(&o, v);
 		STATS_WORKER_COUNTERS(STATS_JSON)
+		STATS_WORKER_TLS(STATS_JSON)
 		STATS_WORKER_CLASSES(STATS_JSON_CLASSES)
 #undef STATS_JSON
 #undef STATS_JSON_CLASSES
@@ -250,10 +254,20 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	return o.len;
 }
 
+/*
+ * Announces the family of metric name (what precedes any "{labels}"), once:
+ * several entries of a list may be one family told apart by their labels.
+ */
 static void
 out_family(struct out *o, const char *name, const char *type, const char *help)
 {
-	out_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	size_t n = strcspn(name, "{");
+
+	if (o->family != NULL && strncmp(o->family, name, n) == 0 &&
+	    (o->family[n] == '\0' || o->family[n] == '{'))
+		return;
+	o->family = name;
+	out_printf(o, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)n, name, help, (int)n, name, type);
 }
 
 /* One sample "name{backend="url"[,code="2xx"]} value" per backend. */
@@ -271,7 +285,7 @@ size_t
 stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stats_info *in,
     char *buf, size_t buflen)
 {
-	struct out o = { buf, 0, buflen };
+	struct out o = { buf, 0, buflen, NULL };
 	uint32_t i, k;
 
 	(void)c;
@@ -382,6 +396,7 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 		    stats_worker_total(seg, offsetof(struct shm_worker, f) +	\
 		    k * sizeof(uint64_t)));
 	STATS_WORKER_COUNTERS(STATS_METRIC)
+	STATS_WORKER_TLS(STATS_METRIC)
 	STATS_WORKER_CLASSES(STATS_METRIC_CLASSES)
 #undef STATS_METRIC
 #undef STATS_METRIC_CLASSES

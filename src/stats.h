@@ -8,7 +8,9 @@
  *
  * Scalar lists: X(field, metric, scale, help, column)
  *   field   the _Atomic uint64_t member, and its key in /status
- *   metric  its Prometheus name; the value printed is field / scale
+ *   metric  its Prometheus name, with labels when several entries are one
+ *           family (they then share one help text); the value printed is
+ *           field / scale
  *   column  its heading in "rondo -s status"
  * Class lists: X(field, metric, help): an array of STATS_NCLASSES counters by
  *   status class ([1] 1xx .. [5] 5xx; [0] no status, never printed), printed
@@ -47,6 +49,25 @@
 	    "Client connections accepted.", "ACCEPTED")				\
 	X(requests, "rondo_proxied_requests_total", 1,				\
 	    "Requests answered by a backend and relayed whole.", "REQUESTS")
+
+/* TLS counters of each worker slot, as STATS_WORKER_COUNTERS ("rondo -s" shows them with TLS on). */
+#define STATS_WORKER_TLS(X)							\
+	X(tls_handshakes, "rondo_tls_handshakes_total{listener=\"tls\"}", 1,	\
+	    "TLS handshakes completed with clients.", "TLS")			\
+	X(tls_resumed, "rondo_tls_resumed_handshakes_total{listener=\"tls\"}", 1, \
+	    "TLS handshakes that resumed a session (a ticket).", "TLS-RESUMED")	\
+	X(tls_fail_closed,							\
+	    "rondo_tls_handshake_failures_total{listener=\"tls\",cause=\"closed\"}", 1, \
+	    "TLS handshakes that failed, by cause.", "TLS-CLOSED")		\
+	X(tls_fail_timeout,							\
+	    "rondo_tls_handshake_failures_total{listener=\"tls\",cause=\"timeout\"}", 1, \
+	    "TLS handshakes that failed, by cause.", "TLS-TIMEOUT")		\
+	X(tls_fail_protocol,							\
+	    "rondo_tls_handshake_failures_total{listener=\"tls\",cause=\"protocol\"}", 1, \
+	    "TLS handshakes that failed, by cause.", "TLS-PROTO")		\
+	X(tls_fail_certificate,							\
+	    "rondo_tls_handshake_failures_total{listener=\"tls\",cause=\"certificate\"}", 1, \
+	    "TLS handshakes that failed, by cause.", "TLS-CERT")
 
 #define STATS_WORKER_CLASSES(X)							\
 	X(local_responses, "rondo_local_responses_total",			\

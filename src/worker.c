@@ -20,6 +20,9 @@
 #include "proc.h"
 #include "proxy.h"
 #include "shm.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 #include "worker.h"
 
 #define ACCEPT_BATCH	64	/* accepts per readiness event, so one worker cannot hog the queue */
@@ -27,17 +30,26 @@
 #define FULL_PAUSE	0.01	/* seconds without accepting while maxConnections is reached */
 #define ACCEPT_SLACK	2	/* connections this worker may hold above the least loaded one */
 
+/* A listening socket the worker accepts on: the plain one, the TLS one. */
+struct listener {
+	struct worker *wk;
+	int fd;				/* -1: none (or closed by a graceful stop) */
+	int tls;			/* connections start with a TLS handshake */
+	ev_io w;
+};
+
 struct worker {
 	struct ev_loop *loop;
 	int id;
-	int lfd;
+	struct listener ls[2];		/* plain, TLS */
+	int quitting;			/* stopped accepting: drain, then exit */
+	struct tls_ctx *tls;		/* this generation's TLS contexts; NULL: no TLS */
 	const struct conf *conf;
 	struct shm_seg *seg;
 	const int (*handoff)[2];	/* see worker_args */
 	ev_io handoff_w;
 	int sfd;
 	struct proxy *px;
-	ev_io accept_w;
 	ev_timer pause_w;
 	ev_io signal_w;
 	ev_timer drain_w;		/* checks whether the drain is over */
@@ -86,11 +98,14 @@ worker_handoff_target(const struct worker *wk)
 	return mine > least + ACCEPT_SLACK ? target : -1;
 }
 
-/* Sends fd to worker slot i. 0 when it went (the caller closes its copy). */
+/*
+ * Sends fd to worker slot i, with one byte saying whether it came to the TLS
+ * listener. 0 when it went (the caller closes its copy).
+ */
 static int
-worker_handoff_send(struct worker *wk, unsigned i, int fd)
+worker_handoff_send(struct worker *wk, unsigned i, int fd, int tls)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))], byte = 0;
+	char cbuf[CMSG_SPACE(sizeof(int))], byte = (char)tls;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 	    .msg_controllen = sizeof(cbuf) };
@@ -115,6 +130,35 @@ worker_handoff_send(struct worker *wk, unsigned i, int fd)
 		return -1;
 	}
 	return 0;
+}
+
+/* Starts a session for an accepted connection; tls: it came to the TLS listener. */
+static void
+worker_serve(struct worker *wk, int fd, const struct sockaddr *peer, int tls)
+{
+	void *ssl = NULL;
+
+#ifdef HAVE_TLS
+	if (tls && (ssl = tls_server_new(wk->tls)) == NULL) {
+		log_warnx("no TLS state for a new connection: closing it");
+		close(fd);
+		return;
+	}
+#else
+	(void)tls;
+#endif
+	proxy_accept(wk->px, fd, peer, ssl);
+}
+
+static void
+worker_accept_pause(struct worker *wk, double t)
+{
+	unsigned i;
+
+	for (i = 0; i < 2; i++)
+		ev_io_stop(wk->loop, &wk->ls[i].w);
+	ev_timer_set(&wk->pause_w, t, 0.);
+	ev_timer_start(wk->loop, &wk->pause_w);
 }
 
 /* Connections handed over by other workers. */
@@ -149,7 +193,7 @@ worker_handoff_cb(struct ev_loop *loop, ev_io *w, int revents)
 			close(fd);	/* the client left meanwhile */
 			continue;
 		}
-		proxy_accept(wk->px, fd, (struct sockaddr *)&ss, NULL);
+		worker_serve(wk, fd, (struct sockaddr *)&ss, byte == 1);
 	}
 }
 
@@ -170,7 +214,8 @@ worker_full(const struct worker *wk)
 static void
 worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct worker *wk = w->data;
+	struct listener *l = w->data;
+	struct worker *wk = l->wk;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int i, fd;
@@ -183,13 +228,11 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			 * At the cap: leave new connections in the kernel's queue
 			 * and look again shortly, rather than accept and refuse.
 			 */
-			ev_io_stop(loop, &wk->accept_w);
-			ev_timer_set(&wk->pause_w, FULL_PAUSE, 0.);
-			ev_timer_start(loop, &wk->pause_w);
+			worker_accept_pause(wk, FULL_PAUSE);
 			return;
 		}
 		len = sizeof(ss);
-		fd = accept4(wk->lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			switch (errno) {
 			case EAGAIN:
@@ -203,9 +246,7 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			case ENOBUFS:
 			case ENOMEM:
 				log_warn("accept (pausing %.0fs)", ACCEPT_PAUSE);
-				ev_io_stop(loop, &wk->accept_w);
-				ev_timer_set(&wk->pause_w, ACCEPT_PAUSE, 0.);
-				ev_timer_start(loop, &wk->pause_w);
+				worker_accept_pause(wk, ACCEPT_PAUSE);
 				return;
 			default:
 				log_warn("accept");
@@ -213,11 +254,11 @@ worker_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			}
 		}
 		if ((target = worker_handoff_target(wk)) != -1 &&
-		    worker_handoff_send(wk, (unsigned)target, fd) == 0) {
+		    worker_handoff_send(wk, (unsigned)target, fd, l->tls) == 0) {
 			close(fd);
 			continue;
 		}
-		proxy_accept(wk->px, fd, (struct sockaddr *)&ss, NULL);
+		worker_serve(wk, fd, (struct sockaddr *)&ss, l->tls);
 	}
 }
 
@@ -234,8 +275,11 @@ static void
 worker_pause_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct worker *wk = w->data;
+	unsigned i;
 
-	ev_io_start(loop, &wk->accept_w);
+	for (i = 0; i < 2; i++)
+		if (wk->ls[i].fd != -1)
+			ev_io_start(loop, &wk->ls[i].w);
 }
 
 static void
@@ -257,13 +301,19 @@ worker_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 worker_quit(struct worker *wk)
 {
-	if (wk->lfd == -1)
+	unsigned i;
+
+	if (wk->quitting)
 		return;
+	wk->quitting = 1;
 	atomic_store(&wk->seg->workers[wk->id - 1].quitting, 1);
-	ev_io_stop(wk->loop, &wk->accept_w);
 	ev_timer_stop(wk->loop, &wk->pause_w);
-	close(wk->lfd);
-	wk->lfd = -1;
+	for (i = 0; i < 2; i++) {
+		ev_io_stop(wk->loop, &wk->ls[i].w);
+		if (wk->ls[i].fd != -1)
+			close(wk->ls[i].fd);
+		wk->ls[i].fd = -1;
+	}
 	proxy_drain(wk->px);
 	wk->drain_deadline = ev_now(wk->loop) + (double)wk->conf->shutdown_timeout_ms / 1000.;
 	ev_timer_set(&wk->drain_w, 0., 0.1);
@@ -352,12 +402,13 @@ worker_spin_init(struct worker_spin *sp, struct worker *wk)
 int
 worker_main(const struct worker_args *a)
 {
-	struct worker wk = { .id = a->id, .lfd = a->listen_fd, .seg = a->seg,
+	struct worker wk = { .id = a->id, .seg = a->seg, .tls = a->tls,
 	    .handoff = a->handoff, .conf = a->conf, .max_connections = a->conf->max_connections };
 	char err[512];
 	const struct conf *c = a->conf;
 	struct shm_seg *seg = a->seg;
-	int id = a->id, listen_fd = a->listen_fd;
+	int id = a->id;
+	unsigned i;
 	unsigned long long conns, reqs;
 	char name[32];
 	struct worker_spin spin;
@@ -390,15 +441,22 @@ worker_main(const struct worker_args *a)
 		wk.flush_w.data = &wk;
 		ev_prepare_start(wk.loop, &wk.flush_w);
 	}
-	ev_io_init(&wk.accept_w, worker_accept_cb, listen_fd, EV_READ);
-	wk.accept_w.data = &wk;
+	wk.ls[0].fd = a->listen_fd;
+	wk.ls[1].fd = a->tls_fd;
+	wk.ls[1].tls = 1;
+	for (i = 0; i < 2; i++) {
+		wk.ls[i].wk = &wk;
+		ev_io_init(&wk.ls[i].w, worker_accept_cb, wk.ls[i].fd, EV_READ);
+		wk.ls[i].w.data = &wk.ls[i];
+		if (wk.ls[i].fd != -1)
+			ev_io_start(wk.loop, &wk.ls[i].w);
+	}
 	ev_timer_init(&wk.pause_w, worker_pause_cb, ACCEPT_PAUSE, 0.);
 	wk.pause_w.data = &wk;
 	ev_io_init(&wk.signal_w, worker_signal_cb, wk.sfd, EV_READ);
 	wk.signal_w.data = &wk;
 	ev_init(&wk.drain_w, worker_drain_cb);
 	wk.drain_w.data = &wk;
-	ev_io_start(wk.loop, &wk.accept_w);
 	ev_io_start(wk.loop, &wk.signal_w);
 	if (wk.handoff != NULL) {
 		ev_io_init(&wk.handoff_w, worker_handoff_cb, wk.handoff[id - 1][1], EV_READ);
@@ -412,8 +470,9 @@ worker_main(const struct worker_args *a)
 	log_info("exiting: served %llu connections, %llu requests", conns, reqs);
 	proxy_free(wk.px);
 	accesslog_close(wk.alog);
-	if (wk.lfd != -1)
-		close(wk.lfd);
+	for (i = 0; i < 2; i++)
+		if (wk.ls[i].fd != -1)
+			close(wk.ls[i].fd);
 	close(wk.sfd);
 	ev_loop_destroy(wk.loop);
 	return 0;

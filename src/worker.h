@@ -14,12 +14,15 @@
 struct conf;
 struct lb;
 struct shm_seg;
+struct tls_ctx;
 
 /* What a worker gets from the master. */
 struct worker_args {
 	int id;				/* 1-based */
 	pid_t master;			/* the master's pid, taken before fork() */
-	int listen_fd;
+	int listen_fd;			/* plain HTTP; -1: none (TLS only) */
+	int tls_fd;			/* TLS; -1: none */
+	struct tls_ctx *tls;		/* the generation's TLS contexts (with tls_fd) */
 	const struct conf *conf;
 	struct shm_seg *seg;
 	const struct lb *lb;

@@ -113,12 +113,26 @@ def tls_addr(r):
     return (host, int(port))
 
 
+def warm_up(r, pki, names):
+    """Requests over TLS until every backend in names answered once."""
+    cctx, seen = client_context(pki), set()
+
+    def all_seen():
+        with TLSClient(tls_addr(r), cctx) as c:
+            resp = c.request("GET", "/")
+            if resp.status == 200:
+                seen.add(resp.header("X-Backend"))
+        return set(names) <= seen
+
+    lib.wait_until(all_seen, 10 * lib.SLOW, "backends %s to answer over TLS" % names)
+
+
 def start(ctx, nbackends=1, workers=1, **extra):
     pki = PKI(ctx)
     ab = pki.leaf("ab", ["a.test", "b.test"])
     bs = ctx.backends_n(nbackends)
     r = ctx.rondo(tls_config(bs, pki, [ab], workers=workers, **extra))
-    lib.warm_up(r, [b.name for b in bs])
+    warm_up(r, pki, [b.name for b in bs])
     return r, bs, pki, ab
 
 
@@ -414,6 +428,71 @@ def redirect_http_to_https(ctx):
     expect_eq(resp.header("Location"), "https://site.test:%d/a/b?x=1&y=2" % port, "Location")
     with TLSClient(tls_addr(r), client_context(pki)) as c:
         expect_eq(c.request("GET", "/").status, 200, "the TLS port serves")
+
+
+@suite.test
+def tls_metrics_and_access_log(ctx):
+    import json
+    aaddr = (lib.LOOPBACK, lib.free_port())
+    log = os.path.join(ctx.tmpdir, "access.log")
+    r, _, pki, _ = start(ctx, workers=2, admin=lib.admin_conf(aaddr), accessLog=log,
+                         accessLogFormat="json", timeouts={"clientHeader": "1s"})
+    cctx = client_context(pki, versions=(ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3))
+    with TLSClient(tls_addr(r), cctx, sni="b.test") as c:
+        expect_eq(c.request("GET", "/first").status, 200, "first request")
+        session = c.sock.session
+    reused, _ = resumed_session(tls_addr(r), cctx, session)
+    expect(reused, "second handshake not resumed")
+    # One of each failure: plain HTTP (protocol), a stalled handshake (timeout).
+    with socket.create_connection(tls_addr(r), timeout=5 * lib.SLOW) as s:
+        s.sendall(lib.build_request("GET", "/"))
+        got = s.recv(4096)
+        expect(got.startswith(b"HTTP/1.1 400") and b"HTTPS" in got,
+               "plain HTTP on the TLS port got %r", got[:80])
+    with socket.create_connection(tls_addr(r), timeout=5 * lib.SLOW) as s:
+        s.sendall(b"\x16\x03\x01")
+        expect_eq(s.recv(10), b"", "stalled handshake closed")
+
+    def value(samples, name):
+        return sum(v for k, v in samples if k == name)
+
+    def metrics():
+        text = lib.admin_request(aaddr, "GET", "/metrics").body.decode()
+        out = []
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                k, _, v = line.rpartition(" ")
+                out.append((k, float(v)))
+        return out
+
+    want = {
+        'rondo_tls_resumed_handshakes_total{listener="tls"}': 1,
+        'rondo_tls_handshake_failures_total{listener="tls",cause="protocol"}': 1,
+        'rondo_tls_handshake_failures_total{listener="tls",cause="timeout"}': 1,
+        'rondo_tls_handshake_failures_total{listener="tls",cause="certificate"}': 0,
+    }
+    lib.wait_until(lambda: all(value(metrics(), k) == v for k, v in want.items()),
+                   5 * lib.SLOW, "TLS counters in /metrics: %s" % want)
+    samples = metrics()
+    # warm-up handshakes count too: at least the two above
+    expect(value(samples, 'rondo_tls_handshakes_total{listener="tls"}') >= 2,
+           "handshakes counted: %s", [x for x in samples if "tls" in x[0]])
+    text = lib.admin_request(aaddr, "GET", "/metrics").body.decode()
+    expect_eq(text.count("# TYPE rondo_tls_handshake_failures_total counter"), 1,
+              "one TYPE line for the failure family")
+    lines = []
+
+    def logged():
+        with open(log) as f:
+            lines[:] = [json.loads(x) for x in f if x.strip()]
+        return any(x["target"] == "/first" for x in lines)
+    lib.wait_until(logged, 5 * lib.SLOW, "the access log line of /first")
+    first = [x for x in lines if x["target"] == "/first"][0]
+    expect_eq((first.get("tls_version"), first.get("sni"), first.get("tls_resumed")),
+              ("TLSv1.3", "b.test", False), "TLS fields of the first request's log line")
+    expect(first.get("tls_cipher", "").startswith("TLS_"), "tls_cipher: %r", first.get("tls_cipher"))
+    resumed = [x for x in lines if x["target"] == "/" and x.get("tls_resumed")]
+    expect(resumed, "no log line with tls_resumed true")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ when rondo was built without TLS or the openssl command is missing.
 
 import os
 import shutil
+import socket
 import signal
 import subprocess
 import sys
@@ -115,17 +116,43 @@ def reload_with_broken_certificate_keeps_old(ctx):
 
 
 @suite.test
-def tls_only_is_not_served_yet(ctx):
+def tls_only_listener(ctx):
+    import ssl
     need_tls(ctx)
     make_cert(ctx, "a", ["example.com"])
+    b = ctx.backend("b1")
     conf = tls_conf([("a", "a")])
+    conf["servers"] = [b.url]
     del conf["port"]
     rc, out, err = ctx.run_rondo(["-t", "-c", "t.json"], config=conf, name="t.json")
     expect_eq(rc, 0, "exit status of rondo -t on a TLS-only configuration (stderr %r)" % err.strip())
     expect("listen (none), tls 127.0.0.1:" in out, "rondo -t output: %r", out)
-    rc, out, err = ctx.run_rondo(["-c", "t.json"], config=conf, name="t.json")
-    expect_eq(rc, 1, "exit status of rondo started without a plain port")
-    expect("\"port\" is required for now" in err, "no reason given: %r", err)
+    tls_port = conf["tls"]["port"]
+    r = lib.Rondo(ctx, conf, port=None)
+    r.start = lambda wait_ready=True: None
+    ctx.rondos.append(r)
+    r.proc = lib.spawn([lib.RONDO_BIN, "-c", os.path.join(ctx.tmpdir, "t.json")],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, cwd=ctx.tmpdir)
+    logf = open(r.log_path, "ab")
+    lib.threading.Thread(target=r._reader, args=(r.proc.stdout, logf), daemon=True).start()
+    m = r.wait_log(r"master: ready: listening on (\S+) \(TLS\)", 10 * lib.SLOW)
+    expect_eq(m.group(1), tls_port, "the ready line names the TLS listener alone")
+    cctx = ssl.create_default_context(cafile=os.path.join(ctx.tmpdir, "a.pem"))
+    host, _, port = tls_port.rpartition(":")
+
+    def answered():
+        with socket.create_connection((host, int(port)), timeout=5) as raw:
+            with cctx.wrap_socket(raw, server_hostname="example.com") as s:
+                s.sendall(b"GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    d = s.recv(65536)
+                    if not d:
+                        break
+                    data += d
+        return data.startswith(b"HTTP/1.1 200") and b"hello from b1" in data
+    lib.wait_until(answered, 10 * lib.SLOW, "a request over the TLS-only listener")
 
 
 if __name__ == "__main__":

@@ -68,6 +68,8 @@ START_TEST(test_host)
 	    sizeof(err)) == 0, "%s: %s", hosts[_i].listen, err);
 	ck_assert_msg(admin_host_allowed(&a, hosts[_i].host, strlen(hosts[_i].host)) == hosts[_i].ok,
 	    "listen %s, Host \"%s\": expected %d", hosts[_i].listen, hosts[_i].host, hosts[_i].ok);
+	/* No Host field at all: refused (and never read through a NULL). */
+	ck_assert_int_eq(admin_host_allowed(&a, NULL, 0), 0);
 }
 END_TEST
 
