@@ -316,26 +316,53 @@ admin_refuse(struct admin_conn *ac, const struct http_msg *m, int post)
 
 /* --- routes ----------------------------------------------------------------------------- */
 
+/*
+ * POST /instance/drain, /instance/ready: the monitor path answers 503 (or no
+ * longer does) while requests are served as before, so that the balancer
+ * in front takes this instance out (or back) without a stop.
+ */
+static void
+admin_instance(struct admin_conn *ac, const char *action, size_t len)
+{
+	struct admin *a = ac->a;
+	int drain;
+
+	if (len == 5 && memcmp(action, "drain", 5) == 0)
+		drain = 1;
+	else if (len == 5 && memcmp(action, "ready", 5) == 0)
+		drain = 0;
+	else {
+		admin_text(ac, 404, "", "actions: drain, ready\n");
+		return;
+	}
+	shm_monitor_set(a->seg, SHM_MONITOR_DRAIN, drain);
+	log_info("admin: instance set to %s", drain ? "drain" : "ready");
+	admin_text(ac, 200, "", "instance %s%s\n", drain ? "drain" : "ready",
+	    a->conf->monitor_path[0] == '\0' ? " (no monitor path is configured)" : "");
+}
+
 static void
 admin_route(struct admin_conn *ac, const struct http_msg *m)
 {
 	struct admin *a = ac->a;
-	static const char prefix[] = "/backends/";
+	static const char prefix[] = "/backends/", iprefix[] = "/instance/";
 	const char *t = m->target.p, *slash = NULL;
 	size_t tl = m->target.len, plen = sizeof(prefix) - 1;
 	int is_post = http_str_eq(m->method, "POST"), get_path, post_path;
 	char *buf;
 	size_t n;
-	int b, drain;
+	int b, drain, inst_path;
 
 	get_path = (tl == 7 && memcmp(t, "/status", 7) == 0) ||
 	    (tl == 8 && memcmp(t, "/metrics", 8) == 0);
-	post_path = tl > plen && memcmp(t, prefix, plen) == 0 &&
-	    (slash = memchr(t + plen, '/', tl - plen)) != NULL;
+	inst_path = tl > sizeof(iprefix) - 1 && memcmp(t, iprefix, sizeof(iprefix) - 1) == 0;
+	post_path = inst_path || (tl > plen && memcmp(t, prefix, plen) == 0 &&
+	    (slash = memchr(t + plen, '/', tl - plen)) != NULL);
 	if (!get_path && !post_path) {
 		if (admin_refuse(ac, m, is_post) == 0)
 			admin_text(ac, 404, "", "endpoints: GET /status, GET /metrics, "
-			    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready\n");
+			    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready, "
+			    "POST /instance/drain, POST /instance/ready\n");
 		return;
 	}
 	if (get_path && !http_str_eq(m->method, "GET")) {
@@ -365,6 +392,10 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 		admin_reply(ac, 200, "", tl == 7 ? "application/json" :
 		    "text/plain; version=0.0.4", buf, n);
 		free(buf);
+		return;
+	}
+	if (inst_path) {
+		admin_instance(ac, t + sizeof(iprefix) - 1, tl - (sizeof(iprefix) - 1));
 		return;
 	}
 	b = admin_find_backend(a, t + plen, (size_t)(slash - (t + plen)));

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "accesslog.h"
+#include "cidr.h"
 #include "conf.h"
 #include "net.h"
 
@@ -89,7 +90,8 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
-    conf_set_string, conf_set_verify;
+    conf_set_string, conf_set_verify, conf_set_cidrs, conf_set_proxy_protocol,
+    conf_set_send_proxy;
 
 /* Indexed by enum conf_algorithm. */
 static const char *const conf_algorithms[] = {
@@ -145,6 +147,18 @@ static const struct conf_key conf_passive_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* "proxyProtocol" object; base is the whole struct conf. */
+static const struct conf_key conf_pp_keys[] = {
+	{ "trusted",		conf_set_cidrs,		offsetof(struct conf, pp_trusted),		1, 0, 1, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* "monitor" object; base is the whole struct conf. */
+static const struct conf_key conf_monitor_keys[] = {
+	{ "path",		conf_set_http_path,	offsetof(struct conf, monitor_path),		0, 0, 1, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 /* A server written as an object; base is its struct conf_backend. */
 static const struct conf_key conf_server_keys[] = {
 	{ "url",		conf_set_server_url,	0,						0, 0, 1, NULL },
@@ -152,6 +166,7 @@ static const struct conf_key conf_server_keys[] = {
 	{ "maxConnections",	conf_set_uint,		offsetof(struct conf_backend, max_connections),	0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
 	{ "backup",		conf_set_bool,		offsetof(struct conf_backend, backup),		0, 0, 0, NULL },
 	{ "verify",		conf_set_verify,	offsetof(struct conf_backend, no_verify),	0, 0, 0, NULL },
+	{ "sendProxy",		conf_set_send_proxy,	offsetof(struct conf_backend, send_proxy),	0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -201,6 +216,10 @@ static const struct conf_key conf_keys[] = {
 	{ "accessLogFormat",	conf_set_access_log_format, offsetof(struct conf, access_log_format),	0, 0, 0, NULL },
 	{ "admin",		conf_set_admin,		0,						0, 0, 0, conf_admin_keys },
 	{ "tls",		conf_set_tls,		offsetof(struct conf, tls),			0, 0, 0, conf_tls_keys },
+	{ "proxyProtocol",	conf_set_proxy_protocol, 0,						0, 0, 0, conf_pp_keys },
+	{ "trustedProxies",	conf_set_cidrs,		offsetof(struct conf, trusted_proxies),		0, 0, 0, NULL },
+	{ "monitor",		conf_set_object,	0,						0, 0, 0, conf_monitor_keys },
+	{ "stopGrace",		conf_set_duration,	offsetof(struct conf, stop_grace_ms),		0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -216,6 +235,8 @@ _Static_assert(CONF_NKEYS(conf_passive_keys) <= 32, "too many keys in conf_passi
 _Static_assert(sizeof(((struct conf_passive_health *)0)->statuses) * 8 >
     CONF_PASSIVE_STATUS_MAX - CONF_PASSIVE_STATUS_MIN, "passiveHealth.statuses bitmap too small");
 _Static_assert(CONF_NKEYS(conf_tls_keys) <= 32, "too many keys in conf_tls_keys");
+_Static_assert(CONF_NKEYS(conf_pp_keys) <= 32, "too many keys in conf_pp_keys");
+_Static_assert(CONF_NKEYS(conf_monitor_keys) <= 32, "too many keys in conf_monitor_keys");
 
 static void
 conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
@@ -1173,6 +1194,79 @@ conf_set_verify(struct conf_errs *e, const struct conf_key *k, struct json_objec
 		*(int *)((char *)base + k->off) = json_object_get_boolean(v) ? 0 : 1;
 }
 
+/* "sendProxy" of a server object: "v1" or "v2" (the PROXY protocol version). */
+static void
+conf_set_send_proxy(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s = conf_string(v);
+	int *dst = (int *)((char *)base + k->off);
+
+	if (s != NULL && strcmp(s, "v1") == 0)
+		*dst = 1;
+	else if (s != NULL && strcmp(s, "v2") == 0)
+		*dst = 2;
+	else
+		conf_err(e, jpath, "must be \"v1\" or \"v2\"");
+}
+
+/*
+ * A list of address ranges (cidr.h) into the struct conf_cidrs at base +
+ * k->off; k->min is the fewest entries allowed. Each bad entry is a problem
+ * of its own.
+ */
+static void
+conf_set_cidrs(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf_cidrs *l = (struct conf_cidrs *)((char *)base + k->off);
+	char ipath[CONF_JPATH_MAX], msg[CONF_MSG_MAX];
+	struct json_object *item;
+	const char *s;
+	size_t i, n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		conf_err(e, jpath, "expected an array of address ranges such as [\"10.0.0.0/8\"]");
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n < (size_t)k->min) {
+		conf_err(e, jpath, "must list at least one address range");
+		return;
+	}
+	if (n == 0)
+		return;
+	if ((l->v = calloc(n, sizeof(*l->v))) == NULL) {
+		conf_err(e, jpath, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
+		item = json_object_array_get_idx(v, i);
+		if ((s = conf_string(item)) == NULL)
+			conf_err(e, ipath, "expected an address range such as \"10.0.0.0/8\"");
+		else if (cidr_parse(s, &l->v[l->n], msg, sizeof(msg)) == -1)
+			conf_err(e, ipath, "%s", msg);
+		else
+			l->n++;
+	}
+}
+
+/* "proxyProtocol": an object of conf_pp_keys turns the PROXY header on for every listener. */
+static void
+conf_set_proxy_protocol(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+
+	if (!json_object_is_type(v, json_type_object)) {
+		conf_err(e, jpath, "expected an object such as {\"trusted\": [\"10.0.0.0/8\"]}");
+		return;
+	}
+	c->proxy_protocol = 1;
+	conf_walk(e, k->sub, v, c, jpath);
+}
+
 /*
  * "servers": fills c->backends. Each entry is a URL string, or an object
  * with "url" and optional "weight", "maxConnections" and "backup" (left 0
@@ -2044,5 +2138,7 @@ conf_free(struct conf *c)
 	free(c->tls.ciphersuites);
 	free(c->tls.client_ca);
 	free(c->tls.backend_ca);
+	free(c->pp_trusted.v);
+	free(c->trusted_proxies.v);
 	free(c);
 }

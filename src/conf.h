@@ -24,6 +24,14 @@
 #define CONF_TLS_V1_2 0x1		/* conf_tls.protocols */
 #define CONF_TLS_V1_3 0x2
 
+struct cidr;
+
+/* A list of address ranges ("proxyProtocol.trusted", "trustedProxies"); cidr.h. */
+struct conf_cidrs {
+	struct cidr *v;			/* NULL when n is 0 */
+	size_t n;
+};
+
 /* "algorithm": how a backend is chosen for each request (balance.h). */
 enum conf_algorithm {
 	CONF_ALGO_ROUND_ROBIN,		/* "round-robin": the default */
@@ -44,6 +52,8 @@ struct conf_backend {
 	int backup;			/* 1: used only while no primary is up */
 	int tls;			/* 1: an https:// URL (port 443 by default); host goes in SNI */
 	int no_verify;			/* "verify": false: its certificate is not checked (https only) */
+	int send_proxy;			/* "sendProxy": 0 none, 1 "v1", 2 "v2": a PROXY header starts
+					   each connection, which then serves only its client */
 };
 
 struct conf_health {
@@ -141,6 +151,12 @@ struct conf {
 	int expose_server_header;	/* exposeServerHeader: 1 */
 	int drop_underscore_headers;	/* dropUnderscoreHeaders: 1 */
 	enum conf_algorithm algorithm;	/* round-robin */
+	int proxy_protocol;		/* "proxyProtocol" given: client connections start with a
+					   PROXY header, and come from its "trusted" ranges */
+	struct conf_cidrs pp_trusted;	/* "proxyProtocol": {"trusted": [...]} */
+	struct conf_cidrs trusted_proxies;	/* "trustedProxies": their X-Forwarded-* are kept */
+	char monitor_path[CONF_PATH_MAX];	/* "monitor": {"path"}: answered by rondo; "" = none */
+	uint64_t stop_grace_ms;		/* "stopGrace": SIGQUIT fails the monitor this long first: 0 */
 	size_t nbackends;
 	struct conf_backend *backends;
 };

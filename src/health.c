@@ -15,6 +15,7 @@
 #include "log.h"
 #include "net.h"
 #include "proc.h"
+#include "proxyproto.h"
 #include "shm.h"
 #include "stats.h"
 #include "health.h"
@@ -29,7 +30,7 @@ struct probe {
 	ev_io io;
 	ev_timer timeout;
 	ev_tstamp started;
-	char req[CONF_PATH_MAX + CONF_HOST_MAX + 128];
+	char req[PROXYPROTO_WRITE_MAX + CONF_PATH_MAX + CONF_HOST_MAX + 128];
 	size_t reqlen;
 	char resp[32];			/* enough for "HTTP/1.1 200" */
 	size_t resplen;
@@ -238,17 +239,27 @@ health_main(const struct conf *c, struct shm_seg *seg, pid_t master)
 	for (i = 0; i < c->nbackends; i++) {
 		struct probe *p = &h.probes[i];
 		const struct conf_backend *b = &c->backends[i];
-		int n;
+		int n, pp = 0;
 
 		p->h = &h;
 		p->idx = (unsigned)i;
 		p->fd = -1;
 		/* A backend whose state is known (carried over a reload) keeps it. */
 		p->state = atomic_load(&seg->backends[i].checked) ? shm_backend_up(seg, (unsigned)i) : -1;
-		n = snprintf(p->req, sizeof(p->req), "HEAD %s HTTP/1.1\r\nHost: %s\r\n"
-		    "User-Agent: rondo-health\r\nConnection: close\r\n\r\n",
+		/*
+		 * "sendProxy": a probe speaks for no client, so it says so, as the
+		 * spec intends: a v2 LOCAL header, or v1's "PROXY UNKNOWN".
+		 */
+		if (b->send_proxy == 1)
+			pp = proxyproto_write_v1_unknown(p->req, PROXYPROTO_WRITE_MAX);
+		else if (b->send_proxy == 2)
+			pp = proxyproto_write_v2_local(p->req, PROXYPROTO_WRITE_MAX);
+		if (pp < 0)
+			pp = 0;
+		n = snprintf(p->req + pp, sizeof(p->req) - (size_t)pp, "HEAD %s HTTP/1.1\r\n"
+		    "Host: %s\r\nUser-Agent: rondo-health\r\nConnection: close\r\n\r\n",
 		    c->health.path, b->hostport);
-		p->reqlen = n > 0 && (size_t)n < sizeof(p->req) ? (size_t)n : 0;
+		p->reqlen = n > 0 && (size_t)n < sizeof(p->req) - (size_t)pp ? (size_t)pp + (size_t)n : 0;
 		ev_init(&p->io, probe_io_cb);
 		p->io.data = p;
 		ev_init(&p->timeout, probe_timeout_cb);

@@ -103,6 +103,7 @@ struct master {
 	ev_child child_w;
 	ev_timer respawn_w;
 	ev_timer stop_w;
+	ev_timer grace_w;		/* SIGQUIT: the "stopGrace" before the workers stop */
 	uint8_t hash_key[16];		/* ip-hash key, drawn once, kept across reloads */
 	int stopping;			/* 0, or the signal that asked for it */
 	int ready;			/* the first children are started */
@@ -758,6 +759,27 @@ master_drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* The graceful stop (SIGQUIT): workers drain, the health child goes, the master waits. */
+static void
+master_quit(struct master *m)
+{
+	log_info("graceful stop: draining workers");
+	master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGQUIT);
+	master_signal_children(m, NULL, 1 << ROLE_HEALTH, SIGTERM);
+	ev_timer_set(&m->stop_w,
+	    (double)m->cur->conf->shutdown_timeout_ms / 1000. + QUIT_SLACK, 0.);
+	ev_timer_stop(m->loop, &m->respawn_w);
+	ev_timer_start(m->loop, &m->stop_w);
+	if (master_live(m) == 0)
+		ev_break(m->loop, EVBREAK_ALL);
+}
+
+static void
+master_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	master_quit(w->data);
+}
+
 static void
 master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -777,17 +799,28 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (m->stopping == w->signum)
 		return;
 	m->stopping = w->signum;
-	if (w->signum == SIGQUIT) {
-		log_info("graceful stop: draining workers");
-		master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGQUIT);
-		master_signal_children(m, NULL, 1 << ROLE_HEALTH, SIGTERM);
-		ev_timer_set(&m->stop_w,
-		    (double)m->cur->conf->shutdown_timeout_ms / 1000. + QUIT_SLACK, 0.);
-	} else {
-		log_info("stopping");
-		master_signal_children(m, NULL, 3, SIGTERM);
-		ev_timer_set(&m->stop_w, STOP_TIMEOUT, 0.);
+	ev_timer_stop(loop, &m->grace_w);
+	if (w->signum == SIGQUIT && m->cur->conf->stop_grace_ms > 0) {
+		/*
+		 * "stopGrace": first the monitor path says 503 while everything
+		 * is served as before, so that the balancer in front stops
+		 * sending connections before the listeners close.
+		 */
+		shm_monitor_set(m->cur->seg, SHM_MONITOR_STOPPING, 1);
+		log_info("graceful stop: failing the monitor for %.1fs first",
+		    (double)m->cur->conf->stop_grace_ms / 1000.);
+		ev_timer_stop(loop, &m->respawn_w);
+		ev_timer_set(&m->grace_w, (double)m->cur->conf->stop_grace_ms / 1000., 0.);
+		ev_timer_start(loop, &m->grace_w);
+		return;
 	}
+	if (w->signum == SIGQUIT) {
+		master_quit(m);
+		return;
+	}
+	log_info("stopping");
+	master_signal_children(m, NULL, 3, SIGTERM);
+	ev_timer_set(&m->stop_w, STOP_TIMEOUT, 0.);
 	ev_timer_stop(loop, &m->respawn_w);
 	ev_timer_start(loop, &m->stop_w);
 	if (master_live(m) == 0)
@@ -1062,6 +1095,8 @@ master_run(struct conf *c, const struct master_opts *o)
 	m.respawn_w.data = &m;
 	ev_timer_init(&m.stop_w, master_stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m.stop_w.data = &m;
+	ev_init(&m.grace_w, master_grace_cb);
+	m.grace_w.data = &m;
 
 	log_info("rondo %s starting: %zu %s, %u %s", PACKAGE_VERSION, c->nbackends,
 	    plural(c->nbackends, "backend", "backends"), g->workers,

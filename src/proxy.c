@@ -36,17 +36,22 @@
 #include "accesslog.h"
 #include "balance.h"
 #include "buf.h"
+#include "cidr.h"
 #include "clock.h"
 #include "conf.h"
 #include "conn.h"
 #include "http.h"
 #include "log.h"
+#include "monitor.h"
 #include "net.h"
+#include "ppin.h"
 #include "proxy.h"
+#include "proxyproto.h"
 #include "rewrite.h"
 #include "shm.h"
 #include "stats.h"
 #include "upstream.h"
+#include "xff.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
 #define REQ_HEAD_MAX	(px->conf->limits.header_size < HEAD_MAX ? \
@@ -142,7 +147,17 @@ struct session {
 	unsigned nreq;			/* exchanges completed on this connection */
 	int read_full;			/* the last read filled all the room it was given */
 	int rs_quickack;		/* quick ACKs asked for while this response streams in */
-	char client_ip[INET6_ADDRSTRLEN];
+	char client_ip[INET6_ADDRSTRLEN];	/* the client for logs and hashing: conn_ip, or
+					   what a trusted proxy's X-Forwarded-For says */
+
+	/* who the client is (PROXY protocol, trusted proxies) */
+	int pp_wait;			/* a PROXY header must come first ("proxyProtocol") */
+	struct sockaddr_storage peer;	/* the client: the PROXY header's, else the socket's */
+	struct sockaddr_storage dst;	/* the address it came to, once known (dst_len) */
+	socklen_t dst_len;
+	char conn_ip[INET6_ADDRSTRLEN];	/* peer as text: what X-Forwarded-For gets */
+	int trusted;			/* peer is in "trustedProxies" */
+	struct upstream *kept;		/* sendProxy: this client's idle backend connection */
 };
 
 struct proxy {
@@ -180,6 +195,9 @@ static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
+static void respond_send(struct session *, int);
+static void session_keep_upstream(struct session *, struct upstream *);
+static void session_set_peer(struct session *, const struct sockaddr *);
 
 /* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
@@ -263,6 +281,63 @@ session_last(const struct session *s)
 
 /* --- backend connections -------------------------------------------------------------- */
 
+/*
+ * A connection that began with a PROXY header ("sendProxy") speaks for this
+ * client alone: between its requests it waits on the session, unwatched,
+ * never in the worker's pool, and is closed with the session. A backend
+ * that closed it meanwhile is noticed on the next request, which then goes
+ * again on a new connection (a reused connection's usual race).
+ */
+static void
+session_keep_upstream(struct session *s, struct upstream *up)
+{
+	if (s->kept != NULL)
+		upstream_destroy(s->kept);
+	upstream_set_events(up, 0);
+	ev_clear_pending(s->px->loop, &up->io);
+	s->kept = up;
+}
+
+/* An idle connection to backend b for this session: its own (sendProxy), else from the pool. */
+static struct upstream *
+session_take_upstream(struct session *s, int b)
+{
+	struct upstream *up = s->kept;
+
+	if (!s->px->conf->backends[b].send_proxy)
+		return upstream_take(s->px->pool, b, backend_cb, s->px->now);
+	if (up == NULL || up->backend != b)
+		return NULL;
+	s->kept = NULL;
+	return up;
+}
+
+/*
+ * "sendProxy": the PROXY header goes first on a new backend connection,
+ * with the client's address (the one a PROXY header gave rondo, if any).
+ * Written at once into the fresh socket's empty buffer (a hundred bytes at
+ * most), before any TLS handshake. 0, or -1 when it could not be.
+ */
+static int
+session_send_proxy(struct session *s, struct upstream *up)
+{
+	char hdr[PROXYPROTO_WRITE_MAX];
+	socklen_t len = sizeof(s->dst);
+	int n;
+
+	if (s->dst_len == 0 && getsockname(s->cfd, (struct sockaddr *)&s->dst, &len) == 0)
+		s->dst_len = len;
+	if (s->px->conf->backends[up->backend].send_proxy == 1)
+		n = proxyproto_write_v1(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
+		    (struct sockaddr *)&s->dst);
+	else
+		n = proxyproto_write_v2(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
+		    (struct sockaddr *)&s->dst);
+	if (n <= 0)
+		return -1;
+	return send(up->fd, hdr, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n ? 0 : -1;
+}
+
 /* Drops the session's backend connection: back to the pool when reusable, else closed. */
 static void
 session_drop_upstream(struct session *s, int reusable)
@@ -277,7 +352,9 @@ session_drop_upstream(struct session *s, int reusable)
 		return;
 	s->up = NULL;
 	s->up_gen++;		/* callbacks holding the old up must not touch it */
-	if (reusable)
+	if (reusable && s->px->conf->backends[up->backend].send_proxy)
+		session_keep_upstream(s, up);
+	else if (reusable)
 		upstream_release(up, s->px->now);
 	else
 		upstream_destroy(up);
@@ -330,7 +407,7 @@ session_pick_and_connect(struct session *s, int fresh)
 			}
 		}
 		s->backend = b;
-		up = fresh ? NULL : upstream_take(px->pool, b, backend_cb, px->now);
+		up = fresh ? NULL : session_take_upstream(s, b);
 		fresh = 0;
 		s->counted = 1;
 		if (up == NULL && (up = upstream_connect(px->pool, b, &px->conf->backends[b].addr,
@@ -432,10 +509,15 @@ respond_local(struct session *s, int status, const char *body)
 static void
 respond_prepared(struct session *s, int status)
 {
-	struct proxy *px = s->px;
+	stats_local_response(s->px->slot, status);
+	respond_send(s, status);
+}
 
+/* As respond_prepared, for an answer that is not counted as a local response. */
+static void
+respond_send(struct session *s, int status)
+{
 	s->local = 1;
-	stats_local_response(px->slot, status);
 	s->client_close = 1;
 	s->rs_status = status;
 	s->rs = RS_DONE;
@@ -455,7 +537,8 @@ static int
 request_rewrite(struct session *s, const struct http_msg *m)
 {
 	char fresh[REWRITE_ID_LEN + 1];
-	struct rewrite_request rq = { .client_ip = s->client_ip, .upgrade = s->rq_upgrade,
+	struct rewrite_request rq = { .client_ip = s->conn_ip, .trusted = s->trusted,
+	    .upgrade = s->rq_upgrade,
 	    .tls = s->cc.tls != NULL,
 	    .fresh_id = fresh, .id = s->req_id,
 	    .drop_underscore = s->px->conf->drop_underscore_headers };
@@ -577,6 +660,39 @@ request_keep_line(struct session *s)
 	s->rq_line_len = n;
 }
 
+/*
+ * The client address for hashing and logs: the socket's (or the PROXY
+ * header's), unless that is a trusted proxy: then the rightmost address of
+ * X-Forwarded-For that is not one (xff.h), for this request only.
+ */
+static void
+session_client_from_xff(struct session *s, const struct http_msg *m)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+	struct sockaddr_storage ss;
+
+	memcpy(s->client_ip, s->conn_ip, sizeof(s->client_ip));
+	if (xff_client(m, &s->px->conf->trusted_proxies, &ss)) {
+		sa = (const struct sockaddr *)&ss;
+		net_addr_host(sa, s->client_ip, sizeof(s->client_ip));
+	}
+	s->pick.key = balance_client_key(s->px->lb, sa);
+}
+
+/* "monitor": rondo answers its path itself (monitor.h), never a backend; then closes. */
+static void
+request_answer_monitor(struct session *s, const struct http_msg *m)
+{
+	int status;
+
+	request_keep_line(s);		/* the log shows the line as asked */
+	s->rq = RQ_DONE;
+	buf_reset(s->rsh);
+	status = monitor_answer(s->rsh, s->px->conf, s->px->seg, m, &s->rsh_head);
+	shm_counter_add(&s->px->slot->monitor_requests, 1);
+	respond_send(s, status);
+}
+
 /* A request head may be complete in cin: parse it and start the exchange. */
 static void
 request_start(struct session *s)
@@ -653,6 +769,12 @@ request_start(struct session *s)
 	buf_reset(s->rqh);
 	buf_reset(s->rsh);
 	buf_reset(s->sin);
+	if (s->trusted)
+		session_client_from_xff(s, m);
+	if (px->conf->monitor_path[0] != '\0' && monitor_match(px->conf, m)) {
+		request_answer_monitor(s, m);
+		return;
+	}
 	if (request_rewrite(s, m) == -1) {
 		request_keep_line(s);	/* rqh holds a part of a head */
 		respond_local(s, 431, http_reason(431));
@@ -1182,12 +1304,50 @@ client_handshake(struct session *s)
 	return r;
 }
 
+/*
+ * "proxyProtocol": the PROXY header, read off the socket before anything
+ * else (a TLS handshake included) under the request head's deadline, into
+ * cin, emptied again once it is whole. 0 once the header is read (its
+ * address is the client's from now on), -1 while it waits for more bytes or
+ * when the session was closed: a connection without a valid header gets no
+ * answer at all (the spec: never guess).
+ */
+static int
+client_proxy_header(struct session *s)
+{
+	struct proxyproto_hdr h;
+	int r;
+
+	if (s->cin == NULL && (s->cin = buf_get(&s->px->bufs)) == NULL) {
+		session_close(s);
+		return -1;
+	}
+	r = ppin_read(s->cfd, s->cin->data, PROXYPROTO_V2_MAX, &s->cin->end, &h);
+	if (r == PP_AGAIN)
+		return -1;
+	if (r != PP_OK) {
+		log_info("%s: %s, closing", s->client_ip, ppin_strerror(r));
+		session_close(s);
+		return -1;
+	}
+	buf_reset(s->cin);
+	s->pp_wait = 0;
+	if (!h.local) {		/* LOCAL: the proxy speaks for itself, the socket's address stands */
+		session_set_peer(s, (const struct sockaddr *)&h.src);
+		memcpy(&s->dst, &h.dst, h.dstlen);
+		s->dst_len = h.dstlen;
+	}
+	return 0;
+}
+
 static void
 client_read(struct session *s)
 {
 	struct proxy *px = s->px;
 	ssize_t n;
 
+	if (s->pp_wait && client_proxy_header(s) != 0)
+		return;
 	if (!s->cc.handshaken && client_handshake(s) != CONN_OK)
 		return;
 	if (s->cin == NULL && (s->cin = buf_get(&px->bufs)) == NULL) {
@@ -1414,6 +1574,13 @@ backend_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		up->connecting = 0;
+		if (s->px->conf->backends[up->backend].send_proxy &&
+		    session_send_proxy(s, up) == -1) {
+			backend_failed_early(s, "cannot send the PROXY header", 1);
+			if (s->cfd != -1)
+				session_update_io(s);
+			return;
+		}
 		session_timeout(s, s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	}
 	if (revents & EV_WRITE) {
@@ -1448,6 +1615,11 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 
+	if (s->pp_wait) {
+		log_info("%s: PROXY header timeout (%.1fs)", s->client_ip, s->timeout);
+		session_close(s);
+		return;
+	}
 	if (!s->cc.handshaken) {
 		log_info("%s: TLS handshake timeout (%.1fs)", s->client_ip, s->timeout);
 		shm_counter_add(&s->px->slot->tls_fail_timeout, 1);
@@ -1513,6 +1685,10 @@ session_close(struct session *s)
 		return;
 	session_log(s);
 	session_drop_upstream(s, 0);
+	if (s->kept != NULL) {
+		upstream_destroy(s->kept);
+		s->kept = NULL;
+	}
 	ev_io_stop(px->loop, &s->cio);
 	ev_timer_stop(px->loop, &s->timer);
 	conn_close(&s->cc);
@@ -1538,11 +1714,31 @@ session_close(struct session *s)
 	px->free_sessions = s;
 }
 
+/* Who the client is from now on: peer, its text, its hash key, whether it is a trusted proxy. */
+static void
+session_set_peer(struct session *s, const struct sockaddr *peer)
+{
+	const struct conf *c = s->px->conf;
+
+	memcpy(&s->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	s->pick.key = balance_client_key(s->px->lb, peer);
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->conn_ip,
+		    sizeof(s->conn_ip));
+	else
+		net_addr_host(peer, s->conn_ip, sizeof(s->conn_ip));
+	memcpy(s->client_ip, s->conn_ip, sizeof(s->client_ip));
+	s->trusted = cidr_match_list(c->trusted_proxies.v, c->trusted_proxies.n, peer);
+}
+
 void
 proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 {
+	const struct conf *c = px->conf;
 	struct session *s;
 	struct conn cc;
+	char ip[INET6_ADDRSTRLEN];
 
 #ifdef HAVE_TLS
 	if (tls != NULL)
@@ -1550,6 +1746,13 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 	else
 #endif
 		conn_plain_init(&cc, fd);
+	if (c->proxy_protocol && !cidr_match_list(c->pp_trusted.v, c->pp_trusted.n, peer)) {
+		/* Only the balancers in front may say who the client is; no one else may talk. */
+		net_addr_host(peer, ip, sizeof(ip));
+		log_info("%s: not in proxyProtocol.trusted, closing", ip);
+		conn_close(&cc);
+		return;
+	}
 	px->now = clock_mono();
 	if ((s = px->free_sessions) != NULL)
 		px->free_sessions = s->next;
@@ -1566,12 +1769,8 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;
 	s->pick.worker = px->worker;
-	s->pick.key = balance_client_key(px->lb, peer);
-	if (peer->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->client_ip,
-		    sizeof(s->client_ip));
-	else
-		net_addr_host(peer, s->client_ip, sizeof(s->client_ip));
+	session_set_peer(s, peer);
+	s->pp_wait = c->proxy_protocol;
 	ev_io_init(&s->cio, client_cb, fd, 0);
 	s->cio.data = s;
 	ev_init(&s->timer, timer_cb);

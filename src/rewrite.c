@@ -50,7 +50,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 {
 	struct http_str target = m->target, host = m->host, authority;
 	size_t i, nxff = 0, nupgrade = 0;
-	int r = 0, absolute = 0;
+	int r = 0, absolute = 0, kept_proto = 0, kept_host = 0;
 
 	rq->id[0] = '\0';
 	rq->referer_len = rq->agent_len = 0;
@@ -98,12 +98,21 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 			nupgrade++;	/* offered on below, when rq->upgrade */
 			continue;
 		case HTTP_H_CONTENT_LENGTH:
+			continue;	/* rondo writes its own */
 		case HTTP_H_X_FORWARDED_PROTO:
 		case HTTP_H_X_FORWARDED_HOST:
-			continue;	/* rondo writes its own */
+			/* A trusted proxy's are kept; anyone else's are replaced by rondo's. */
+			if (!rq->trusted || http_header_is_hop(m, h))
+				continue;
+			if (h->id == HTTP_H_X_FORWARDED_PROTO)
+				kept_proto = 1;
+			else
+				kept_host = 1;
+			r |= rewrite_field(b, h);
+			continue;
 		case HTTP_H_X_FORWARDED_FOR:
-			/* Joined into one field below, with the client's address last. */
-			if (!http_header_is_hop(m, h))
+			/* A trusted proxy's are joined into one field below, the client's address last. */
+			if (rq->trusted && !http_header_is_hop(m, h))
 				nxff++;
 			continue;
 		default:
@@ -164,8 +173,10 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		r |= buf_append(b, ", ", 2);
 	}
 	r |= buf_append_str(b, rq->client_ip);
-	r |= buf_append_str(b, rq->tls ? "\r\nX-Forwarded-Proto: https\r\n" :
-	    "\r\nX-Forwarded-Proto: http\r\n");
+	r |= buf_append(b, "\r\n", 2);
+	if (!kept_proto)
+		r |= buf_append_str(b, rq->tls ? "X-Forwarded-Proto: https\r\n" :
+		    "X-Forwarded-Proto: http\r\n");
 	if (rq->upgrade && nupgrade > 0) {
 		/* The client's offer, all its Upgrade fields in one, kept to check the 101 against. */
 		r |= buf_append(b, "Upgrade: ", 9);
@@ -180,7 +191,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		rq->upgrade_len = b->end - rq->upgrade_off;
 		r |= buf_append(b, "\r\nConnection: upgrade\r\n", 23);
 	}
-	if (host.len > 0) {
+	if (host.len > 0 && !kept_host) {
 		r |= buf_append(b, "X-Forwarded-Host: ", 18);
 		r |= buf_append(b, host.p, host.len);
 		r |= buf_append(b, "\r\n", 2);

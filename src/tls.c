@@ -545,8 +545,15 @@ tls_server_ctx(struct tls_ctx *t, const struct conf *c)
 		return NULL;
 	timeout_s = (long)(2 * ct->ticket_rotation_ms / 1000);	/* a ticket lives as long as its key */
 	SSL_CTX_set_app_data(ctx, t);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/*
+	 * The transport (conn_tls.c) retries a blocked write with the same bytes,
+	 * possibly moved (a buffer compacted meanwhile) or followed by more; a
+	 * peer's close without close_notify reads as the end of the stream, as
+	 * on plain TCP (HTTP frames its own messages).
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_timeout(ctx, timeout_s);
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername_cb);
@@ -712,7 +719,9 @@ tls_client_ctx(struct tls_ctx *t, struct tls_errs *e, const struct conf *c)
 		tls_err(e, "tls: %s", tls_ossl_why());
 		return;
 	}
-	SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(t->client, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_verify(t->client, SSL_VERIFY_PEER, NULL);
 	if (SSL_CTX_set_min_proto_version(t->client, TLS1_2_VERSION) != 1)
 		tls_err(e, "tls: %s", tls_ossl_why());

@@ -215,7 +215,9 @@ def pooled_backend_connection_idle_timeout(ctx):
     t0 = time.monotonic()
     expect(established_to(bs[0].port) >= 1, "no pooled connection to the backend after a request")
     time.sleep(0.5)
-    expect(established_to(bs[0].port) >= 1, "pooled connection closed within 0.5s (idle 1s)")
+    still = established_to(bs[0].port) >= 1
+    if time.monotonic() - t0 < 0.9:    # a loaded machine may have slept past the timeout
+        expect(still, "pooled connection closed within 0.5s (idle 1s)")
     lib.wait_until(lambda: established_to(bs[0].port) == 0, 5 * lib.SLOW,
                    "pooled backend connections closed after idle 1s")
     took = time.monotonic() - t0

@@ -724,7 +724,14 @@ START_TEST(test_example_full)
 	ck_assert_uint_eq(c->nbackends, 3);
 	ck_assert_uint_eq(c->backends[0].weight, 2);
 	ck_assert_uint_eq(c->backends[0].max_connections, 200);
+	ck_assert_int_eq(c->backends[0].send_proxy, 0);
+	ck_assert_int_eq(c->backends[1].send_proxy, 2);
 	ck_assert_int_eq(c->backends[2].backup, 1);
+	ck_assert_int_eq(c->proxy_protocol, 1);
+	ck_assert_uint_eq(c->pp_trusted.n, 3);
+	ck_assert_uint_eq(c->trusted_proxies.n, 1);
+	ck_assert_str_eq(c->monitor_path, "/rondo/health");
+	ck_assert_uint_eq(c->stop_grace_ms, 5000);
 	ck_assert_uint_eq(c->health_interval_ms, 2000);
 	ck_assert_str_eq(c->health.path, "/health");
 	ck_assert_int_eq(c->health.expect_status, 200);
@@ -1371,6 +1378,15 @@ static const struct {
 	{ "admin-wildcard-no-token.json", ": admin.listen: " },	/* [::]:9090 or 0.0.0.0:9090 */
 	{ "admin-token-short.json",	": admin.token: the token must be 16 to 4096 characters long (it has 6)" },
 	{ "admin-token-and-file.json",	": admin: token and tokenFile are exclusive: give one of them" },
+	{ "proxy-protocol-empty.json",	": proxyProtocol.trusted: must list at least one address range" },
+	{ "proxy-protocol-missing.json", ": proxyProtocol.trusted: required key is missing" },
+	{ "proxy-protocol-host-bits.json", ": proxyProtocol.trusted[1]: " },
+	{ "trusted-proxies-type.json",	": trustedProxies: expected an array of address ranges such as [\"10.0.0.0/8\"]" },
+	{ "trusted-proxies-entry.json",	": trustedProxies[0]: expected an address range such as \"10.0.0.0/8\"" },
+	{ "send-proxy.json",		": servers[0].sendProxy: must be \"v1\" or \"v2\"" },
+	{ "monitor-path.json",		": monitor.path: must start with \"/\"" },
+	{ "monitor-no-path.json",	": monitor.path: required key is missing" },
+	{ "stop-grace-zero.json",	": stopGrace: must be greater than 0" },
 };
 
 START_TEST(test_bad_fixture)
