@@ -589,12 +589,13 @@ def http_get(addr, path="/", headers=None, timeout=10.0, method="GET", body=None
 def config(backends=(), servers=None, **extra):
     """A configuration for ctx.rondo: the backends' URLs as servers (or the
     servers given: URLs or objects), a 500 ms health check interval, two
-    workers; extra keys are added or replace these."""
+    workers; extra keys are added or replace these, None leaves one out
+    (rondo's default)."""
     conf = {"healthCheckInterval": "500ms",
             "servers": servers if servers is not None else [b.url for b in backends],
             "workers": 2}
     conf.update(extra)
-    return conf
+    return {k: v for k, v in conf.items() if v is not None}
 
 
 ADMIN_TOKEN = "t0k3n-for-the-admin-tests"
