@@ -153,37 +153,13 @@ admin_find_backend(const struct admin *a, const char *name, size_t len)
 
 /* --- who may ask ---------------------------------------------------------------------- */
 
-/* The IPv6 form of <ss>'s address (an IPv4 one as ::ffff:a.b.c.d); returns its port. */
-static uint16_t
-admin_addr_v6(const struct sockaddr_storage *ss, struct in6_addr *ip)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6) {
-		*ip = sin6->sin6_addr;
-		return ntohs(sin6->sin6_port);
-	}
-	memset(ip, 0, sizeof(*ip));
-	ip->s6_addr[10] = 0xff;
-	ip->s6_addr[11] = 0xff;
-	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
-	return ntohs(sin->sin_port);
-}
-
-static int
-admin_ip_loopback(const struct in6_addr *ip)
-{
-	return IN6_IS_ADDR_LOOPBACK(ip) || (IN6_IS_ADDR_V4MAPPED(ip) && ip->s6_addr[12] == 127);
-}
-
 int
 admin_addr_loopback(const struct net_addr *listen)
 {
 	struct in6_addr ip;
 
-	(void)admin_addr_v6(&listen->ss, &ip);
-	return admin_ip_loopback(&ip);
+	(void)net_addr_v6(listen, &ip);
+	return net_ip_loopback(&ip);
 }
 
 int
@@ -199,7 +175,7 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 
 	if (host == NULL || len == 0)
 		return 0;	/* no Host: nothing to check it against */
-	lport = admin_addr_v6(&listen->ss, &want);
+	lport = net_addr_v6(listen, &want);
 	if (host[0] == '[') {
 		const char *rb = memchr(host, ']', len);
 
@@ -235,7 +211,7 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 	memcpy(buf, name, nlen);
 	buf[nlen] = '\0';
 	if (name == host && strcasecmp(buf, "localhost") == 0)
-		return admin_ip_loopback(&want);
+		return net_ip_loopback(&want);
 	if (name != host) {
 		if (inet_pton(AF_INET6, buf, &got) != 1)
 			return 0;
@@ -252,8 +228,8 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 	 */
 	if (memcmp(&got, &want, sizeof(got)) == 0)
 		return 1;
-	if (admin_ip_loopback(&want))
-		return admin_ip_loopback(&got);
+	if (net_ip_loopback(&want))
+		return net_ip_loopback(&got);
 	if (IN6_IS_ADDR_UNSPECIFIED(&want))
 		return 1;
 	return memcmp(&want, any4, sizeof(any4)) == 0 && IN6_IS_ADDR_V4MAPPED(&got);

@@ -31,6 +31,7 @@
 #include "accesslog.h"
 #include "cidr.h"
 #include "conf.h"
+#include "net.h"
 
 #define CONF_FILE_MAX		(1024 * 1024)		/* bigger files are refused */
 #define CONF_NS_PER_MS		1000000ULL
@@ -1132,12 +1133,11 @@ conf_set_access_log_format(struct conf_errs *e, const struct conf_key *k, struct
     void *base, const char *jpath)
 {
 	int *dst = (int *)(void *)((char *)base + k->off);
+	enum accesslog_format fmt;
 	const char *s;
 
-	if ((s = conf_string(v)) != NULL && strcmp(s, "combined") == 0)
-		*dst = ACCESSLOG_COMBINED;
-	else if (s != NULL && strcmp(s, "json") == 0)
-		*dst = ACCESSLOG_JSON;
+	if ((s = conf_string(v)) != NULL && accesslog_parse_format(s, &fmt) == 0)
+		*dst = (int)fmt;
 	else
 		conf_err(e, jpath, "must be \"combined\" or \"json\"");
 }
@@ -1610,27 +1610,6 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 		conf_err(e, "admin.listen", "%s", msg);	/* a literal: not expected */
 }
 
-/*
- * Fills <ip> with the IPv6 form of the address in <a> (an IPv4 address as
- * ::ffff:a.b.c.d) and returns its port.
- */
-static uint16_t
-conf_addr_v6(const struct net_addr *a, struct in6_addr *ip)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
-
-	if (a->ss.ss_family == AF_INET6) {
-		*ip = sin6->sin6_addr;
-		return ntohs(sin6->sin6_port);
-	}
-	memset(ip, 0, sizeof(*ip));
-	ip->s6_addr[10] = 0xff;
-	ip->s6_addr[11] = 0xff;
-	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
-	return ntohs(sin->sin_port);
-}
-
 /* Whether <w> (IPv6 form) is a wildcard covering <ip>: "::" covers all (dual stack). */
 static int
 conf_covers(const struct in6_addr *w, const struct in6_addr *ip)
@@ -1652,7 +1631,7 @@ conf_addr_overlap(const struct net_addr *a, const struct net_addr *b)
 {
 	struct in6_addr ia, ib;
 
-	if (conf_addr_v6(a, &ia) != conf_addr_v6(b, &ib))
+	if (net_addr_v6(a, &ia) != net_addr_v6(b, &ib))
 		return 0;
 	return memcmp(&ia, &ib, sizeof(ia)) == 0 || conf_covers(&ia, &ib) || conf_covers(&ib, &ia);
 }
@@ -1663,8 +1642,8 @@ conf_addr_is_loopback(const struct net_addr *a)
 {
 	struct in6_addr ip;
 
-	(void)conf_addr_v6(a, &ip);
-	return IN6_IS_ADDR_LOOPBACK(&ip) || (IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127);
+	(void)net_addr_v6(a, &ip);
+	return net_ip_loopback(&ip);
 }
 
 /*

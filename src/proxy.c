@@ -21,8 +21,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +102,6 @@ struct session {
 	size_t rq_ready;		/* validated body bytes at the head of cin */
 	size_t rq_held;			/* CHUNKED: trailer bytes after those, held until whole */
 	int rq_all_in;			/* the whole body is in cin (or sent) */
-	int rq_sent_body;		/* some body byte went to the backend */
 	unsigned rq_flags;
 	int rq_minor;
 	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
@@ -176,26 +173,24 @@ struct proxy {
 	const struct lb *lb;
 	unsigned worker;		/* 0-based slot */
 	struct session *free_sessions;
-	struct buf *free_bufs;
-	unsigned nfree_bufs;
+	struct buf_pool bufs;		/* free buffers */
 	struct upstream_pool *pool;	/* idle backend connections */
 	int draining;
-	ev_idle spin;			/* polls without sleeping for a moment after I/O */
-	double spin_window;		/* seconds; 0: never */
-	double last_io;			/* when an I/O callback last ran (clock_mono) */
+	proxy_busy_fn busy;		/* called after I/O (busy polling); NULL: none */
+	void *busy_arg;
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 	unsigned redirect_port;		/* "redirectHttp": the TLS port plain requests go to; 0: off */
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
-static void upstream_cb(struct ev_loop *, ev_io *, int);
+static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
 static void session_close(struct session *);
 static void session_log(struct session *);
 static void session_update_io(struct session *);
 static void request_start(struct session *);
-static void upstream_flush(struct session *);
+static void backend_flush(struct session *);
 static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
@@ -204,102 +199,13 @@ static void respond_send(struct session *, int);
 static void session_keep_upstream(struct session *, struct upstream *);
 static void session_set_peer(struct session *, const struct sockaddr *);
 
-/* --- buffers -------------------------------------------------------------------------- */
-
-static struct buf *
-buf_get(struct proxy *px)
-{
-	struct buf *b = px->free_bufs;
-
-	if (b != NULL) {
-		px->free_bufs = b->next;
-		px->nfree_bufs--;
-	} else if ((b = malloc(sizeof(*b))) == NULL) {
-		return NULL;
-	}
-	buf_reset(b);
-	return b;
-}
-
-static void
-buf_put(struct proxy *px, struct buf **bp)
-{
-	struct buf *b = *bp;
-
-	if (b == NULL)
-		return;
-	*bp = NULL;
-	if (px->nfree_bufs >= BUF_POOL_MAX) {
-		free(b);
-		return;
-	}
-	b->next = px->free_bufs;
-	px->free_bufs = b;
-	px->nfree_bufs++;
-}
-
-/* Appends printf output to b; returns -1 when it does not fit. */
-static int __attribute__((format(printf, 2, 3)))
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b->data + b->end, buf_space(b), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= buf_space(b))
-		return -1;
-	b->end += (size_t)n;
-	return 0;
-}
-
-/* --- busy polling ---------------------------------------------------------------------- */
-
-/*
- * After any I/O the worker keeps polling without sleeping for busy_poll_us
- * (an active idle watcher makes libev poll with a zero timeout), then
- * blocks again. Under load the next event usually comes within that window:
- * catching it by polling saves the worker a sleep and the process that sent
- * it (client or backend) the cost of waking the worker, which on a machine
- * where the proxy, its clients and its backends share the CPUs is what
- * otherwise limits throughput. At low load it costs at most the window of
- * polling after each burst of I/O. See docs/PERFORMANCE.md for measurements.
- */
-
-/* Called first by every I/O callback: also takes the time for the session timers. */
+/* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
 proxy_busy(struct proxy *px)
 {
-	px->now = px->last_io = clock_mono();
-	if (px->spin_window > 0. && !ev_is_active(&px->spin))
-		ev_idle_start(px->loop, &px->spin);
-}
-
-static void
-spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct proxy *px = w->data;
-
-	if (clock_mono() - px->last_io >= px->spin_window)
-		ev_idle_stop(loop, w);
-}
-
-/*
- * A connection that carries requests and responses is in the kernel's
- * "pingpong" mode, where an ACK waits (up to 40 ms) to ride on the next
- * reply. While a response longer than one read streams in, the backend may
- * run out of send buffer and stop until those ACKs come: the 64 KiB
- * responses of the benchmark had a p99 latency of 20 to 35 ms for that
- * alone. Asking for quick ACKs once per response leaves that mode until the
- * next exchange. (Request bodies showed no such stalls.)
- */
-static void
-sock_quickack(int fd)
-{
-	int one = 1;
-
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	px->now = clock_mono();
+	if (px->busy != NULL)
+		px->busy(px->busy_arg, px->now);
 }
 
 /* --- watchers ------------------------------------------------------------------------- */
@@ -399,7 +305,7 @@ session_take_upstream(struct session *s, int b)
 	struct upstream *up = s->kept;
 
 	if (!s->px->conf->backends[b].send_proxy)
-		return upstream_take(s->px->pool, b, upstream_cb, s->px->now);
+		return upstream_take(s->px->pool, b, backend_cb, s->px->now);
 	if (up == NULL || up->backend != b)
 		return NULL;
 	s->kept = NULL;
@@ -505,7 +411,7 @@ session_pick_and_connect(struct session *s, int fresh)
 		fresh = 0;
 		s->counted = 1;
 		if (up == NULL && (up = upstream_connect(px->pool, b, &px->conf->backends[b].addr,
-		    upstream_cb)) == NULL) {
+		    backend_cb)) == NULL) {
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
@@ -534,7 +440,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	s->rs_quickack = 0;
 	session_timeout(s, up->connecting ? T_CONNECT : s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	if (!up->connecting)
-		upstream_flush(s);
+		backend_flush(s);
 }
 
 /*
@@ -546,7 +452,7 @@ session_pick_and_connect(struct session *s, int fresh)
  * retried on a new connection to the same backend. Otherwise 502.
  */
 static void
-upstream_failed_early(struct session *s, const char *why, int connect_failed)
+backend_failed_early(struct session *s, const char *why, int connect_failed)
 {
 	struct upstream *up = s->up;
 	const char *url = s->px->conf->backends[s->backend].url;
@@ -593,7 +499,7 @@ respond_local(struct session *s, int status, const char *body)
 		session_close(s);
 		return;
 	}
-	if (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL) {
+	if (s->rsh == NULL && (s->rsh = buf_get(&px->bufs)) == NULL) {
 		session_close(s);
 		return;
 	}
@@ -746,7 +652,6 @@ request_keep_line(struct session *s)
 	const char *p = s->cin->data + s->cin->start, *end = p + buf_len(s->cin), *eol;
 	size_t n;
 
-	s->rq_parsed = 0;
 	while (p < end && (*p == '\r' || *p == '\n'))	/* empty lines before it are allowed */
 		p++;
 	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -754,7 +659,7 @@ request_keep_line(struct session *s)
 	n = (size_t)(eol - p);
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
-	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(s->px)) == NULL))
+	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(&s->px->bufs)) == NULL))
 		return;
 	buf_reset(s->rqh);
 	if (n > buf_space(s->rqh))
@@ -831,7 +736,7 @@ request_start(struct session *s)
 	s->sent_body = 0;
 	s->rsh_head = 0;
 	s->in_exchange = 1;
-	s->rq_parsed = 1;
+	s->rq_parsed = 0;	/* until rqh holds the rewritten head */
 	s->rs_status = 0;
 	/* Nothing of the previous exchange may show in this one's log line. */
 	s->ref_len = s->ua_len = 0;
@@ -840,7 +745,6 @@ request_start(struct session *s)
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
 		request_keep_line(s);
-		s->rq = RQ_DONE;
 		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
 		return;
 	}
@@ -853,7 +757,6 @@ request_start(struct session *s)
 	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 	s->rq_ready = 0;
 	s->rq_held = 0;
-	s->rq_sent_body = 0;
 	s->rq_all_in = m->body == HTTP_BODY_NONE ||
 	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
 	http_chunked_init(&s->rq_chunk);
@@ -866,9 +769,9 @@ request_start(struct session *s)
 	s->rs_all_in = 0;
 	s->rs_ready = 0;
 
-	if ((s->rqh == NULL && (s->rqh = buf_get(px)) == NULL) ||
-	    (s->sin == NULL && (s->sin = buf_get(px)) == NULL) ||
-	    (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL)) {
+	if ((s->rqh == NULL && (s->rqh = buf_get(&px->bufs)) == NULL) ||
+	    (s->sin == NULL && (s->sin = buf_get(&px->bufs)) == NULL) ||
+	    (s->rsh == NULL && (s->rsh = buf_get(&px->bufs)) == NULL)) {
 		session_close(s);
 		return;
 	}
@@ -883,10 +786,10 @@ request_start(struct session *s)
 	}
 	if (request_rewrite(s, m) == -1) {
 		request_keep_line(s);	/* rqh holds a part of a head */
-		s->rq = RQ_DONE;
 		respond_local(s, 431, http_reason(431));
 		return;
 	}
+	s->rq_parsed = 1;
 	if (px->redirect_port != 0 && s->cc.tls == NULL) {
 		/* "redirectHttp": plain HTTP only ever gets sent to https. */
 		s->rq = RQ_DONE;
@@ -899,7 +802,7 @@ request_start(struct session *s)
 		return;
 	}
 	buf_consume(s->cin, m->head_len);
-	/* RQ_DONE comes once upstream_flush has sent the head and the whole body. */
+	/* RQ_DONE comes once backend_flush has sent the head and the whole body. */
 	s->rq = RQ_BODY;
 	if (request_scan_body(s) == -1) {
 		respond_local(s, 400, http_reason(400));
@@ -910,7 +813,7 @@ request_start(struct session *s)
 
 /* Writes the request head and ready body bytes to the backend. */
 static void
-upstream_flush(struct session *s)
+backend_flush(struct session *s)
 {
 	struct upstream *up = s->up;
 	struct iovec iov[2];
@@ -945,7 +848,7 @@ upstream_flush(struct session *s)
 			s->client_close = 1;
 			return;
 		}
-		upstream_failed_early(s, strerror(errno), 0);
+		backend_failed_early(s, strerror(errno), 0);
 		return;
 	}
 	session_touch_upstream(s);
@@ -958,7 +861,6 @@ upstream_flush(struct session *s)
 			s->rq_ready -= (size_t)n;
 			if (s->rq_body == HTTP_BODY_LENGTH)
 				s->rq_left -= (uint64_t)n;
-			s->rq_sent_body = 1;
 		}
 	} else {
 		s->rqh->start += (size_t)n;
@@ -1229,11 +1131,11 @@ exchange_check_done(struct session *s)
 	/* Ready for the next request; a pipelined one may already be in cin. */
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;
-	buf_put(px, &s->rqh);
-	buf_put(px, &s->rsh);
-	buf_put(px, &s->sin);
+	buf_put(&px->bufs, &s->rqh);
+	buf_put(&px->bufs, &s->rsh);
+	buf_put(&px->bufs, &s->sin);
 	if (buf_len(s->cin) == 0) {
-		buf_put(px, &s->cin);
+		buf_put(&px->bufs, &s->cin);
 		s->head_clock = 0;
 		session_timeout(s, T_CLIENT_IDLE);
 	} else {
@@ -1425,7 +1327,7 @@ client_proxy_header(struct session *s)
 	struct proxyproto_hdr h;
 	int r;
 
-	if (s->cin == NULL && (s->cin = buf_get(s->px)) == NULL) {
+	if (s->cin == NULL && (s->cin = buf_get(&s->px->bufs)) == NULL) {
 		session_close(s);
 		return -1;
 	}
@@ -1457,7 +1359,7 @@ client_read(struct session *s)
 		return;
 	if (!s->cc.handshaken && client_handshake(s) != CONN_OK)
 		return;
-	if (s->cin == NULL && (s->cin = buf_get(px)) == NULL) {
+	if (s->cin == NULL && (s->cin = buf_get(&px->bufs)) == NULL) {
 		session_close(s);
 		return;
 	}
@@ -1511,11 +1413,11 @@ client_read(struct session *s)
 			respond_local(s, 400, http_reason(400));
 		return;
 	}
-	upstream_flush(s);
+	backend_flush(s);
 }
 
 static void
-upstream_read(struct session *s)
+backend_read(struct session *s)
 {
 	struct upstream *up = s->up;
 	ssize_t n;
@@ -1533,7 +1435,7 @@ upstream_read(struct session *s)
 		const char *why = n == 0 ? "connection closed" : strerror(errno);
 
 		if (s->rs == RS_HEAD && buf_len(s->sin) == 0 && !s->rs_started) {
-			upstream_failed_early(s, why, 0);
+			backend_failed_early(s, why, 0);
 			return;
 		}
 		if (s->rs == RS_BODY && s->rs_body == HTTP_BODY_EOF && n == 0) {
@@ -1569,7 +1471,7 @@ upstream_read(struct session *s)
 		return;
 	}
 	if (s->rs == RS_BODY && !s->rs_all_in && !s->rs_quickack && !s->tunnel) {
-		sock_quickack(up->fd);
+		net_quickack(up->fd);
 		s->rs_quickack = 1;
 	}
 	client_flush(s);
@@ -1662,7 +1564,7 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
+backend_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct upstream *up = w->data;
 	struct session *s = up->s;
@@ -1679,7 +1581,7 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		if (r == CONN_ERR) {
-			upstream_failed_early(s, why, 1);
+			backend_failed_early(s, why, 1);
 			if (s->cfd != -1)
 				session_update_io(s);
 			return;
@@ -1690,14 +1592,14 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (up->conn.tls != NULL && up->conn.wants != 0)
 		revents |= EV_READ | EV_WRITE;	/* retry what waited, whichever way */
 	if (revents & EV_WRITE) {
-		upstream_flush(s);
+		backend_flush(s);
 		if (s->cfd == -1)
 			return;
 	}
 	/* up may be gone (a retry replaced it): only read from the one that fired. */
 	for (i = 0; i < READ_AGAIN && (revents & EV_READ) && s->up_gen == gen && s->up != NULL;
 	    i++) {
-		upstream_read(s);	/* again while full reads are passed straight on */
+		backend_read(s);	/* again while full reads are passed straight on */
 		if (s->cfd == -1)
 			return;
 		if (!s->read_full || s->rs != RS_BODY || s->sin == NULL ||
@@ -1737,7 +1639,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->up != NULL && s->up->connecting) {
-		upstream_failed_early(s, "connect timeout", 1);
+		backend_failed_early(s, "connect timeout", 1);
 		if (s->cfd != -1)
 			session_update_io(s);
 		return;
@@ -1799,10 +1701,10 @@ session_close(struct session *s)
 	ev_timer_stop(px->loop, &s->timer);
 	conn_close(&s->cc);
 	s->cfd = -1;
-	buf_put(px, &s->cin);
-	buf_put(px, &s->sin);
-	buf_put(px, &s->rqh);
-	buf_put(px, &s->rsh);
+	buf_put(&px->bufs, &s->cin);
+	buf_put(&px->bufs, &s->sin);
+	buf_put(&px->bufs, &s->rqh);
+	buf_put(&px->bufs, &s->rsh);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -1913,6 +1815,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->worker = (unsigned)(worker_id - 1) % SHM_MAX_WORKERS;
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
+	buf_pool_init(&px->bufs, BUF_POOL_MAX);
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	px->pool = upstream_pool_new(loop, c, tls, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
@@ -1920,12 +1823,16 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
-	ev_idle_init(&px->spin, spin_cb);
-	px->spin.data = px;
-	px->spin_window = (double)c->busy_poll_us / 1e6;
 	if (c->tls.enabled && c->tls.redirect_http)
 		px->redirect_port = net_addr_port(&c->tls.listen);
 	return px;
+}
+
+void
+proxy_set_busy(struct proxy *px, proxy_busy_fn fn, void *arg)
+{
+	px->busy = fn;
+	px->busy_arg = arg;
 }
 
 void
@@ -1964,22 +1871,17 @@ void
 proxy_free(struct proxy *px)
 {
 	struct session *s;
-	struct buf *b;
 
 	if (px == NULL)
 		return;
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
-	ev_idle_stop(px->loop, &px->spin);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);
 	}
-	while ((b = px->free_bufs) != NULL) {
-		px->free_bufs = b->next;
-		free(b);
-	}
+	buf_pool_fini(&px->bufs);
 	upstream_pool_free(px->pool);
 	free(px);
 }

@@ -52,6 +52,13 @@ void proxy_totals(const struct proxy *px, unsigned long long *connections,
 /* Logs every request to l from now on (NULL: no access log). The caller keeps l. */
 void proxy_set_accesslog(struct proxy *px, struct accesslog *l);
 
+/*
+ * fn(arg, now) runs at the start of every I/O callback of the data path, now
+ * being clock_mono() then: the worker's busy polling starts from it. NULL: nothing.
+ */
+typedef void (*proxy_busy_fn)(void *arg, double now);
+void proxy_set_busy(struct proxy *px, proxy_busy_fn fn, void *arg);
+
 /* Closes every session and pooled connection and frees px. */
 void proxy_free(struct proxy *px);
 

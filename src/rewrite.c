@@ -8,50 +8,11 @@
 #include "http.h"
 #include "rewrite.h"
 
-static int
-buf_append(struct buf *b, const char *p, size_t len)
+/* One field line as received: "name: value". */
+static inline int
+rewrite_field(struct buf *b, const struct http_header *h)
 {
-	if (len > buf_space(b))
-		return -1;
-	memcpy(b->data + b->end, p, len);
-	b->end += len;
-	return 0;
-}
-
-static int
-buf_append_str(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-/* Appends n in decimal (no printf on the per-request path). */
-static int
-buf_append_u64(struct buf *b, uint64_t n)
-{
-	char tmp[20];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n != 0);
-	return buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-static int
-buf_append_header(struct buf *b, const struct http_header *h)
-{
-	if (h->name.len + h->value.len + 4 > buf_space(b))
-		return -1;
-	memcpy(b->data + b->end, h->name.p, h->name.len);
-	b->end += h->name.len;
-	b->data[b->end++] = ':';
-	b->data[b->end++] = ' ';
-	memcpy(b->data + b->end, h->value.p, h->value.len);
-	b->end += h->value.len;
-	b->data[b->end++] = '\r';
-	b->data[b->end++] = '\n';
-	return 0;
+	return buf_append_field(b, h->name.p, h->name.len, h->value.p, h->value.len);
 }
 
 int
@@ -127,11 +88,11 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		case HTTP_H_HOST:
 			/* Host is never hop-by-hop, whatever Connection says. */
 			if (!absolute)
-				r |= buf_append_header(b, h);
+				r |= rewrite_field(b, h);
 			continue;
 		case HTTP_H_TRAILER:
 			/* trailers pass inside the chunked body */
-			r |= buf_append_header(b, h);
+			r |= rewrite_field(b, h);
 			continue;
 		case HTTP_H_UPGRADE:
 			nupgrade++;	/* offered on below, when rq->upgrade */
@@ -147,7 +108,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 				kept_proto = 1;
 			else
 				kept_host = 1;
-			r |= buf_append_header(b, h);
+			r |= rewrite_field(b, h);
 			continue;
 		case HTTP_H_X_FORWARDED_FOR:
 			/* A trusted proxy's are joined into one field below, the client's address last. */
@@ -183,7 +144,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		default:
 			break;
 		}
-		r |= buf_append_header(b, h);
+		r |= rewrite_field(b, h);
 	}
 	if (rq->id[0] == '\0') {
 		size_t n = strlen(rq->fresh_id);
@@ -260,7 +221,7 @@ rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_r
 		 */
 		if (h->id == HTTP_H_TRANSFER_ENCODING || h->id == HTTP_H_TRAILER ||
 		    (m->status == 101 && h->id == HTTP_H_UPGRADE)) {
-			r |= buf_append_header(b, h);
+			r |= rewrite_field(b, h);
 			continue;
 		}
 		if (http_header_is_hop(m, h))
@@ -268,7 +229,7 @@ rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_r
 		/* Duplicate Content-Length fields were checked to be equal: send one. */
 		if (h->id == HTTP_H_CONTENT_LENGTH && cl_done++)
 			continue;
-		r |= buf_append_header(b, h);
+		r |= rewrite_field(b, h);
 	}
 	if (m->status == 101)
 		r |= buf_append(b, "Connection: upgrade\r\n", 21);

@@ -11,17 +11,10 @@ from lib import expect, expect_eq  # noqa: E402
 suite = lib.Suite("test_basic")
 
 
-def tutorial_config(backends, **extra):
-    """The configuration of the tutorial: a port, an interval, the servers."""
-    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends]}
-    conf.update(extra)
-    return conf
-
-
 @suite.test
 def round_robin_300(ctx):
     bs = ctx.backends_n(3)
-    r = ctx.rondo(tutorial_config(bs, workers=2))
+    r = ctx.rondo(lib.config(bs, workers=2))
     lib.warm_up(r, [b.name for b in bs])
     url_of = {b.name: b.url for b in bs}
     counts = {b.name: 0 for b in bs}
@@ -41,7 +34,7 @@ def round_robin_300(ctx):
 @suite.test(external_ok=True)
 def forwarded_headers(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(tutorial_config(bs, workers=2))
+    r = ctx.rondo(lib.config(bs, workers=2))
     resp = r.get("/headers", headers=[("Host", "client.example:8443")])
     expect_eq(resp.status, 200, "status")
     got = resp.json()["headers"]
@@ -73,7 +66,7 @@ def forwarded_headers(ctx):
 @suite.test(external_ok=True)
 def hop_by_hop_not_forwarded(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(tutorial_config(bs, workers=1))
+    r = ctx.rondo(lib.config(bs, workers=1))
     sent = [
         ("Connection", "foo, keep-alive"),
         ("Foo", "bar"),
@@ -99,7 +92,7 @@ def hop_by_hop_not_forwarded(ctx):
 @suite.test
 def server_header_hidden(ctx):
     bs = ctx.backends_n(2)
-    r = ctx.rondo(tutorial_config(bs, workers=1, exposeServerHeader=False))
+    r = ctx.rondo(lib.config(bs, workers=1, exposeServerHeader=False))
     lib.warm_up(r, [b.name for b in bs])
     for i in range(10):
         resp = r.get("/")

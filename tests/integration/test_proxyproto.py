@@ -153,11 +153,10 @@ class RawBackend:
 
 
 def pp_config(backends, trusted=(TRUSTED_IP + "/32",), **extra):
-    conf = {"healthCheckInterval": "500ms", "workers": 1,
-            "servers": [b.url for b in backends],
-            "proxyProtocol": {"trusted": list(trusted)}}
-    conf.update(extra)
-    return conf
+    """lib.config with one worker and the PROXY protocol from trusted."""
+    opts = {"workers": 1, "proxyProtocol": {"trusted": list(trusted)}}
+    opts.update(extra)
+    return lib.config(backends, **opts)
 
 
 # ---------------------------------------------------------------------------

@@ -99,13 +99,13 @@ class TLSClient(lib.Client):
 
 
 def tls_config(backends, pki, certs, **extra):
-    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends],
-            "tls": {"port": "127.0.0.1:%d" % lib.free_port(),
-                    "certificates": [{"cert": c, "key": k} for c, k in certs]}}
-    tls_extra = extra.pop("tls", {})
-    conf["tls"].update(tls_extra)
-    conf.update(extra)
-    return conf
+    """lib.config with a TLS listener for certs (rondo's default workers)."""
+    tls = {"port": "127.0.0.1:%d" % lib.free_port(),
+           "certificates": [{"cert": c, "key": k} for c, k in certs]}
+    tls.update(extra.pop("tls", {}))
+    opts = {"workers": None, "tls": tls}
+    opts.update(extra)
+    return lib.config(backends, **opts)
 
 
 def tls_addr(r):

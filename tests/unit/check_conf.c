@@ -1399,6 +1399,7 @@ START_TEST(test_bad_fixture)
 	snprintf(want, sizeof(want), "%s%s", path, bad[_i].says);
 	ck_assert_int_eq(conf_load(&c, path, err, sizeof(err)), -1);
 	ck_assert_ptr_null(c);
+	conf_free(c);	/* a caller's cleanup may free what a failed load left: NULL */
 	ck_assert_msg(strncmp(err, path, strlen(path)) == 0, "\"%s\" does not start with the path", err);
 	ck_assert_has(err, want);
 }
@@ -1619,12 +1620,6 @@ START_TEST(test_err_truncated)
 }
 END_TEST
 
-START_TEST(test_free_null)
-{
-	conf_free(NULL);
-}
-END_TEST
-
 static Suite *
 conf_suite(void)
 {
@@ -1700,7 +1695,6 @@ conf_suite(void)
 	tcase_add_test(tc, test_syntax_line_col);
 	tcase_add_test(tc, test_load_string);
 	tcase_add_test(tc, test_err_truncated);
-	tcase_add_test(tc, test_free_null);
 	suite_add_tcase(s, tc);
 	return s;
 }
