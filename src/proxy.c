@@ -703,6 +703,28 @@ request_answer_monitor(struct session *s, const struct http_msg *m)
 }
 
 /* A request head may be complete in cin: parse it and start the exchange. */
+/*
+ * A request head is in, or will never be: from here on the exchange leaves a
+ * line in the access log, and nothing of the previous one may show in it.
+ */
+static void
+exchange_begin(struct session *s)
+{
+	s->head_clock = 0;
+	s->t_wall = ev_now(s->px->loop);
+	s->t_start = s->px->now;
+	s->t_pick = s->t_head = -1;
+	s->sent = 0;
+	s->sent_body = 0;
+	s->rsh_head = 0;
+	s->in_exchange = 1;
+	s->rq_parsed = 0;	/* until rqh holds the rewritten head */
+	s->rs_status = 0;
+	s->ref_len = s->ua_len = 0;
+	s->req_id[0] = '\0';
+	s->rq_line_len = 0;
+}
+
 static void
 request_start(struct session *s)
 {
@@ -728,20 +750,7 @@ request_start(struct session *s)
 		}
 		return;
 	}
-	s->head_clock = 0;
-	s->t_wall = ev_now(s->px->loop);
-	s->t_start = s->px->now;
-	s->t_pick = s->t_head = -1;
-	s->sent = 0;
-	s->sent_body = 0;
-	s->rsh_head = 0;
-	s->in_exchange = 1;
-	s->rq_parsed = 0;	/* until rqh holds the rewritten head */
-	s->rs_status = 0;
-	/* Nothing of the previous exchange may show in this one's log line. */
-	s->ref_len = s->ua_len = 0;
-	s->req_id[0] = '\0';
-	s->rq_line_len = 0;
+	exchange_begin(s);
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
 		request_keep_line(s);
@@ -1647,6 +1656,8 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->rq == RQ_HEAD) {
 		if (s->cin != NULL && buf_len(s->cin) > 0) {
 			log_info("%s: request head timeout", s->client_ip);
+			exchange_begin(s);	/* a 408 is logged like any refused request */
+			request_keep_line(s);
 			respond_local(s, 408, http_reason(408));
 			if (s->cfd != -1)
 				session_update_io(s);

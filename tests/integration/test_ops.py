@@ -424,6 +424,25 @@ def access_log_rejected_requests(ctx):
 
 
 @suite.test
+def access_log_request_head_timeout(ctx):
+    """A head that never ends gets a 408 and a log line with what came of it."""
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "access.log")
+    r = ctx.rondo(lib.config(bs, workers=1, accessLog=path, accessLogFormat="json",
+                              timeouts={"clientHeader": "1s"}))
+    lib.warm_up(r, [b.name for b in bs])
+    with r.client() as c:
+        c.send(b"GET /never-ends HTTP/1.1\r\nHost: x\r\nX-Half: ")
+        resp = c.read_response()
+        expect_eq(resp.status, 408, "a head that stops halfway")
+    lines = lib.wait_until(lambda: [d for d in map(parse_json_line, read_lines(path))
+                                    if d["status"] == 408], 5 * lib.SLOW, "the 408's line")
+    d = lines[0]
+    expect_eq((d["method"], d["target"], d["protocol"]), ("GET", "/never-ends", "HTTP/1.1"),
+              "request line of the 408")
+
+
+@suite.test
 def access_log_reopen_on_sigusr1(ctx):
     bs = ctx.backends_n(2)
     path = os.path.join(ctx.tmpdir, "access.log")
