@@ -211,7 +211,7 @@ class Net:
             self.inst[i] = add_ns("l%d" % i)
             self.link(self.inst[i], "vl%d" % i, "10.99.%d" % (10 + i))
             run(["ip", "-n", self.inst[i], "addr", "add", VIP + "/32", "dev", "lo"])
-        for k, (name, ip) in enumerate(BACKENDS):
+        for name, ip in BACKENDS:
             self.backend_ns[name] = add_ns(name)
             self.link(self.backend_ns[name], "v" + name, ip.rsplit(".", 1)[0])
         self.haproxy = add_ns("h")
@@ -439,7 +439,8 @@ def hash_same_backend_through_every_instance(ctx):
 
 class Poller(threading.Thread):
     """The routing daemon's stand-in: withdraws the next hop of an instance
-    whose monitor does not answer 200, every 100 ms, until stopped."""
+    whose monitor did not answer 200 twice in a row (one slow answer on a
+    busy machine is not a verdict), polling every 100 ms until stopped."""
 
     def __init__(self, n, rs, deadline):
         super().__init__(daemon=True)
@@ -450,9 +451,11 @@ class Poller(threading.Thread):
 
     def run(self):
         try:
+            bad = {i: 0 for i in self.rs}
             while not self.stop.is_set() and time.monotonic() < self.deadline:
                 for i in list(self.n.hops):
-                    if len(self.n.hops) > 1 and self.rs[i].monitor() != 200:
+                    bad[i] = bad[i] + 1 if self.rs[i].monitor() != 200 else 0
+                    if len(self.n.hops) > 1 and bad[i] >= 2:
                         with self.n.route_lock:
                             self.n.set_hops([h for h in self.n.hops if h != i])
                         self.withdrawn[i] = time.monotonic()
