@@ -258,6 +258,17 @@ def reap_strays(kill=True):
     return strays
 
 
+_cleanup_hooks = []     # run by cleanup_all once the processes are gone
+
+
+def at_cleanup(fn):
+    """Registers fn() to run at the end of every cleanup_all (end of the file,
+    atexit, the watchdog), after the processes are killed: for what a test
+    makes that is not a process (network namespaces). fn must be idempotent
+    and quick; its exceptions are ignored."""
+    _cleanup_hooks.append(fn)
+
+
 def cleanup_all(final=False):
     """Kills everything started by this file. final: keeps the registry
     locked afterwards, so that no other thread starts anything new."""
@@ -266,6 +277,11 @@ def cleanup_all(final=False):
         for p in list(_registry):
             kill_tree(p)
         reap_strays()
+        for fn in list(_cleanup_hooks):
+            try:
+                fn()
+            except Exception:
+                pass
     finally:
         if not final:
             _registry_lock.release()
