@@ -907,10 +907,26 @@ fail:
 int
 tls_client_resume(SSL *s, SSL_SESSION **slot)
 {
+	SSL_SESSION *copy;
+	int r;
+
 	if (tls_resume_idx == -1 || SSL_set_ex_data(s, tls_resume_idx, slot) != 1)
 		return -1;
-	if (*slot != NULL && SSL_set_session(s, *slot) != 1) {
-			ERR_clear_error();
+	if (*slot == NULL)
+		return 0;
+	/*
+	 * A copy: OpenSSL marks the session of a connection freed without a
+	 * TLS close as not resumable, and backend connections end that way
+	 * (idle timeout, pool drain). The kept one must stay usable for the next.
+	 */
+	if ((copy = SSL_SESSION_dup(*slot)) == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	r = SSL_set_session(s, copy);
+	SSL_SESSION_free(copy);		/* s holds its own reference */
+	if (r != 1) {
+		ERR_clear_error();
 		return -1;
 	}
 	return 0;

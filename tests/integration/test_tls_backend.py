@@ -136,6 +136,16 @@ def other_pki(ctx):
     return PKI(types.SimpleNamespace(tmpdir=os.path.join(ctx.tmpdir, "other")))
 
 
+def established_to(port):
+    """Established TCP connections to a loopback port, from /proc/net/tcp."""
+    n = 0
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        f = line.split()
+        if f[2].endswith(":%04X" % port) and f[3] == "01":
+            n += 1
+    return n
+
+
 def config(servers, pki, **extra):
     conf = {"healthCheckInterval": "500ms", "workers": 1, "servers": servers,
             "tls": {"backendCA": pki.ca}}
@@ -238,6 +248,44 @@ def certificate_changed_at_runtime(ctx):
     expect_eq(len([l for l in r.lines[mark:] if "certificate verify failed" in l and
                    " worker " in l]), 1, "worker log lines about the failure")
     expect_eq(r.get("/").status, 503, "the backend taken out by passive health checks")
+
+
+@suite.test
+def sessions_resume_on_rondo_behind_rondo(ctx):
+    # Two tiers: the front rondo's https server is another rondo's TLS
+    # listener. Backend connections end without a TLS close (idle timeout),
+    # which must not spoil the session kept to resume the next one.
+    import re
+    pki = PKI(ctx)
+    cert = pki.leaf("back", ["localhost"])
+    bs = ctx.backends_n(1)
+    aaddr = (lib.LOOPBACK, lib.free_port())
+    tls_port = lib.free_port()
+    back = lib.Rondo(ctx, {"healthCheckInterval": "1h", "workers": 1, "servers": [bs[0].url],
+                           "admin": lib.admin_conf(aaddr),
+                           "tls": {"port": "127.0.0.1:%d" % tls_port,
+                                   "certificates": [{"cert": cert[0], "key": cert[1]}]}})
+    back.conf_path = os.path.join(ctx.tmpdir, "back.json")
+    back.log_path = os.path.join(ctx.tmpdir, "back.log")
+    ctx.rondos.append(back)
+    back.start()
+    front = ctx.rondo(config(["https://localhost:%d" % tls_port], pki,
+                             healthCheckInterval="1h", timeouts={"idle": "100ms"}))
+    lib.warm_up(front, [bs[0].name])
+
+    def resumed():
+        text = lib.admin_request(aaddr, "GET", "/metrics").body.decode()
+        m = re.search(r'^rondo_tls_resumed_handshakes_total\{listener="tls"\} (\d+)', text, re.M)
+        return int(m.group(1))
+    lib.wait_until(lambda: established_to(tls_port) == 0, 5 * lib.SLOW,
+                   "the warm-up's backend connection to close")
+    before = resumed()
+    for i in range(10):
+        expect_eq(front.get("/").status, 200, "request %d through two tiers" % i)
+        # the front's pooled connection closes after 100 ms idle: the next one is new
+        lib.wait_until(lambda: established_to(tls_port) == 0, 5 * lib.SLOW,
+                       "the pooled backend connection to close")
+    expect(resumed() - before >= 10, "backend connections resumed: %d of 10", resumed() - before)
 
 
 @suite.test
