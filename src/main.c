@@ -169,18 +169,24 @@ main(int argc, char **argv)
 		return r == -1 ? 1 : 0;
 	}
 	if (test) {
+		/* The directories and the TLS files are checked apart: both print their problems. */
+		int bad = 0;
+
 		if (master_conf_check(c, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s\nrondo: configuration %s is invalid\n", err, o.conf_path);
-			conf_free(c);
-			return 1;
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
 		}
 #ifdef HAVE_TLS
 		if (main_check_tls(c, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s\nrondo: configuration %s is invalid\n", err, o.conf_path);
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+		}
+#endif
+		if (bad) {
+			fprintf(stderr, "rondo: configuration %s is invalid\n", o.conf_path);
 			conf_free(c);
 			return 1;
 		}
-#endif
 		printf("rondo: configuration %s is valid: listen %s%s%s, %zu backend%s\n", o.conf_path,
 		    c->listen.len != 0 ? c->listen_name : "(none)", c->tls.enabled ? ", tls " : "",
 		    c->tls.listen_name, c->nbackends, c->nbackends == 1 ? "" : "s");

@@ -834,23 +834,26 @@ master_conf_check(const struct conf *c, char *err, size_t errlen)
 	const char *keys[] = { "accessLog", "pidFile" };
 	char buf[PATH_MAX];
 	struct stat st;
-	size_t i;
+	size_t i, len = 0;
 
+	/* Both keys are looked at, so that one run shows every problem, a line each. */
+	if (errlen > 0)
+		err[0] = '\0';
 	for (i = 0; i < 2; i++) {
 		if (paths[i] == NULL || strcmp(paths[i], "-") == 0)
 			continue;
 		snprintf(buf, sizeof(buf), "%s", paths[i]);
-		if (stat(dirname(buf), &st) == -1) {
-			snprintf(err, errlen, "%s: %s: directory %s: %s", c->path, keys[i], buf,
+		if (stat(dirname(buf), &st) == -1)
+			len += (size_t)snprintf(err + len, len < errlen ? errlen - len : 0,
+			    "%s%s: %s: directory %s: %s", len > 0 ? "\n" : "", c->path, keys[i], buf,
 			    strerror(errno));
-			return -1;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "%s: %s: %s is not a directory", c->path, keys[i], buf);
-			return -1;
-		}
+		else if (!S_ISDIR(st.st_mode))
+			len += (size_t)snprintf(err + len, len < errlen ? errlen - len : 0,
+			    "%s%s: %s: %s is not a directory", len > 0 ? "\n" : "", c->path, keys[i], buf);
+		if (len >= errlen)
+			len = errlen > 0 ? errlen - 1 : 0;
 	}
-	return 0;
+	return len > 0 ? -1 : 0;
 }
 
 /*
@@ -1010,7 +1013,7 @@ master_run(struct conf *c, const struct master_opts *o)
 	}
 	/* Everything the configuration asks for is set up, or rondo does not start. */
 	if (master_conf_check(c, err, sizeof(err)) == -1) {
-		log_errx("%s", err);
+		master_log_lines("", err);
 		generation_free(g, 0);
 		return 1;
 	}
