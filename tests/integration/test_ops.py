@@ -1148,6 +1148,20 @@ def admin_beyond_loopback_needs_token(ctx):
     expect_eq(rc, 0, "rondo -s status exit status (%s)" % err)
     expect(bs[0].url.split("//")[1] in out, "rondo -s status output: %r", out)
 
+    # A wrong token, or none, is said in words, not shown as a raw answer.
+    with open(os.path.join(ctx.tmpdir, "wrong.token"), "w") as f:
+        f.write("not-the-token-at-all\n")
+    for name, admin, says in (
+            ("wrong.json", {"listen": "0.0.0.0:%d" % port, "tokenFile": "wrong.token"},
+             "rondo: admin listener 0.0.0.0:%d refused the token in wrong.json (401)\n" % port),
+            ("none.json", {"listen": "127.0.0.1:%d" % port},
+             "rondo: admin listener 127.0.0.1:%d asks for a token, and none.json gives none (401)" % port)):
+        conf["admin"] = admin
+        rc, out, err = ctx.run_rondo(["-s", "status", "-c", name], config=conf, name=name)
+        expect_eq(rc, 1, "rondo -s status exit status with %s (%s)" % (name, err))
+        expect(says in err and "\r" not in err and "HTTP/1.1" not in err,
+               "rondo -s status with %s: %r", name, err)
+
 
 if __name__ == "__main__":
     suite.main()
