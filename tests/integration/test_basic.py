@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Round robin over three backends, forwarded headers, and the command line."""
 
+import os
 import re
 import sys
 
@@ -131,6 +132,19 @@ def configtest_bad(ctx):
     expect("syntax.json" in err, "error on broken JSON does not name the file: %r", err.strip())
     rc, out, err = ctx.run_rondo(["-t", "-c", "missing.json"])
     expect_eq(rc, 1, "exit status of rondo -t on a missing file")
+    expect("no configuration" not in err, "a hint for a file named with -c: %r", err)
+
+
+@suite.test
+def no_configuration_hint(ctx):
+    # Without -c and without ./config.json, rondo says how to give a configuration.
+    expect(not os.path.exists(os.path.join(ctx.tmpdir, "config.json")), "config.json in %s", ctx.tmpdir)
+    hint = "rondo: no configuration: give one with -c FILE (see examples/config.json)"
+    for args in ([], ["-t"]):
+        rc, out, err = ctx.run_rondo(args)
+        expect_eq(rc, 1, "exit status of rondo %s without config.json" % " ".join(args))
+        expect("config.json: cannot read: No such file or directory" in err and hint in err,
+               "rondo %s without config.json: %r", " ".join(args), err)
 
 
 @suite.test
