@@ -146,24 +146,29 @@ jint(json_object *o, const char *key)
 
 /*
  * The classes of counter key in o ({"1xx": n, ...}): as columns (a heading
- * each when o is NULL), or inline as "1xx n 2xx n ...".
+ * each when o is NULL, "1XX", or "LOCAL-1XX" for local_responses, which
+ * counts the responses rondo made itself), or inline as "1xx n 2xx n ...".
  */
 static void
 ctl_classes(FILE *out, json_object *o, const char *key, int columns)
 {
 	json_object *c = NULL;
+	char head[16];
 	unsigned k;
 
 	if (o != NULL && !json_object_object_get_ex(o, key, &c))
 		c = NULL;
 	for (k = 1; k < STATS_NCLASSES; k++) {
-		if (columns && o == NULL)
-			fprintf(out, " %7cXX", stats_class_names[k][0]);
-		else if (columns)
+		if (columns && o == NULL) {
+			snprintf(head, sizeof(head), "%s%cXX",
+			    strcmp(key, "local_responses") == 0 ? "LOCAL-" : "", stats_class_names[k][0]);
+			fprintf(out, " %9s", head);
+		} else if (columns) {
 			fprintf(out, " %9lld", c != NULL ? jint(c, stats_class_names[k]) : 0);
-		else
+		} else {
 			fprintf(out, " %s %lld", stats_class_names[k],
 			    c != NULL ? jint(c, stats_class_names[k]) : 0);
+		}
 	}
 }
 
@@ -210,7 +215,7 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 #undef CTL_TOTAL
 #undef CTL_TOTAL_CLASSES
 #define CTL_HEAD(f, metric, scale, help, col)	fprintf(out, " %10s", col);
-#define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, NULL, 1);
+#define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, #f, 1);
 #define CTL_COL(f, ...)		fprintf(out, " %10lld", jint(b, #f));
 #define CTL_COL_CLASSES(f, ...)	ctl_classes(out, b, #f, 1);
 	fprintf(out, "%-28s %-6s %-6s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE");
