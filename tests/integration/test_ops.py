@@ -1010,7 +1010,7 @@ def admin_counts_local_responses_and_keeps_counters_over_reload(ctx):
     rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ok.json"], config=r.config, name="ok.json")
     expect_eq(rc, 0, "rondo -s status (%s)" % err)
     expect("the last reload failed" in out and re.search(r"totals: ACCEPTED 12, REQUESTS 3, "
-           r"MONITOR 0, local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
+           r"MONITOR 0, SPLICED 0, local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
 
 
 @suite.test

@@ -408,7 +408,7 @@ def progress_on_either_side_keeps_the_timeout(ctx):
                 expect(d, "EOF after %d body bytes (%.1fs)", total, time.monotonic() - t0)
                 h.update(d)
                 total += len(d)
-                time.sleep(0.05)
+                time.sleep(0.1)         # 16 reads at least: 1.6 s
             expect(time.monotonic() - t0 > 1.2, "the download was faster than the timeout")
             expect_eq(h.hexdigest(), lib.pattern_sha(n), "sha256 of the slow download")
     finally:
