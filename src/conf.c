@@ -199,6 +199,7 @@ static const struct conf_key conf_keys[] = {
 	{ "healthCheck",	conf_set_object,	offsetof(struct conf, health),			0, 0, 0, conf_health_keys },
 	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
 	{ "dropUnderscoreHeaders", conf_set_bool,	offsetof(struct conf, drop_underscore_headers),	0, 0, 0, NULL },
+	{ "splice",		conf_set_bool,		offsetof(struct conf, splice),			0, 0, 0, NULL },
 	{ "algorithm",		conf_set_algorithm,	offsetof(struct conf, algorithm),		0, 0, 0, NULL },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
@@ -1573,6 +1574,8 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 		c->expose_server_header = 1;
 	if (c->drop_underscore_headers == CONF_UNSET)
 		c->drop_underscore_headers = 1;
+	if (c->splice == CONF_UNSET)
+		c->splice = 1;
 	if (c->timeouts.connect_ms == 0)
 		c->timeouts.connect_ms = 5 * 1000;
 	if (c->timeouts.client_header_ms == 0)
@@ -2007,6 +2010,7 @@ conf_parse(struct conf **out, const char *buf, size_t len, const char *name,
 	}
 	c->expose_server_header = CONF_UNSET;
 	c->drop_underscore_headers = CONF_UNSET;
+	c->splice = CONF_UNSET;
 	c->retries = (unsigned)CONF_UNSET;
 	c->busy_poll_us = (unsigned)CONF_UNSET;
 	conf_walk(&e, conf_keys, root, c, "");

@@ -150,6 +150,7 @@ struct conf {
 	struct conf_health health;
 	int expose_server_header;	/* exposeServerHeader: 1 */
 	int drop_underscore_headers;	/* dropUnderscoreHeaders: 1 */
+	int splice;			/* "splice": bodies relayed by splice(2) where possible: 1 */
 	enum conf_algorithm algorithm;	/* round-robin */
 	int proxy_protocol;		/* "proxyProtocol" given: client connections start with a
 					   PROXY header, and come from its "trusted" ranges */

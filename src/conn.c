@@ -51,6 +51,7 @@ static const struct conn_ops plain_ops = {
 	.shutdown = plain_shutdown,
 	.pending = NULL,
 	.close = plain_close,
+	.splice = 1,
 };
 
 void

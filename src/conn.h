@@ -46,6 +46,7 @@ struct conn_ops {
 	int (*shutdown)(struct conn *);				/* end of our writes: 0 or -1 */
 	int (*pending)(const struct conn *);			/* readable without the socket */
 	void (*close)(struct conn *);				/* closes the fd, frees the rest */
+	int splice;		/* the socket carries the bytes as they are: splice(2) may move them */
 };
 
 struct conn {
@@ -96,6 +97,16 @@ static inline int
 conn_pending(const struct conn *c)
 {
 	return c->ops->pending != NULL && c->ops->pending(c);
+}
+
+/*
+ * Whether bytes may bypass conn_recv/conn_send, moved by splice(2) straight
+ * between c->fd and a pipe: plain TCP only (TLS bytes must be decrypted).
+ */
+static inline int
+conn_can_splice(const struct conn *c)
+{
+	return c->ops->splice;
 }
 
 /* Closes the connection (no-op when already closed); c->fd is -1 afterwards. */

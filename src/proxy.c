@@ -11,6 +11,13 @@
  * response body of at most COALESCE_MAX bytes is copied behind its head, so
  * that a small response goes out in one send).
  *
+ * A long Content-Length body between plain sockets ("splice", on by default)
+ * skips user space: once the bytes that came with the head are sent, the
+ * rest moves socket -> pipe -> socket with splice(2) (splice.h), one pipe
+ * per direction while the body streams, never more than the body's length
+ * (what follows it is read the usual way). Chunked and close-delimited
+ * bodies, and anything over TLS, are copied.
+ *
  * Each direction has a small state machine (request: HEAD, BODY, DONE;
  * response: WAIT, HEAD, BODY, DONE). After every event the session's watcher
  * interests are recomputed from that state by session_update_io(), so
@@ -49,6 +56,7 @@
 #include "proxyproto.h"
 #include "rewrite.h"
 #include "shm.h"
+#include "splice.h"
 #include "stats.h"
 #include "upstream.h"
 #include "xff.h"
@@ -73,6 +81,10 @@
 #define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
 #define COALESCE_MAX	4096	/* response body bytes copied behind their head */
 #define READ_AGAIN	8	/* reads in a row on one readiness event while a body streams */
+#ifndef SPLICE_MIN		/* body bytes left to move for splice(2) to pay off; -D to tune */
+#define SPLICE_MIN	32768
+#endif
+#define PIPE_POOL_MAX	16	/* empty pipes kept by the worker */
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
@@ -107,6 +119,8 @@ struct session {
 	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
 	int rq_upgrade;			/* asks to switch protocols (Connection: upgrade + Upgrade) */
 	struct http_chunked rq_chunk;
+	struct spipe *rq_pipe;		/* splicing the body: its bytes from the client, not yet sent */
+	int rq_pipe_full;		/* the kernel said the pipe is full: wait until it drains */
 
 	/* response */
 	enum rs_state rs;
@@ -118,6 +132,8 @@ struct session {
 	int rs_started;			/* some response byte went to the client */
 	int rs_status;
 	struct http_chunked rs_chunk;
+	struct spipe *rs_pipe;		/* as rq_pipe, from the backend to the client */
+	int rs_pipe_full;
 
 	int client_close;		/* close the client after this response */
 	int local;			/* sending a response of our own, then close */
@@ -181,6 +197,9 @@ struct proxy {
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 	unsigned redirect_port;		/* "redirectHttp": the TLS port plain requests go to; 0: off */
+	struct splice_pool pipes;	/* empty pipes for splicing */
+	int splice;			/* "splice" and the kernel has not refused it */
+	int splice_rq;			/* ... and every backend is plain (a retry keeps the pipe) */
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
@@ -279,6 +298,60 @@ session_last(const struct session *s)
 	return s->c_last > s->u_last ? s->c_last : s->u_last;
 }
 
+/* --- splicing --------------------------------------------------------------------------- */
+
+static size_t
+piped(const struct spipe *sp)
+{
+	return sp != NULL ? sp->len : 0;
+}
+
+/* The kernel would not splice (an old kernel, a seccomp filter...): copy from now on. */
+static void
+proxy_splice_refused(struct proxy *px, const char *what)
+{
+	if (px->splice)
+		log_warnx("worker %u: splice refused (%s: %s): bodies are copied",
+		    px->worker + 1, what, strerror(errno));
+	px->splice = px->splice_rq = 0;
+}
+
+/*
+ * Whether the request body's next bytes go from the client into a pipe:
+ * a Content-Length body with at least SPLICE_MIN bytes still to come, none
+ * of them in cin (bytes that came with the head go first, copied). Once
+ * started, the rest of the body follows the same way.
+ */
+static int
+request_splices(const struct session *s)
+{
+	if (s->rq != RQ_BODY || s->rq_all_in || s->lingering || s->local || s->tunnel)
+		return 0;
+	if (s->rq_pipe != NULL)
+		return 1;
+	return s->px->splice_rq && s->rq_body == HTTP_BODY_LENGTH && s->rq_left >= SPLICE_MIN &&
+	    buf_len(s->cin) == 0 && conn_can_splice(&s->cc);
+}
+
+/* As request_splices, for the response body from the backend. */
+static int
+response_splices(const struct session *s)
+{
+	if (s->rs != RS_BODY || s->rs_all_in || s->tunnel)
+		return 0;
+	if (s->rs_pipe != NULL)
+		return 1;
+	return s->px->splice && s->rs_body == HTTP_BODY_LENGTH && s->rs_left >= SPLICE_MIN &&
+	    buf_len(s->sin) == 0 && conn_can_splice(&s->cc) && conn_can_splice(&s->up->conn);
+}
+
+/* Whether a pipe being filled has no room: stop reading its source until it drains. */
+static int
+pipe_blocked(const struct spipe *sp, int full)
+{
+	return sp != NULL && (full || sp->len == sp->cap);
+}
+
 /* --- backend connections -------------------------------------------------------------- */
 
 /*
@@ -344,6 +417,8 @@ session_drop_upstream(struct session *s, int reusable)
 {
 	struct upstream *up = s->up;
 
+	splice_put(&s->px->pipes, &s->rs_pipe);	/* bytes of that backend's answer: moot */
+	s->rs_pipe_full = 0;
 	if (s->counted) {
 		balance_release(s->px->seg, s->px->worker, s->backend);
 		s->counted = 0;
@@ -820,7 +895,105 @@ request_start(struct session *s)
 	session_pick_and_connect(s, 0);
 }
 
-/* Writes the request head and ready body bytes to the backend. */
+/* The whole request went to the backend: RQ_DONE. */
+static void
+request_check_sent(struct session *s)
+{
+	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0 && piped(s->rq_pipe) == 0) {
+		s->rq = RQ_DONE;
+		if (s->c_eof && s->tunnel)
+			conn_shutdown(&s->up->conn);
+	}
+}
+
+/*
+ * The backend will not take more of the request. When it is answering
+ * already, the response goes on and the client is closed afterwards (the
+ * rest of its body is lost); otherwise, the request fails (backend_failed_early).
+ */
+static void
+backend_write_failed(struct session *s)
+{
+	if (s->rs_started || s->rs == RS_BODY) {
+		s->up->noreuse = 1;
+		s->rq_ready = 0;
+		splice_put(&s->px->pipes, &s->rq_pipe);
+		s->rq = RQ_DONE;
+		s->rq_all_in = 1;
+		s->client_close = 1;
+		return;
+	}
+	backend_failed_early(s, strerror(errno), 0);
+}
+
+/* Moves the spliced request body bytes from the pipe to the backend. */
+static void
+backend_splice_write(struct session *s)
+{
+	ssize_t n = splice_out(s->rq_pipe, s->up->fd, s->rq_pipe->len);
+
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		if (splice_unsupported(errno))
+			proxy_splice_refused(s->px, "to a backend");
+		backend_write_failed(s);
+		return;
+	}
+	session_touch_upstream(s);
+	shm_counter_add(&s->px->slot->spliced_bytes, (uint64_t)n);
+	s->rq_wrote += (size_t)n;
+	s->rq_left -= (uint64_t)n;
+	s->rq_pipe_full = 0;
+	if (s->rq_all_in && s->rq_pipe->len == 0)
+		splice_put(&s->px->pipes, &s->rq_pipe);
+	request_check_sent(s);
+}
+
+/*
+ * Moves request body bytes from the client into the pipe, then on to the
+ * backend. 0, or -1 when the pipe cannot be had or the kernel refuses: the
+ * caller reads into cin instead (nothing was taken from the socket).
+ */
+static int
+client_splice_read(struct session *s)
+{
+	uint64_t want;
+	ssize_t n;
+
+	if (s->rq_pipe == NULL && (s->rq_pipe = splice_get(&s->px->pipes)) == NULL)
+		return -1;
+	want = s->rq_left - s->rq_pipe->len;
+	s->read_full = 0;
+	n = splice_in(s->rq_pipe, s->cfd, want < SIZE_MAX ? (size_t)want : SIZE_MAX);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		s->rq_pipe_full = errno == EAGAIN && s->rq_pipe->len > 0;
+		return 0;
+	}
+	if (n == -1 && splice_unsupported(errno) && s->rq_pipe->len == 0) {
+		proxy_splice_refused(s->px, "from a client");
+		splice_put(&s->px->pipes, &s->rq_pipe);
+		return -1;
+	}
+	if (n <= 0) {
+		if (n == -1)
+			log_debug("%s: read: %s", s->client_ip, strerror(errno));
+		log_info("%s: client closed during the request body", s->client_ip);
+		session_close(s);
+		return 0;
+	}
+	session_touch_client(s);
+	s->read_full = (uint64_t)n == want;
+	if (s->rq_pipe->len == s->rq_left) {
+		s->rq_all_in = 1;
+		if (s->up != NULL && !s->up->connecting)
+			session_timeout(s, T_SERVER);	/* now the backend's turn */
+	}
+	backend_flush(s);
+	return 0;
+}
+
+/* Writes the request head and ready body bytes to the backend, then what the pipe holds. */
 static void
 backend_flush(struct session *s)
 {
@@ -834,8 +1007,11 @@ backend_flush(struct session *s)
 		return;
 	head = buf_len(s->rqh);
 	body = s->rq_ready;
-	if (head == 0 && body == 0)
+	if (head == 0 && body == 0) {
+		if (piped(s->rq_pipe) > 0)
+			backend_splice_write(s);
 		return;
+	}
 	if (head > 0) {
 		iov[cnt].iov_base = s->rqh->data + s->rqh->start;
 		iov[cnt++].iov_len = head;
@@ -848,16 +1024,7 @@ backend_flush(struct session *s)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
 			return;
-		if (s->rs_started || s->rs == RS_BODY) {
-			/* The backend stopped reading but is answering: let the response finish. */
-			up->noreuse = 1;
-			s->rq_ready = 0;
-			s->rq = RQ_DONE;
-			s->rq_all_in = 1;
-			s->client_close = 1;
-			return;
-		}
-		backend_failed_early(s, strerror(errno), 0);
+		backend_write_failed(s);
 		return;
 	}
 	session_touch_upstream(s);
@@ -874,11 +1041,11 @@ backend_flush(struct session *s)
 	} else {
 		s->rqh->start += (size_t)n;
 	}
-	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0) {
-		s->rq = RQ_DONE;
-		if (s->c_eof && s->tunnel)
-			conn_shutdown(&up->conn);
+	if (s->rq_ready == 0 && buf_len(s->rqh) == 0 && piped(s->rq_pipe) > 0) {
+		backend_splice_write(s);
+		return;
 	}
+	request_check_sent(s);
 }
 
 /* --- response side ---------------------------------------------------------------------- */
@@ -1032,7 +1199,34 @@ response_start(struct session *s)
 	}
 }
 
-/* Writes the response head and ready body bytes to the client. */
+/* Moves the spliced response body bytes from the pipe to the client. */
+static void
+client_splice_write(struct session *s)
+{
+	ssize_t n = splice_out(s->rs_pipe, s->cfd, s->rs_pipe->len);
+
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		if (splice_unsupported(errno))
+			proxy_splice_refused(s->px, "to a client");
+		log_debug("%s: write: %s", s->client_ip, strerror(errno));
+		session_close(s);	/* the bytes in the pipe cannot be had back */
+		return;
+	}
+	session_touch_client(s);
+	shm_counter_add(&s->px->slot->spliced_bytes, (uint64_t)n);
+	s->rs_started = 1;
+	s->sent += (uint64_t)n;
+	s->sent_body += (uint64_t)n;
+	s->rs_left -= (uint64_t)n;
+	s->rs_pipe_full = 0;
+	if (s->rs_all_in && s->rs_pipe->len == 0)
+		splice_put(&s->px->pipes, &s->rs_pipe);
+	exchange_check_done(s);
+}
+
+/* Writes the response head and ready body bytes to the client, then what the pipe holds. */
 static void
 client_flush(struct session *s)
 {
@@ -1044,6 +1238,10 @@ client_flush(struct session *s)
 	head = s->rsh != NULL ? buf_len(s->rsh) : 0;
 	body = s->rs == RS_BODY ? s->rs_ready : 0;
 	if (head == 0 && body == 0) {
+		if (s->rs == RS_BODY && piped(s->rs_pipe) > 0) {
+			client_splice_write(s);
+			return;
+		}
 		exchange_check_done(s);
 		return;
 	}
@@ -1096,6 +1294,10 @@ client_flush(struct session *s)
 	} else {
 		s->rsh->start += (size_t)n;
 	}
+	if (buf_len(s->rsh) == 0 && s->rs_ready == 0 && s->rs == RS_BODY && piped(s->rs_pipe) > 0) {
+		client_splice_write(s);
+		return;
+	}
 	exchange_check_done(s);
 }
 
@@ -1119,7 +1321,8 @@ exchange_check_done(struct session *s)
 		}
 		return;
 	}
-	if (s->rs != RS_BODY || !s->rs_all_in || s->rs_ready > 0 || s->rs_body == HTTP_BODY_EOF)
+	if (s->rs != RS_BODY || !s->rs_all_in || s->rs_ready > 0 || piped(s->rs_pipe) > 0 ||
+	    s->rs_body == HTTP_BODY_EOF)
 		return;
 	if (s->rq != RQ_DONE) {
 		/* The response is complete before the request body: stop here. */
@@ -1143,6 +1346,8 @@ exchange_check_done(struct session *s)
 	buf_put(&px->bufs, &s->rqh);
 	buf_put(&px->bufs, &s->rsh);
 	buf_put(&px->bufs, &s->sin);
+	splice_put(&px->pipes, &s->rq_pipe);	/* empty by now, unless the body was cut */
+	s->rq_pipe_full = 0;
 	if (buf_len(s->cin) == 0) {
 		buf_put(&px->bufs, &s->cin);
 		s->head_clock = 0;
@@ -1372,6 +1577,8 @@ client_read(struct session *s)
 		session_close(s);
 		return;
 	}
+	if (request_splices(s) && client_splice_read(s) == 0)
+		return;
 	if (buf_space(s->cin) == 0)
 		buf_compact(s->cin);
 	if (buf_space(s->cin) == 0)
@@ -1425,12 +1632,74 @@ client_read(struct session *s)
 	backend_flush(s);
 }
 
+/*
+ * The backend closed or failed in the middle of a response: the client is
+ * closed when part of it went out (never let a truncated response look
+ * complete), else gets a 502.
+ */
+static void
+response_lost(struct session *s, const char *why)
+{
+	log_warnx("backend %s: %s in the middle of the response",
+	    s->px->conf->backends[s->backend].url, why);
+	backend_failed(s);
+	if (s->rs_started) {
+		session_close(s);
+		return;
+	}
+	session_drop_upstream(s, 0);
+	respond_local(s, 502, "Bad Gateway");
+}
+
+/*
+ * Moves response body bytes from the backend into the pipe, then on to the
+ * client. 0, or -1 when the pipe cannot be had or the kernel refuses: the
+ * caller reads into sin instead (nothing was taken from the socket).
+ */
+static int
+backend_splice_read(struct session *s)
+{
+	uint64_t want;
+	ssize_t n;
+
+	if (s->rs_pipe == NULL && (s->rs_pipe = splice_get(&s->px->pipes)) == NULL)
+		return -1;
+	want = s->rs_left - s->rs_pipe->len;
+	s->read_full = 0;
+	n = splice_in(s->rs_pipe, s->up->fd, want < SIZE_MAX ? (size_t)want : SIZE_MAX);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
+		s->rs_pipe_full = errno == EAGAIN && s->rs_pipe->len > 0;
+		return 0;
+	}
+	if (n == -1 && splice_unsupported(errno) && s->rs_pipe->len == 0) {
+		proxy_splice_refused(s->px, "from a backend");
+		splice_put(&s->px->pipes, &s->rs_pipe);
+		return -1;
+	}
+	if (n <= 0) {
+		response_lost(s, n == 0 ? "connection closed" : strerror(errno));
+		return 0;
+	}
+	session_touch_upstream(s);
+	s->read_full = (uint64_t)n == want;
+	if (s->rs_pipe->len == s->rs_left)
+		s->rs_all_in = 1;
+	if (!s->rs_all_in && !s->rs_quickack) {
+		net_quickack(s->up->fd);
+		s->rs_quickack = 1;
+	}
+	client_flush(s);
+	return 0;
+}
+
 static void
 backend_read(struct session *s)
 {
 	struct upstream *up = s->up;
 	ssize_t n;
 
+	if (response_splices(s) && backend_splice_read(s) == 0)
+		return;
 	if (buf_space(s->sin) == 0)
 		buf_compact(s->sin);
 	if (buf_space(s->sin) == 0)
@@ -1456,15 +1725,7 @@ backend_read(struct session *s)
 			client_flush(s);
 			return;
 		}
-		log_warnx("backend %s: %s in the middle of the response",
-		    s->px->conf->backends[s->backend].url, why);
-		backend_failed(s);
-		if (s->rs_started) {
-			session_close(s);	/* never let a truncated response look complete */
-			return;
-		}
-		session_drop_upstream(s, 0);
-		respond_local(s, 502, "Bad Gateway");
+		response_lost(s, why);
 		return;
 	}
 	s->sin->end += (size_t)n;
@@ -1504,9 +1765,11 @@ session_update_io(struct session *s)
 		 * switched off and on (two epoll_ctl calls) for every request.
 		 */
 		if (!s->local && !s->c_eof &&
-		    (s->cin == NULL || buf_space(s->cin) > 0 || s->cin->start > 0))
+		    (s->cin == NULL || buf_space(s->cin) > 0 || s->cin->start > 0) &&
+		    !(request_splices(s) && pipe_blocked(s->rq_pipe, s->rq_pipe_full)))
 			cev |= EV_READ;
-		if ((s->rsh != NULL && buf_len(s->rsh) > 0) || (s->rs == RS_BODY && s->rs_ready > 0))
+		if ((s->rsh != NULL && buf_len(s->rsh) > 0) ||
+		    (s->rs == RS_BODY && (s->rs_ready > 0 || piped(s->rs_pipe) > 0)))
 			cev |= EV_WRITE;
 		/* TLS: a blocked read may wait to write, and a blocked write to read. */
 		if (cev != 0)
@@ -1522,9 +1785,10 @@ session_update_io(struct session *s)
 		uev = up->conn.wants;	/* the connect, then the TLS handshake */
 	} else {
 		if ((s->rs == RS_HEAD || (s->rs == RS_BODY && !s->rs_all_in)) &&
-		    (buf_space(s->sin) > 0 || s->sin->start > 0))
+		    (s->rs_pipe != NULL ? !pipe_blocked(s->rs_pipe, s->rs_pipe_full) :
+		    buf_space(s->sin) > 0 || s->sin->start > 0))
 			uev |= EV_READ;
-		if (buf_len(s->rqh) > 0 || s->rq_ready > 0)
+		if (buf_len(s->rqh) > 0 || s->rq_ready > 0 || piped(s->rq_pipe) > 0)
 			uev |= EV_WRITE;
 	}
 	upstream_set_events(up, uev);
@@ -1716,6 +1980,8 @@ session_close(struct session *s)
 	buf_put(&px->bufs, &s->sin);
 	buf_put(&px->bufs, &s->rqh);
 	buf_put(&px->bufs, &s->rsh);
+	splice_put(&px->pipes, &s->rq_pipe);
+	splice_put(&px->pipes, &s->rs_pipe);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -1817,6 +2083,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
     int worker_id, struct tls_ctx *tls)
 {
 	struct proxy *px;
+	size_t i;
 
 	if ((px = calloc(1, sizeof(*px))) == NULL)
 		return NULL;
@@ -1827,6 +2094,12 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
 	buf_pool_init(&px->bufs, BUF_POOL_MAX);
+	splice_pool_init(&px->pipes, PIPE_POOL_MAX);
+	px->splice = c->splice;
+	px->splice_rq = c->splice;
+	for (i = 0; i < c->nbackends; i++)
+		if (c->backends[i].tls)
+			px->splice_rq = 0;
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	px->pool = upstream_pool_new(loop, c, tls, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
@@ -1893,6 +2166,7 @@ proxy_free(struct proxy *px)
 		free(s);
 	}
 	buf_pool_fini(&px->bufs);
+	splice_pool_fini(&px->pipes);
 	upstream_pool_free(px->pool);
 	free(px);
 }

@@ -39,7 +39,7 @@
 #include "stats.h"
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 4
+#define SHM_LAYOUT_VERSION 5
 #define SHM_HEADER_SIZE 4096		/* the header's own page, read-only once sealed */
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64

@@ -50,7 +50,9 @@
 	X(requests, "rondo_proxied_requests_total", 1,				\
 	    "Requests answered by a backend and relayed whole.", "REQUESTS")	\
 	X(monitor_requests, "rondo_monitor_requests_total", 1,			\
-	    "Requests to the monitor path, answered by rondo itself.", "MONITOR")
+	    "Requests to the monitor path, answered by rondo itself.", "MONITOR") \
+	X(spliced_bytes, "rondo_spliced_bytes_total", 1,			\
+	    "Body bytes relayed with splice(2), both ways (never copied through rondo).", "SPLICED")
 
 /* TLS counters of each worker slot, as STATS_WORKER_COUNTERS ("rondo -s" shows them with TLS on). */
 #define STATS_WORKER_TLS(X)							\

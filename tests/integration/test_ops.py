@@ -1029,7 +1029,7 @@ def admin_counts_local_responses_and_keeps_counters_over_reload(ctx):
     rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ok.json"], config=r.config, name="ok.json")
     expect_eq(rc, 0, "rondo -s status (%s)" % err)
     expect("the last reload failed" in out and re.search(r"totals: ACCEPTED 12, REQUESTS 3, "
-           r"MONITOR 0, local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
+           r"MONITOR 0, SPLICED 0, local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
     # The worker table's classes are the responses rondo made itself, and say so.
     heads = [l.split() for l in out.splitlines() if l.startswith(("BACKEND ", "WORKER "))]
     expect(len(heads) == 2 and heads[0][-5:] == ["1XX", "2XX", "3XX", "4XX", "5XX"] and

@@ -561,6 +561,21 @@ START_TEST(test_defaults)
 }
 END_TEST
 
+/* "splice" is on unless turned off. */
+START_TEST(test_splice)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/minimal.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->splice, 1);
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/splice-off.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->splice, 0);
+	conf_free(c);
+}
+END_TEST
+
 /* Every key of the second generation away from its default. */
 START_TEST(test_tuning)
 {
@@ -1271,6 +1286,7 @@ static const struct {
 	{ "health-status.json",		": healthCheck.expectStatus: must be between 100 and 599" },
 	{ "expose-type.json",		": exposeServerHeader: expected true or false" },
 	{ "underscore-type.json",	": dropUnderscoreHeaders: expected true or false" },
+	{ "splice-type.json",		": splice: expected true or false" },
 	{ "many-errors.json",		": port: port number must be between 1 and 65535\n" },
 	{ "algorithm-unknown.json",	": algorithm: must be one of \"round-robin\", \"weighted-round-robin\", "
 					  "\"least-connections\", \"ip-hash\" or \"random-two-choices\"" },
@@ -1661,6 +1677,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_server_object_errors);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_tuning);
+	tcase_add_test(tc, test_splice);
 	tcase_add_test(tc, test_admin_defaults);
 	tcase_add_test(tc, test_example_full);
 	tcase_add_loop_test(tc, test_edges, 0, NELEM(edges));
