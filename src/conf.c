@@ -30,6 +30,8 @@
 
 #include "accesslog.h"
 #include "conf.h"
+#include "policy.h"
+#include "pool.h"
 
 #define CONF_FILE_MAX		(1024 * 1024)		/* bigger files are refused */
 #define CONF_NS_PER_MS		1000000ULL
@@ -89,15 +91,6 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
     conf_set_string, conf_set_verify;
-
-/* Indexed by enum conf_algorithm. */
-static const char *const conf_algorithms[] = {
-	"round-robin",
-	"weighted-round-robin",
-	"least-connections",
-	"ip-hash",
-	"random-two-choices",
-};
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -183,7 +176,7 @@ static const struct conf_key conf_keys[] = {
 	{ "healthCheck",	conf_set_object,	offsetof(struct conf, health),			0, 0, 0, conf_health_keys },
 	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
 	{ "dropUnderscoreHeaders", conf_set_bool,	offsetof(struct conf, drop_underscore_headers),	0, 0, 0, NULL },
-	{ "algorithm",		conf_set_algorithm,	offsetof(struct conf, algorithm),		0, 0, 0, NULL },
+	{ "algorithm",		conf_set_algorithm,	0,						0, 0, 0, NULL },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
 	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
@@ -1236,22 +1229,21 @@ conf_set_servers(struct conf_errs *e, const struct conf_key *k, struct json_obje
 	}
 }
 
-/* "algorithm": one of conf_algorithms. */
+/* "algorithm": a name in the policy registry (policy.h); base is the struct conf. */
 static void
 conf_set_algorithm(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
     void *base, const char *jpath)
 {
+	struct conf *c = base;
+	char names[256];
 	const char *s;
-	size_t i;
 
-	if ((s = conf_string(v)) != NULL)
-		for (i = 0; i < sizeof(conf_algorithms) / sizeof(conf_algorithms[0]); i++)
-			if (strcmp(s, conf_algorithms[i]) == 0) {
-				*(enum conf_algorithm *)((char *)base + k->off) = (enum conf_algorithm)i;
-				return;
-			}
-	conf_err(e, jpath, "must be one of \"round-robin\", \"weighted-round-robin\", "
-	    "\"least-connections\", \"ip-hash\" or \"random-two-choices\"");
+	if ((s = conf_string(v)) != NULL && (c->policy = policy_find(s, NULL)) != NULL) {
+		snprintf(c->algorithm, sizeof(c->algorithm), "%s", s);
+		return;
+	}
+	policy_names(names, sizeof(names));
+	conf_err(e, jpath, "must be one of %s", names);
 }
 
 /* "workers": a count, or "auto" (left UNSET for conf_defaults). */
@@ -1465,6 +1457,10 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 			c->backends[i].weight = 1;
 	if (c->workers == 0)
 		c->workers = conf_cpus();
+	if (c->policy == NULL) {
+		c->policy = policy_default();
+		snprintf(c->algorithm, sizeof(c->algorithm), "%s", c->policy->name);
+	}
 	if (c->health_interval_ms == 0)
 		c->health_interval_ms = 2000;
 	if (c->health.path[0] == '\0')
@@ -1633,14 +1629,10 @@ conf_check(struct conf_errs *e, const struct conf *c)
 
 	for (i = 0; i < c->nbackends; i++) {
 		nbackup += c->backends[i].backup != 0;
-		if (c->backends[i].weight == 1 || (c->algorithm != CONF_ALGO_ROUND_ROBIN &&
-		    c->algorithm != CONF_ALGO_RANDOM_TWO_CHOICES))
+		if (c->backends[i].weight == 1 || (c->policy->flags & LB_WEIGHTED))
 			continue;
 		snprintf(jpath, sizeof(jpath), "servers[%zu].weight", i);
-		conf_err(e, jpath, "weight has no effect with algorithm %s; use %s",
-		    conf_algorithm_name(c->algorithm),
-		    c->algorithm == CONF_ALGO_ROUND_ROBIN ? "weighted-round-robin" :
-		    "least-connections or weighted-round-robin");
+		conf_err(e, jpath, "weight has no effect with algorithm %s", c->algorithm);
 	}
 	if (nbackup == c->nbackends)
 		conf_err(e, "servers", "every server is a backup: at least one must not be");
@@ -2019,14 +2011,6 @@ conf_load_string(struct conf **out, const char *json, const char *name, char *er
 		return -1;
 	}
 	return conf_parse(out, json, len, name, err, errlen);
-}
-
-const char *
-conf_algorithm_name(enum conf_algorithm a)
-{
-	if ((size_t)a >= sizeof(conf_algorithms) / sizeof(conf_algorithms[0]))
-		return "?";
-	return conf_algorithms[a];
 }
 
 int

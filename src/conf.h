@@ -14,6 +14,8 @@
 
 #include "net.h"
 
+struct lb_policy;
+
 #define CONF_MAX_BACKENDS 256
 #define CONF_URL_MAX 256
 #define CONF_HOST_MAX 256
@@ -23,15 +25,6 @@
 #define CONF_TLS_CERTS_MAX 64
 #define CONF_TLS_V1_2 0x1		/* conf_tls.protocols */
 #define CONF_TLS_V1_3 0x2
-
-/* "algorithm": how a backend is chosen for each request (balance.h). */
-enum conf_algorithm {
-	CONF_ALGO_ROUND_ROBIN,		/* "round-robin": the default */
-	CONF_ALGO_WEIGHTED_ROUND_ROBIN,	/* "weighted-round-robin": smooth, by weight */
-	CONF_ALGO_LEAST_CONNECTIONS,	/* "least-connections": fewest active/weight */
-	CONF_ALGO_IP_HASH,		/* "ip-hash": consistent hash of the client address */
-	CONF_ALGO_RANDOM_TWO_CHOICES,	/* "random-two-choices": less loaded of two at random */
-};
 
 struct conf_backend {
 	char url[CONF_URL_MAX];		/* as written in the config, e.g. "http://localhost:5001" */
@@ -140,7 +133,8 @@ struct conf {
 	struct conf_health health;
 	int expose_server_header;	/* exposeServerHeader: 1 */
 	int drop_underscore_headers;	/* dropUnderscoreHeaders: 1 */
-	enum conf_algorithm algorithm;	/* round-robin */
+	const struct lb_policy *policy;	/* "algorithm": round-robin (policy.h) */
+	char algorithm[32];		/* its name as written, for messages */
 	size_t nbackends;
 	struct conf_backend *backends;
 };
@@ -160,9 +154,6 @@ void conf_free(struct conf *c);
 
 /* Whether a response with <status> counts as a backend failure ("passiveHealth.statuses"). */
 int conf_passive_status(const struct conf *c, int status);
-
-/* The name of algorithm a as written in the configuration ("ip-hash"). */
-const char *conf_algorithm_name(enum conf_algorithm a);
 
 /*
  * Go-style duration: "500ms", "2s", "1m30s", "1h", "1.5s", "250us" is refused

@@ -693,7 +693,7 @@ master_reload(struct master *m)
 	log_info("reload done, generation %u: listening on %s, %u %s, %zu %s, %s",
 	    g->id, master_listen_names(c, names, sizeof(names)), g->workers, plural(g->workers, "worker", "workers"),
 	    c->nbackends, plural(c->nbackends, "backend", "backends"),
-	    conf_algorithm_name(c->algorithm));
+	    c->algorithm);
 }
 
 /*
@@ -1071,7 +1071,7 @@ master_run(struct conf *c, const struct master_opts *o)
 	log_info("ready: listening on %s, %u %s, %zu %s, %s",
 	    master_listen_names(c, names, sizeof(names)), g->workers,
 	    plural(g->workers, "worker", "workers"), c->nbackends,
-	    plural(c->nbackends, "backend", "backends"), conf_algorithm_name(c->algorithm));
+	    plural(c->nbackends, "backend", "backends"), c->algorithm);
 	if (m.ready_fd != -1) {
 		/* -D: the command that started rondo exits 0 now. */
 		if (write(m.ready_fd, "", 1) != 1)

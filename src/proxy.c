@@ -89,7 +89,7 @@ struct session {
 	struct buf *cin, *sin, *rqh, *rsh;
 	struct upstream *up;
 	int backend;			/* chosen backend, -1 before */
-	struct balance_ctx pick;	/* tried backends, client key, worker slot */
+	struct pick_ctx pick;	/* tried backends, client key, worker slot */
 	int counted;			/* holds what balance_pick acquired */
 
 	/* request */
@@ -410,11 +410,11 @@ session_pick_and_connect(struct session *s, int fresh)
 			balance_acquire(px->seg, px->worker, b);	/* no limit: a retry */
 		} else {
 			b = balance_pick(px->lb, px->seg, &s->pick);
-			if (b == BALANCE_NONE_HEALTHY) {
+			if (b == PICK_NONE_HEALTHY) {
 				respond_local(s, 503, "No healthy server available");
 				return;
 			}
-			if (b == BALANCE_ALL_FULL) {
+			if (b == PICK_ALL_FULL) {
 				respond_local(s, 503, "All servers are at their connection limit");
 				return;
 			}
@@ -432,7 +432,7 @@ session_pick_and_connect(struct session *s, int fresh)
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
-			balance_tried_add(&s->pick.tried, b);
+			pick_tried_add(&s->pick.tried, b);
 			continue;
 		}
 		break;
@@ -481,7 +481,7 @@ upstream_failed_early(struct session *s, const char *why, int connect_failed)
 			return;
 		}
 		log_warnx("backend %s: %s, retrying on another backend", url, why);
-		balance_tried_add(&s->pick.tried, s->backend);
+		pick_tried_add(&s->pick.tried, s->backend);
 		session_pick_and_connect(s, 0);
 		return;
 	}
@@ -1665,6 +1665,7 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 	s->rs = RS_WAIT;
 	s->pick.worker = px->worker;
 	s->pick.key = balance_client_key(px->lb, peer);
+	s->pick.has_key = 1;
 	if (peer->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->client_ip,
 		    sizeof(s->client_ip));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -18,19 +19,26 @@
 
 #include "balance.h"
 #include "conf.h"
+#include "policy.h"
+#include "policy/policies.h"
 #include "shm.h"
 
-#define NALGO		(CONF_ALGO_RANDOM_TWO_CHOICES + 1)
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-static struct conf_backend backends[64];
+/* The policies by the names of the configuration, for loop tests. */
+enum { ALGO_RR, ALGO_WRR, ALGO_LC, ALGO_IP_HASH, ALGO_TWO, NALGO };
+static const char *const algo_names[NALGO] = {
+	"round-robin", "weighted-round-robin", "least-connections", "ip-hash", "random-two-choices",
+};
+
+static struct conf_backend backends[256];
 static struct conf conf;
 static const uint8_t key[16] = "0123456789abcdef";
 
 /*
  * A segment for n backends at http://127.0.0.1:5000+i, all up, each of weight
  * 1, unlimited, primary; conf describes them (with round robin). Tests change
- * backends[] and conf.algorithm before lb_for().
+ * backends[] before lb_for().
  */
 static struct shm_seg *
 seg_with(size_t n)
@@ -53,9 +61,9 @@ seg_with(size_t n)
 
 /* Picks for a request that tried nothing yet, releasing at once. */
 static int
-pick(struct shm_seg *seg, const struct balance_tried *tried)
+pick(struct shm_seg *seg, const struct pick_tried *tried)
 {
-	struct balance_ctx ctx = { .worker = 0 };
+	struct pick_ctx ctx = { .worker = 0 };
 	char err[128];
 	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
 	int b;
@@ -120,7 +128,7 @@ START_TEST(test_none_healthy)
 
 	shm_backend_set_up(seg, 0, 0);
 	shm_backend_set_up(seg, 1, 0);
-	ck_assert_int_eq(pick(seg, NULL), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(pick(seg, NULL), PICK_NONE_HEALTHY);
 	ck_assert_uint_eq(balance_healthy(seg), 0);
 	shm_destroy(seg);
 }
@@ -129,17 +137,17 @@ END_TEST
 START_TEST(test_tried_excluded)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct balance_tried tried;
+	struct pick_tried tried;
 	int i;
 
 	memset(&tried, 0, sizeof(tried));
-	balance_tried_add(&tried, 0);
-	balance_tried_add(&tried, 2);
+	pick_tried_add(&tried, 0);
+	pick_tried_add(&tried, 2);
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(pick(seg, &tried), 1);
-	balance_tried_add(&tried, 1);
-	ck_assert_int_eq(pick(seg, &tried), BALANCE_ALL_TRIED);
-	ck_assert(balance_tried_has(&tried, 2));
+	pick_tried_add(&tried, 1);
+	ck_assert_int_eq(pick(seg, &tried), PICK_ALL_TRIED);
+	ck_assert(pick_tried_has(&tried, 2));
 	shm_destroy(seg);
 }
 END_TEST
@@ -185,7 +193,7 @@ END_TEST
 START_TEST(test_worker_reset)
 {
 	struct shm_seg *seg = seg_with(2);
-	struct balance_ctx ctx = { .worker = 3 };
+	struct pick_ctx ctx = { .worker = 3 };
 	char err[128];
 	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
 	int i, b;
@@ -226,12 +234,12 @@ END_TEST
 
 /* The balancer for conf with algorithm a. */
 static struct lb *
-lb_for(enum conf_algorithm a)
+lb_for(int a)
 {
 	char err[128];
 	struct lb *lb;
 
-	conf.algorithm = a;
+	conf.policy = policy_find(algo_names[a], NULL);
 	lb = balance_new(&conf, key, err, sizeof(err));
 	ck_assert_msg(lb != NULL, "%s", err);
 	return lb;
@@ -241,7 +249,7 @@ lb_for(enum conf_algorithm a)
 static int
 take(const struct lb *lb, struct shm_seg *seg, unsigned w)
 {
-	struct balance_ctx ctx = { .worker = w };
+	struct pick_ctx ctx = { .worker = w };
 
 	return balance_pick(lb, seg, &ctx);
 }
@@ -250,7 +258,7 @@ take(const struct lb *lb, struct shm_seg *seg, unsigned w)
 static int
 take_key(const struct lb *lb, struct shm_seg *seg, uint64_t k)
 {
-	struct balance_ctx ctx = { .key = k };
+	struct pick_ctx ctx = { .has_key = 1, .key = k };
 	int b = balance_pick(lb, seg, &ctx);
 
 	if (b >= 0)
@@ -297,7 +305,7 @@ START_TEST(test_wrr_smooth)
 	int i, b;
 
 	backends[0].weight = 5;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	for (i = 0; i < 21; i++) {
 		b = pick_lb(lb, seg);
 		ck_assert_msg(b == want[i % 7], "pick %d: got %d, want %d", i, b, want[i % 7]);
@@ -315,7 +323,7 @@ START_TEST(test_wrr_3_to_1)
 	int i, run = 0, prev = -1;
 
 	backends[0].weight = 3;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	for (i = 0; i < 400; i++) {
 		int b = pick_lb(lb, seg);
 
@@ -339,7 +347,7 @@ START_TEST(test_wrr_reduced)
 	int i;
 
 	backends[0].weight = backends[1].weight = backends[2].weight = 400;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	for (i = 0; i < 9; i++)
 		ck_assert_int_eq(pick_lb(lb, seg), i % 3);
 	balance_free(lb);
@@ -356,7 +364,7 @@ START_TEST(test_wrr_skips_unhealthy)
 	int i;
 
 	backends[0].weight = 5;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	shm_backend_set_up(seg, 0, 0);
 	for (i = 0; i < 700; i++)
 		count[pick_lb(lb, seg)]++;
@@ -386,7 +394,7 @@ START_TEST(test_wrr_across_processes)
 	struct lb *lb;
 
 	backends[0].weight = 5;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	ck_assert_int_eq(pipe(fds), 0);
 	for (p = 0; p < 3; p++) {
 		pid_t pid = fork();
@@ -423,7 +431,7 @@ END_TEST
 START_TEST(test_leastconn_fewest)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	struct lb *lb = lb_for(ALGO_LC);
 	int i;
 
 	balance_acquire(seg, 0, 0);
@@ -458,7 +466,7 @@ START_TEST(test_previous_generation)
 	balance_acquire(old, 0, 0);
 	balance_acquire(old, 1, 1);
 	seg = seg_with(4);		/* the same three URLs and a new one */
-	lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	lb = lb_for(ALGO_LC);
 	for (i = 0; i < 10; i++) {
 		b = pick_lb(lb, seg);
 		ck_assert(b == 0 || b == 1 || b == 2 || b == 3);
@@ -483,16 +491,16 @@ START_TEST(test_previous_generation)
 	seg = seg_with(4);
 	for (i = 0; i < 4; i++)
 		backends[i].max_connections = 1;
-	lb = lb_for(CONF_ALGO_ROUND_ROBIN);
+	lb = lb_for(ALGO_RR);
 	balance_release(old, 0, 0);	/* old: 0 holds 1, 1 holds 1 */
 	balance_set_previous(lb, seg, old);
 	b = take(lb, seg, 0);
 	ck_assert_int_eq(b + take(lb, seg, 0), 5);
 	ck_assert(b == 2 || b == 3);
-	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_release(old, 0, 0);	/* an old request ends */
 	ck_assert_int_eq(take(lb, seg, 0), 0);
-	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_free(lb);
 	shm_destroy(seg);
 	shm_destroy(old);
@@ -503,7 +511,7 @@ END_TEST
 START_TEST(test_leastconn_ties_rotate)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	struct lb *lb = lb_for(ALGO_LC);
 	unsigned count[3] = { 0 };
 	int i, b, prev = -1;
 
@@ -530,7 +538,7 @@ START_TEST(test_leastconn_weighted)
 	int i;
 
 	backends[0].weight = 3;
-	lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	lb = lb_for(ALGO_LC);
 	for (i = 0; i < 40; i++)
 		ck_assert_int_ge(take(lb, seg, (unsigned)i % 4), 0);
 	ck_assert_int_eq(active(seg, 0), 30);
@@ -555,7 +563,7 @@ END_TEST
 START_TEST(test_two_prefers_less_loaded)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	struct lb *lb = lb_for(ALGO_TWO);
 	unsigned count[3] = { 0 };
 	int i;
 
@@ -571,7 +579,7 @@ START_TEST(test_two_prefers_less_loaded)
 	balance_free(lb);
 	shm_destroy(seg);
 	seg = seg_with(2);
-	lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	lb = lb_for(ALGO_TWO);
 	balance_acquire(seg, 0, 1);
 	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(pick_lb(lb, seg), 0);
@@ -588,7 +596,7 @@ END_TEST
 START_TEST(test_two_balances_held)
 {
 	struct shm_seg *seg = seg_with(4);
-	struct lb *lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	struct lb *lb = lb_for(ALGO_TWO);
 	unsigned count[4] = { 0 };
 	int64_t lo, hi;
 	int i, j;
@@ -616,7 +624,7 @@ END_TEST
 START_TEST(test_hash_stable)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	uint32_t c;
 	int i, b;
 
@@ -634,7 +642,7 @@ END_TEST
 START_TEST(test_hash_distribution)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	unsigned count[5] = { 0 };
 	uint32_t c;
 	int i;
@@ -657,7 +665,7 @@ START_TEST(test_hash_weighted)
 	uint32_t c;
 
 	backends[1].weight = 3;
-	lb = lb_for(CONF_ALGO_IP_HASH);
+	lb = lb_for(ALGO_IP_HASH);
 	for (c = 0; c < 100000; c++)
 		count[take_key(lb, seg, client_key(lb, c))]++;
 	ck_assert_msg(count[0] >= 23000 && count[0] <= 27000, "weight 1: %u of 100000", count[0]);
@@ -670,7 +678,7 @@ END_TEST
 START_TEST(test_hash_backend_down)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	static unsigned char before[100000];
 	unsigned moved_to[5] = { 0 }, orphans = 0;
 	uint32_t c;
@@ -707,8 +715,8 @@ START_TEST(test_hash_backend_removed)
 {
 	static char from[100000][CONF_URL_MAX / 8];
 	struct conf_backend five[5], four[4];
-	struct conf c5 = { .nbackends = 5, .backends = five, .algorithm = CONF_ALGO_IP_HASH };
-	struct conf c4 = { .nbackends = 4, .backends = four, .algorithm = CONF_ALGO_IP_HASH };
+	struct conf c5 = { .nbackends = 5, .backends = five, .policy = &policy_hash };
+	struct conf c4 = { .nbackends = 4, .backends = four, .policy = &policy_hash };
 	struct shm_seg *s5, *s4;
 	struct lb *l5, *l4;
 	unsigned moved = 0, moved_other = 0;
@@ -809,7 +817,7 @@ START_TEST(test_even_k_of_n)
 
 	for (c = 0; c < NELEM(cases); c++) {
 		seg = seg_with(cases[c].n);
-		lb = lb_for((enum conf_algorithm)_i);
+		lb = lb_for(_i);
 		for (i = 0; i < cases[c].n; i++)
 			shm_backend_set_up(seg, (unsigned)i, (cases[c].up >> i) & 1);
 		assert_even(lb, seg, 0, cases[c].up, EVEN_PICKS);
@@ -830,7 +838,7 @@ END_TEST
 START_TEST(test_even_drained)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct lb *lb = lb_for(_i);
 
 	atomic_store(&seg->backends[1].drain, 1);
 	assert_even(lb, seg, 0, 0x1d, EVEN_PICKS);
@@ -848,7 +856,7 @@ START_TEST(test_even_full)
 	struct lb *lb;
 
 	backends[0].max_connections = 1;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	balance_acquire(seg, 1, 0);
 	assert_even(lb, seg, 0, 0x0e, EVEN_PICKS);
 	balance_release(seg, 1, 0);
@@ -865,7 +873,7 @@ START_TEST(test_even_backups)
 	struct lb *lb;
 
 	backends[2].backup = backends[3].backup = backends[4].backup = 1;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	shm_backend_set_up(seg, 0, 0);
 	shm_backend_set_up(seg, 1, 0);
 	shm_backend_set_up(seg, 3, 0);
@@ -882,7 +890,7 @@ START_TEST(test_even_across_processes)
 	unsigned count[5] = { 0 };
 	int fds[2], p, i, st;
 	unsigned char b;
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct lb *lb = lb_for(_i);
 
 	shm_backend_set_up(seg, 1, 0);
 	shm_backend_set_up(seg, 2, 0);
@@ -914,7 +922,7 @@ START_TEST(test_even_across_processes)
 	/* Least connections: a pick may see the other's request in flight. */
 	ck_assert_uint_eq(count[0] + count[3], 300);
 	ck_assert_msg((count[0] >= 149 && count[0] <= 151) ||
-	    (_i == CONF_ALGO_LEAST_CONNECTIONS && count[0] >= 135 && count[0] <= 165),
+	    (_i == ALGO_LC && count[0] >= 135 && count[0] <= 165),
 	    "300 picks over 0 and 3: %u and %u", count[0], count[3]);
 	balance_free(lb);
 	shm_destroy(seg);
@@ -942,7 +950,7 @@ START_TEST(test_wrr_heavy_down)
 		seg = seg_with(5);
 		for (i = 0; i < 5; i++)
 			backends[i].weight = weights[c][i];
-		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		lb = lb_for(ALGO_WRR);
 		shm_backend_set_up(seg, 0, 0);
 		shm_backend_set_up(seg, 1, 0);
 		shm_backend_set_up(seg, 2, 0);
@@ -950,7 +958,7 @@ START_TEST(test_wrr_heavy_down)
 		/* Weights 2 and 1 left: 200 and 100 of 300. */
 		backends[3].weight = 2;
 		balance_free(lb);
-		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		lb = lb_for(ALGO_WRR);
 		memset(count, 0, sizeof(count));
 		for (i = 0; i < 300; i++)
 			count[pick_lb(lb, seg)]++;
@@ -967,7 +975,7 @@ END_TEST
 START_TEST(test_hash_most_down)
 {
 	struct shm_seg *seg = seg_with(40);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	unsigned count[40] = { 0 };
 	uint32_t c;
 	int i;
@@ -991,12 +999,12 @@ END_TEST
 START_TEST(test_all_none_healthy)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct lb *lb = lb_for(_i);
 	int i;
 
 	for (i = 0; i < 3; i++)
 		shm_backend_set_up(seg, (unsigned)i, 0);
-	ck_assert_int_eq(pick_lb(lb, seg), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(pick_lb(lb, seg), PICK_NONE_HEALTHY);
 	shm_backend_set_up(seg, 1, 1);
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(pick_lb(lb, seg), 1);
@@ -1008,36 +1016,36 @@ END_TEST
 START_TEST(test_all_tried)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
-	struct balance_ctx ctx = { .key = 42 };
+	struct lb *lb = lb_for(_i);
+	struct pick_ctx ctx = { .has_key = 1, .key = 42 };
 	int i, b;
 
 	for (i = 0; i < 3; i++) {
 		b = balance_pick(lb, seg, &ctx);
 		ck_assert_int_ge(b, 0);
-		ck_assert(!balance_tried_has(&ctx.tried, b));
+		ck_assert(!pick_tried_has(&ctx.tried, b));
 		balance_release(seg, 0, b);
-		balance_tried_add(&ctx.tried, b);
+		pick_tried_add(&ctx.tried, b);
 	}
-	ck_assert_int_eq(balance_pick(lb, seg, &ctx), BALANCE_ALL_TRIED);
+	ck_assert_int_eq(balance_pick(lb, seg, &ctx), PICK_ALL_TRIED);
 	ck_assert_int_eq(active(seg, 0) + active(seg, 1) + active(seg, 2), 0);
 	balance_free(lb);
 	shm_destroy(seg);
 }
 END_TEST
 
-/* A full backend is skipped like a down one; all full is BALANCE_ALL_FULL, over workers. */
+/* A full backend is skipped like a down one; all full is PICK_ALL_FULL, over workers. */
 START_TEST(test_all_max_connections)
 {
 	struct shm_seg *seg = seg_with(3);
 	struct lb *lb;
-	struct balance_ctx ctx = { .key = 7 };
+	struct pick_ctx ctx = { .has_key = 1, .key = 7 };
 	int i, b, got[3] = { 0 };
 
 	backends[0].max_connections = 1;
 	backends[1].max_connections = 2;
 	backends[2].max_connections = 3;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	for (i = 0; i < 6; i++) {
 		ctx.worker = (unsigned)i % 3;
 		b = balance_pick(lb, seg, &ctx);
@@ -1047,14 +1055,14 @@ START_TEST(test_all_max_connections)
 	ck_assert_int_eq(got[0], 1);
 	ck_assert_int_eq(got[1], 2);
 	ck_assert_int_eq(got[2], 3);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* A free place is found wherever it is. */
 	balance_release(seg, 1, 1);
 	ck_assert_int_eq(take(lb, seg, 5), 1);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* Down and full: full it is (503 either way); all down: none healthy. */
 	shm_backend_set_up(seg, 0, 0);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* A worker dies: its places come back. */
 	for (i = 0; i < 3; i++)
 		got[i] = (int)active(seg, i) - atomic_load(&seg->backends[i].wactive[2]);
@@ -1066,10 +1074,10 @@ START_TEST(test_all_max_connections)
 	if (got[1] < 2 || got[2] < 3)
 		ck_assert_int_ge(take(lb, seg, 5), 1);
 	else
-		ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+		ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	for (i = 0; i < 3; i++)
 		shm_backend_set_up(seg, (unsigned)i, 0);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_NONE_HEALTHY);
 	balance_free(lb);
 	shm_destroy(seg);
 }
@@ -1085,7 +1093,7 @@ START_TEST(test_all_max_connections_race)
 
 	backends[0].max_connections = 5;
 	backends[1].max_connections = 5;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	ck_assert_int_eq(pipe(fds), 0);
 	for (p = 0; p < 8; p++) {
 		pid_t pid = fork();
@@ -1097,7 +1105,7 @@ START_TEST(test_all_max_connections_race)
 				ck_assert_int_le(active(seg, 0), 5);
 				ck_assert_int_le(active(seg, 1), 5);
 				r = b >= 0;
-				if (b < 0 && b != BALANCE_ALL_FULL)
+				if (b < 0 && b != PICK_ALL_FULL)
 					_exit(2);
 				if (write(fds[1], &r, 1) != 1)
 					_exit(1);
@@ -1136,7 +1144,7 @@ START_TEST(test_all_backup)
 	backends[3].backup = 1;
 	backends[0].max_connections = 1;
 	backends[1].max_connections = 1;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	for (i = 0; i < 200; i++)
 		count[take_key(lb, seg, (uint64_t)i * 7919)]++;
 	ck_assert_uint_eq(count[2] + count[3], 0);
@@ -1145,7 +1153,7 @@ START_TEST(test_all_backup)
 	/* Primaries up but full: a 503, not a backup. */
 	ck_assert_int_ge(take(lb, seg, 0), 0);
 	ck_assert_int_ge(take(lb, seg, 0), 0);
-	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_worker_reset(seg, 0);
 	/* One primary left: still no backup. */
 	shm_backend_set_up(seg, 0, 0);
@@ -1162,7 +1170,7 @@ START_TEST(test_all_backup)
 	/* Backups down too: none healthy. */
 	shm_backend_set_up(seg, 2, 0);
 	shm_backend_set_up(seg, 3, 0);
-	ck_assert_int_eq(take_key(lb, seg, 1), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(take_key(lb, seg, 1), PICK_NONE_HEALTHY);
 	/* A primary back: it has it all again. */
 	shm_backend_set_up(seg, 3, 1);
 	shm_backend_set_up(seg, 0, 1);
@@ -1177,15 +1185,15 @@ END_TEST
 START_TEST(test_all_tried_excluded)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
-	struct balance_tried tried;
+	struct lb *lb = lb_for(_i);
+	struct pick_tried tried;
 	int i;
 
 	memset(&tried, 0, sizeof(tried));
-	balance_tried_add(&tried, 0);
-	balance_tried_add(&tried, 2);
+	pick_tried_add(&tried, 0);
+	pick_tried_add(&tried, 2);
 	for (i = 0; i < 10; i++) {
-		struct balance_ctx ctx = { .tried = tried, .key = (uint64_t)i };
+		struct pick_ctx ctx = { .tried = tried, .has_key = 1, .key = (uint64_t)i };
 		int b = balance_pick(lb, seg, &ctx);
 
 		ck_assert_int_eq(b, 1);
@@ -1207,6 +1215,70 @@ START_TEST(test_new_errors)
 }
 END_TEST
 
+/*
+ * The cost of one pick among 256 backends, each policy in turn, 20000 picks
+ * with every backend up and with half of them down: printed, and bounded
+ * loosely (the machine may be shared) so that a pick that scans the whole
+ * pool several times over, or allocates, shows.
+ */
+START_TEST(test_cost_256)
+{
+	struct shm_seg *seg = seg_with(256);
+	struct lb *lb;
+	struct timespec t0, t1;
+	double ns;
+	int i, b, half;
+
+	for (i = 0; i < 256; i++)
+		backends[i].weight = (unsigned)(1 + i % 3);
+	if (_i == ALGO_RR || _i == ALGO_TWO)
+		for (i = 0; i < 256; i++)
+			backends[i].weight = 1;
+	lb = lb_for(_i);
+	for (half = 0; half < 2; half++) {
+		for (i = 0; half && i < 256; i += 2)
+			shm_backend_set_up(seg, (unsigned)i, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (i = 0; i < 20000; i++) {
+			struct pick_ctx ctx = { .has_key = 1, .key = (uint64_t)i * 0x9e3779b97f4a7c15ull };
+
+			b = balance_pick(lb, seg, &ctx);
+			ck_assert_int_ge(b, 0);
+			balance_release(seg, 0, b);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 20000;
+		fprintf(stderr, "%s, 256 backends, %s: %.0f ns per pick\n", algo_names[_i],
+		    half ? "half down" : "all up", ns);
+		ck_assert_msg(ns < 50000, "%s: %.0f ns per pick", algo_names[_i], ns);
+	}
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* The registry: every name has a policy, aliases have their key, flags say what a policy uses. */
+START_TEST(test_registry)
+{
+	const char *k = "x";
+	char names[256];
+
+	ck_assert_ptr_eq(policy_find("round-robin", &k), &policy_round_robin);
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_eq(policy_find("ip-hash", &k), &policy_hash);
+	ck_assert_str_eq(k, "clientIp");
+	ck_assert_ptr_eq(policy_find("hash", &k), &policy_hash);
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_null(policy_find("roundrobin", NULL));
+	ck_assert(policy_hash.flags & LB_NEEDS_KEY);
+	ck_assert(!(policy_round_robin.flags & (LB_WEIGHTED | LB_NEEDS_KEY)));
+	ck_assert(policy_weighted.flags & LB_WEIGHTED);
+	policy_names(names, sizeof(names));
+	ck_assert_str_eq(names, "\"round-robin\", \"weighted-round-robin\", \"least-connections\", "
+	    "\"hash\", \"ip-hash\" or \"random-two-choices\"");
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1225,6 +1297,7 @@ main(void)
 	tcase_add_test(tc, test_carry_health);
 	tcase_add_test(tc, test_worker_reset);
 	tcase_add_test(tc, test_new_errors);
+	tcase_add_test(tc, test_registry);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("weighted-round-robin");
@@ -1263,11 +1336,11 @@ main(void)
 
 	tc = tcase_create("even-spread");
 	tcase_set_timeout(tc, 20);
-	tcase_add_loop_test(tc, test_even_k_of_n, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_drained, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_full, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_backups, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_across_processes, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
+	tcase_add_loop_test(tc, test_even_k_of_n, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_drained, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_full, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_backups, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_across_processes, 0, ALGO_LC + 1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("every-policy");
@@ -1278,6 +1351,11 @@ main(void)
 	tcase_add_loop_test(tc, test_all_max_connections, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_max_connections_race, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_backup, 0, NALGO);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cost");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_cost_256, 0, NALGO);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
