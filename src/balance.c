@@ -81,9 +81,43 @@ balance_build_seq(const struct pool *p, struct pool_group *g)
 	return 0;
 }
 
-struct lb *
-balance_new(const struct conf *c, const uint8_t hash_key[16], char *err, size_t errlen)
+/*
+ * The URL of backend b as every instance writes it, whatever the
+ * configuration says: scheme, lower-case host, explicit port
+ * ("http://Example.COM" -> "http://example.com:80").
+ */
+static void
+balance_normal_url(const struct conf_backend *b, char *buf, size_t len)
 {
+	size_t i;
+	int n;
+
+	n = snprintf(buf, len, "%s://%s%s%s:%u", b->tls ? "https" : "http",
+	    strchr(b->host, ':') != NULL ? "[" : "", b->host,
+	    strchr(b->host, ':') != NULL ? "]" : "", (unsigned)b->port);
+	for (i = 0; n > 0 && i < (size_t)n && i < len; i++)
+		if (buf[i] >= 'A' && buf[i] <= 'Z')
+			buf[i] = (char)(buf[i] - 'A' + 'a');
+}
+
+/* The 16-byte key of every hash from the "hashSeed" string (NULL: ""). */
+static void
+balance_seed_key(const char *seed, uint8_t key[16])
+{
+	static const uint8_t zero[16];
+	uint64_t h[2];
+
+	if (seed == NULL)
+		seed = "";
+	h[0] = pool_hash(zero, 1, seed, strlen(seed));
+	h[1] = pool_hash(zero, 2, seed, strlen(seed));
+	memcpy(key, h, 16);
+}
+
+struct lb *
+balance_new(const struct conf *c, char *err, size_t errlen)
+{
+	char url[CONF_URL_MAX + 16];
 	struct pool_group *g;
 	struct pool *p;
 	struct lb *lb;
@@ -99,13 +133,14 @@ balance_new(const struct conf *c, const uint8_t hash_key[16], char *err, size_t 
 		goto nomem;
 	p = &lb->pool;
 	p->policy = c->policy != NULL ? c->policy : policy_default();
-	memcpy(p->key, hash_key, sizeof(p->key));
+	balance_seed_key(c->hash_seed, p->key);
 	p->nbackends = (uint32_t)c->nbackends;
 	for (i = 0; i < c->nbackends; i++) {
 		/* 0 is a conf_backend nobody defaulted (tests build them by hand). */
 		p->weight[i] = c->backends[i].weight != 0 ? c->backends[i].weight : 1;
 		p->max_conns[i] = c->backends[i].max_connections;
-		p->id[i] = pool_hash(p->key, 0, c->backends[i].url, strlen(c->backends[i].url));
+		balance_normal_url(&c->backends[i], url, sizeof(url));
+		p->id[i] = pool_hash(p->key, 0, url, strlen(url));
 		g = &p->group[c->backends[i].backup ? POOL_BACKUP : POOL_PRIMARY];
 		p->pos[i] = (uint8_t)g->n;
 		g->member[g->n++] = (uint8_t)i;
@@ -150,6 +185,12 @@ balance_client_key(const struct lb *lb, const struct sockaddr *sa)
 		return pool_hash(lb->pool.key, 0,
 		    &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 	return pool_hash(lb->pool.key, 0, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+}
+
+uint64_t
+balance_key(const struct lb *lb, const void *p, size_t n)
+{
+	return pool_hash(lb->pool.key, 0, p, n);
 }
 
 void

@@ -32,16 +32,17 @@ struct shm_seg;
 
 /*
  * Builds the balancer for configuration c (c->policy, and each backend's
- * weight, max_connections and backup; a weight of 0 counts as 1). hash_key
- * is a secret the master draws once at startup and keeps across reloads
- * (clients keep their backend under hash, and nobody outside can aim many
- * clients at one backend). Precomputes the smooth weighted sequence and, for
- * hash, the Maglev table (64 KiB to 2 MiB): call it before forking, not in
- * a worker. Refuses more than BALANCE_MAX backends. Returns NULL with err
- * filled on failure. Free with balance_free; c may be freed before.
+ * weight, max_connections and backup; a weight of 0 counts as 1). Whatever
+ * is hashed (client addresses, hash keys, the backends' ids) is keyed with
+ * c->hash_seed, and a backend's id comes from its normalised URL (scheme,
+ * lower-case host, explicit port): two instances, or two generations, with
+ * the same servers and seed hash alike, whatever the order of the servers.
+ * Precomputes the smooth weighted sequence and what the policy's init builds
+ * (for hash, a Maglev table of 64 KiB to 2 MiB): call it before forking,
+ * not in a worker. Refuses more than BALANCE_MAX backends. Returns NULL with
+ * err filled on failure. Free with balance_free; c may be freed before.
  */
-struct lb *balance_new(const struct conf *c, const uint8_t hash_key[16], char *err,
-    size_t errlen);
+struct lb *balance_new(const struct conf *c, char *err, size_t errlen);
 void balance_free(struct lb *lb);
 
 /*
@@ -53,6 +54,9 @@ void balance_free(struct lb *lb);
  * clear it before prev is unmapped there.
  */
 void balance_set_previous(struct lb *lb, const struct shm_seg *seg, const struct shm_seg *prev);
+
+/* The keyed hash of a request's hash key, <n> bytes at <p> (pick_ctx.key). */
+uint64_t balance_key(const struct lb *lb, const void *p, size_t n);
 
 /* The keyed hash of a client address (IPv4 or IPv6, port ignored). */
 uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);

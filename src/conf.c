@@ -30,6 +30,7 @@
 
 #include "accesslog.h"
 #include "conf.h"
+#include "hashkey.h"
 #include "policy.h"
 #include "pool.h"
 
@@ -90,7 +91,7 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
-    conf_set_string, conf_set_verify;
+    conf_set_string, conf_set_verify, conf_set_hash_key, conf_set_hash_seed;
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -177,6 +178,8 @@ static const struct conf_key conf_keys[] = {
 	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
 	{ "dropUnderscoreHeaders", conf_set_bool,	offsetof(struct conf, drop_underscore_headers),	0, 0, 0, NULL },
 	{ "algorithm",		conf_set_algorithm,	0,						0, 0, 0, NULL },
+	{ "hashKey",		conf_set_hash_key,	offsetof(struct conf, hash_key),		0, 0, 0, NULL },
+	{ "hashSeed",		conf_set_hash_seed,	offsetof(struct conf, hash_seed),		0, 0, 0, NULL },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
 	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
@@ -1246,6 +1249,31 @@ conf_set_algorithm(struct conf_errs *e, const struct conf_key *k, struct json_ob
 	conf_err(e, jpath, "must be one of %s", names);
 }
 
+/* "hashKey": what "hash" hashes on (hashkey.h). */
+static void
+conf_set_hash_key(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	char msg[CONF_MSG_MAX];
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string such as \"header:X-User\"")) == NULL)
+		return;
+	if (hashkey_parse((struct hashkey *)((char *)base + k->off), s, msg, sizeof(msg)) == -1)
+		conf_err(e, jpath, "%s", msg);
+}
+
+/* "hashSeed": any string; the same one gives the same tables everywhere. */
+static void
+conf_set_hash_seed(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string")) != NULL)
+		conf_store_string(e, k, base, jpath, s);
+}
+
 /* "workers": a count, or "auto" (left UNSET for conf_defaults). */
 static void
 conf_set_workers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
@@ -1616,13 +1644,33 @@ conf_check_tls(struct conf_errs *e, const struct conf *c)
 }
 
 /*
+ * "hashKey" only with a policy that hashes on it (LB_NEEDS_KEY), and not with
+ * an alias that implies its own ("ip-hash" is "hash" on "clientIp"). A policy
+ * that needs a key and has none hashes on the client address.
+ */
+static void
+conf_check_hash_key(struct conf_errs *e, struct conf *c)
+{
+	const char *implied = NULL;
+
+	(void)policy_find(c->algorithm, &implied);
+	if (c->hash_key.kind != 0 && !(c->policy->flags & LB_NEEDS_KEY))
+		conf_err(e, "hashKey", "has no effect with algorithm %s", c->algorithm);
+	else if (c->hash_key.kind != 0 && c->hash_key.kind != HASHKEY_CLIENT_IP && implied != NULL)
+		conf_err(e, "hashKey", "algorithm %s always hashes on %s; use \"hash\"",
+		    c->algorithm, implied);
+	if ((c->policy->flags & LB_NEEDS_KEY) && c->hash_key.kind == 0)
+		c->hash_key.kind = HASHKEY_CLIENT_IP;
+}
+
+/*
  * Cross-field checks, once every key is valid and defaulted: a weight the
  * algorithm would ignore, a list with no primary server, a request line
  * allowed to be longer than the whole head, and an admin listener on the
  * address of the main one or reachable beyond loopback without a token.
  */
 static void
-conf_check(struct conf_errs *e, const struct conf *c)
+conf_check(struct conf_errs *e, struct conf *c)
 {
 	char jpath[CONF_JPATH_MAX];
 	size_t i, nbackup = 0;
@@ -1636,6 +1684,7 @@ conf_check(struct conf_errs *e, const struct conf *c)
 	}
 	if (nbackup == c->nbackends)
 		conf_err(e, "servers", "every server is a backup: at least one must not be");
+	conf_check_hash_key(e, c);
 	if (c->limits.uri_size > c->limits.header_size)
 		conf_err(e, "limits.uriSize", "must not be larger than limits.headerSize (%u)",
 		    c->limits.header_size);
@@ -2036,6 +2085,7 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->group);
 	free(c->access_log);
+	free(c->hash_seed);
 	if (c->admin_token != NULL)
 		explicit_bzero(c->admin_token, strlen(c->admin_token));
 	free(c->admin_token);

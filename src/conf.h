@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "hashkey.h"
 #include "net.h"
 
 struct lb_policy;
@@ -135,6 +136,9 @@ struct conf {
 	int drop_underscore_headers;	/* dropUnderscoreHeaders: 1 */
 	const struct lb_policy *policy;	/* "algorithm": round-robin (policy.h) */
 	char algorithm[32];		/* its name as written, for messages */
+	struct hashkey hash_key;	/* "hashKey": kind 0 unless the policy needs a key; then
+					   "clientIp" by default */
+	char *hash_seed;		/* "hashSeed": keys the hash tables and sticky ids; NULL: "" */
 	size_t nbackends;
 	struct conf_backend *backends;
 };

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -103,7 +102,6 @@ struct master {
 	ev_child child_w;
 	ev_timer respawn_w;
 	ev_timer stop_w;
-	uint8_t hash_key[16];		/* ip-hash key, drawn once, kept across reloads */
 	int stopping;			/* 0, or the signal that asked for it */
 	int ready;			/* the first children are started */
 	int ready_fd;			/* -D: tells the waiting parent; -1 once done */
@@ -664,7 +662,7 @@ master_reload(struct master *m)
 		return;
 	}
 	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL ||
-	    (g->lb = balance_new(c, m->hash_key, err, sizeof(err))) == NULL) {
+	    (g->lb = balance_new(c, err, sizeof(err))) == NULL) {
 		log_errx("reload failed: %s", err);
 		generation_unshare(g, old);
 		generation_free(g, 1);
@@ -1005,12 +1003,7 @@ master_run(struct conf *c, const struct master_opts *o)
 		generation_free(g, 1);
 		return 1;
 	}
-	if (getrandom(m.hash_key, sizeof(m.hash_key), 0) != (ssize_t)sizeof(m.hash_key)) {
-		log_err("getrandom");
-		generation_free(g, 1);
-		return 1;
-	}
-	if ((g->lb = balance_new(c, m.hash_key, err, sizeof(err))) == NULL) {
+	if ((g->lb = balance_new(c, err, sizeof(err))) == NULL) {
 		log_errx("%s", err);
 		generation_free(g, 1);
 		return 1;

@@ -41,6 +41,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "conn.h"
+#include "hashkey.h"
 #include "http.h"
 #include "log.h"
 #include "net.h"
@@ -672,6 +673,24 @@ request_keep_line(struct session *s)
 	s->rq_line_len = n;
 }
 
+/*
+ * A "hashKey" other than the client address is read from each request's
+ * head, while m still points into cin. A request without it goes round robin.
+ */
+static void
+request_hash_key(struct session *s, const struct http_msg *m)
+{
+	const struct hashkey *k = &s->px->conf->hash_key;
+	struct http_str v;
+
+	if (k->kind == 0 || k->kind == HASHKEY_CLIENT_IP)
+		return;
+	if ((s->pick.has_key = hashkey_get(k, m, &v)) != 0)
+		s->pick.key = balance_key(s->px->lb, v.p, v.len);
+	else
+		log_debug("%s: request without its hash key, round robin", s->client_ip);
+}
+
 /* A request head may be complete in cin: parse it and start the exchange. */
 static void
 request_start(struct session *s)
@@ -737,6 +756,7 @@ request_start(struct session *s)
 	s->backend = -1;
 	s->attempts = 0;
 	memset(&s->pick.tried, 0, sizeof(s->pick.tried));
+	request_hash_key(s, m);
 	s->rs = RS_WAIT;
 	s->rs_all_in = 0;
 	s->rs_ready = 0;

@@ -342,6 +342,45 @@ def killed_backend_shared_evenly(ctx):
         r.stop()
         bs[1].start()
 
+def second_rondo(ctx, conf, name):
+    """A second instance beside the first, with its own config and log files."""
+    r = lib.Rondo(ctx, conf)
+    r.conf_path = os.path.join(ctx.tmpdir, name + ".json")
+    r.log_path = os.path.join(ctx.tmpdir, name + ".log")
+    ctx.rondos.append(r)
+    return r.start()
+
+
+@suite.test
+def hash_header_same_everywhere(ctx):
+    """hash on a header: each key always on one backend, whichever worker
+    takes the connection; a second rondo with the servers in another order
+    (written differently) sends every key to the same backend."""
+    bs = ctx.backends_n(4)
+    extra = {"hashKey": "header:X-User", "hashSeed": "test-fleet"}
+    r = start(ctx, bs, "hash", **extra)
+    servers = [b.url + "/" for b in reversed(bs)]     # other order, other spelling
+    r2 = second_rondo(ctx, config(bs, "hash", servers=servers, **extra), "second")
+    lib.warm_up(r2, [b.name for b in bs])
+    keys = ["user-%d" % i for i in range(20)]
+    home = {}
+    for k in keys:
+        seen = set()
+        for _ in range(6):      # fresh connections: either worker may take each
+            resp = r.get("/", headers=[("X-User", k)])
+            expect_eq(resp.status, 200, "status for %s" % k)
+            seen.add(resp.header("X-Backend"))
+        expect(len(seen) == 1, "key %s went to %s", k, sorted(seen))
+        home[k] = seen.pop()
+    expect(len(set(home.values())) >= 3, "20 keys over 4 backends: %s", home)
+    for k in keys:
+        for _ in range(3):
+            expect_eq(r2.get("/", headers=[("X-User", k)]).header("X-Backend"), home[k],
+                      "backend of %s in the second rondo" % k)
+    # Without the header: round robin over all of them.
+    counts = count_backends(r, 40)
+    expect(len(counts) == 4, "requests without the key went to %s", counts)
+
 
 @suite.test
 def configtest_policy_errors(ctx):

@@ -33,13 +33,22 @@ static const char *const algo_names[NALGO] = {
 
 static struct conf_backend backends[256];
 static struct conf conf;
-static const uint8_t key[16] = "0123456789abcdef";
 
 /*
  * A segment for n backends at http://127.0.0.1:5000+i, all up, each of weight
  * 1, unlimited, primary; conf describes them (with round robin). Tests change
  * backends[] before lb_for().
  */
+/* Fills b from url as the configuration would (an IP literal: nothing to resolve), weight 1. */
+static void
+url_backend(struct conf_backend *b, const char *url)
+{
+	char err[256];
+
+	ck_assert_msg(conf_parse_url(url, b, err, sizeof(err)) == 0, "%s: %s", url, err);
+	b->weight = 1;
+}
+
 static struct shm_seg *
 seg_with(size_t n)
 {
@@ -50,8 +59,8 @@ seg_with(size_t n)
 
 	memset(backends, 0, sizeof(backends));
 	for (i = 0; i < n; i++) {
-		snprintf(backends[i].url, sizeof(backends[i].url), "http://127.0.0.1:%zu", 5000 + i);
-		backends[i].weight = 1;
+		snprintf(err, sizeof(err), "http://127.0.0.1:%zu", 5000 + i);
+		url_backend(&backends[i], err);
 	}
 	seg = shm_create(&c, 2, err, sizeof(err));
 	ck_assert_msg(seg != NULL, "%s", err);
@@ -65,7 +74,7 @@ pick(struct shm_seg *seg, const struct pick_tried *tried)
 {
 	struct pick_ctx ctx = { .worker = 0 };
 	char err[128];
-	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
+	struct lb *lb = balance_new(&conf, err, sizeof(err));
 	int b;
 
 	ck_assert_msg(lb != NULL, "%s", err);
@@ -195,7 +204,7 @@ START_TEST(test_worker_reset)
 	struct shm_seg *seg = seg_with(2);
 	struct pick_ctx ctx = { .worker = 3 };
 	char err[128];
-	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
+	struct lb *lb = balance_new(&conf, err, sizeof(err));
 	int i, b;
 
 	for (i = 0; i < 10; i++) {
@@ -240,7 +249,7 @@ lb_for(int a)
 	struct lb *lb;
 
 	conf.policy = policy_find(algo_names[a], NULL);
-	lb = balance_new(&conf, key, err, sizeof(err));
+	lb = balance_new(&conf, err, sizeof(err));
 	ck_assert_msg(lb != NULL, "%s", err);
 	return lb;
 }
@@ -727,15 +736,15 @@ START_TEST(test_hash_backend_removed)
 	memset(five, 0, sizeof(five));
 	memset(four, 0, sizeof(four));
 	for (i = 0; i < 5; i++) {
-		snprintf(five[i].url, sizeof(five[i].url), "http://10.0.0.%d:8080", i + 1);
-		five[i].weight = 1;
+		snprintf(err, sizeof(err), "http://10.0.0.%d:8080", i + 1);
+		url_backend(&five[i], err);
 	}
 	memcpy(&four[0], &five[0], 2 * sizeof(five[0]));	/* five[2] removed */
 	memcpy(&four[2], &five[3], 2 * sizeof(five[0]));
 	ck_assert_ptr_nonnull(s5 = shm_create(&c5, 1, err, sizeof(err)));
 	ck_assert_ptr_nonnull(s4 = shm_create(&c4, 1, err, sizeof(err)));
-	ck_assert_ptr_nonnull(l5 = balance_new(&c5, key, err, sizeof(err)));
-	ck_assert_ptr_nonnull(l4 = balance_new(&c4, key, err, sizeof(err)));
+	ck_assert_ptr_nonnull(l5 = balance_new(&c5, err, sizeof(err)));
+	ck_assert_ptr_nonnull(l4 = balance_new(&c4, err, sizeof(err)));
 	for (c = 0; c < 100000; c++) {
 		b = take_key(l5, s5, client_key(l5, c));
 		snprintf(from[c], sizeof(from[c]), "%s", five[b].url);
@@ -972,6 +981,174 @@ START_TEST(test_wrr_heavy_down)
 END_TEST
 
 /* ip-hash: when most are down, the clients left over spread over all the rest. */
+/* The backends of two balancers built alone: the URL (normalised) each key goes to. */
+struct hash_pair {
+	struct conf_backend a[8], b[8];
+	struct conf ca, cb;
+	struct shm_seg *sa, *sb;
+	struct lb *la, *lb;
+};
+
+static void
+hash_pair_build(struct hash_pair *h, const char *seed_a, const char *seed_b)
+{
+	/* Same servers, other order, written differently: same normalised URLs. */
+	static const char *const ua[8] = {
+		"http://10.0.0.1", "http://10.0.0.2:8080", "http://10.0.0.3:8080",
+		"http://10.0.0.4:8080", "https://10.0.0.5", "http://[::1]:9000",
+		"http://10.0.0.7:8080", "http://10.0.0.8:8080",
+	};
+	static const char *const ub[8] = {
+		"http://10.0.0.8:8080/", "https://10.0.0.5:443", "http://10.0.0.3:8080",
+		"http://10.0.0.1:80/", "http://[::1]:9000/", "http://10.0.0.7:8080",
+		"http://10.0.0.2:8080", "http://10.0.0.4:8080",
+	};
+	char err[128];
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < 8; i++) {
+		url_backend(&h->a[i], ua[i]);
+		url_backend(&h->b[i], ub[i]);
+	}
+	h->a[1].weight = h->b[6].weight = 3;	/* 10.0.0.2 weighs 3 in both */
+	h->ca = (struct conf){ .nbackends = 8, .backends = h->a, .policy = &policy_hash,
+	    .hash_seed = (char *)seed_a };
+	h->cb = (struct conf){ .nbackends = 8, .backends = h->b, .policy = &policy_hash,
+	    .hash_seed = (char *)seed_b };
+	ck_assert_ptr_nonnull(h->sa = shm_create(&h->ca, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(h->sb = shm_create(&h->cb, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(h->la = balance_new(&h->ca, err, sizeof(err)));
+	ck_assert_ptr_nonnull(h->lb = balance_new(&h->cb, err, sizeof(err)));
+}
+
+static void
+hash_pair_free(struct hash_pair *h)
+{
+	balance_free(h->la);
+	balance_free(h->lb);
+	shm_destroy(h->sa);
+	shm_destroy(h->sb);
+}
+
+/* How many of 20000 header values go to a different server under a and b. */
+static unsigned
+hash_pair_differ(struct hash_pair *h)
+{
+	char v[32];
+	unsigned c, differ = 0;
+	int x, y, n;
+
+	for (c = 0; c < 20000; c++) {
+		n = snprintf(v, sizeof(v), "user-%u", c);
+		x = take_key(h->la, h->sa, balance_key(h->la, v, (size_t)n));
+		y = take_key(h->lb, h->sb, balance_key(h->lb, v, (size_t)n));
+		ck_assert_int_ge(x, 0);
+		ck_assert_int_ge(y, 0);
+		differ += h->a[x].port != h->b[y].port || h->a[x].tls != h->b[y].tls ||
+		    strcmp(h->a[x].host, h->b[y].host) != 0;
+	}
+	return differ;
+}
+
+/* Two balancers built alone from the same servers in another order agree on every key. */
+START_TEST(test_hash_identical)
+{
+	struct hash_pair h;
+	unsigned differ;
+
+	hash_pair_build(&h, "s3cret", "s3cret");
+	ck_assert_uint_eq(hash_pair_differ(&h), 0);
+	hash_pair_free(&h);
+	hash_pair_build(&h, NULL, NULL);
+	ck_assert_uint_eq(hash_pair_differ(&h), 0);
+	hash_pair_free(&h);
+	/* The seed is all that tells two such tables apart. */
+	hash_pair_build(&h, "one", "two");
+	differ = hash_pair_differ(&h);
+	ck_assert_msg(differ > 10000, "only %u of 20000 keys moved with another seed", differ);
+	hash_pair_free(&h);
+}
+END_TEST
+
+/*
+ * Removing one of N moves about 1/N of the keys (those of the one removed, and
+ * few others); putting it back brings every key home. N = 5, 10 and 20.
+ */
+START_TEST(test_hash_one_of_n)
+{
+	static const size_t ns[] = { 5, 10, 20 };
+	static uint8_t home[50000];
+	size_t n = ns[_i], i;
+	struct conf_backend all[20], less[20];
+	struct conf call = { .nbackends = n, .backends = all, .policy = &policy_hash };
+	struct conf cless = { .nbackends = n - 1, .backends = less, .policy = &policy_hash };
+	struct shm_seg *sall, *sless;
+	struct lb *lall, *lless, *lback;
+	unsigned moved = 0, c;
+	char err[128], v[40];
+	int b, len;
+
+	for (i = 0; i < n; i++) {
+		snprintf(v, sizeof(v), "http://10.1.0.%zu", i + 1);
+		url_backend(&all[i], v);
+	}
+	memcpy(less, all, 3 * sizeof(all[0]));		/* all[3] removed */
+	memcpy(less + 3, all + 4, (n - 4) * sizeof(all[0]));
+	ck_assert_ptr_nonnull(sall = shm_create(&call, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(sless = shm_create(&cless, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(lall = balance_new(&call, err, sizeof(err)));
+	ck_assert_ptr_nonnull(lless = balance_new(&cless, err, sizeof(err)));
+	for (c = 0; c < 50000; c++) {
+		len = snprintf(v, sizeof(v), "%u", c);
+		home[c] = (uint8_t)take_key(lall, sall, balance_key(lall, v, (size_t)len));
+	}
+	for (c = 0; c < 50000; c++) {
+		len = snprintf(v, sizeof(v), "%u", c);
+		b = take_key(lless, sless, balance_key(lless, v, (size_t)len));
+		if (strcmp(less[b].host, all[home[c]].host) != 0)
+			moved++;
+		else
+			ck_assert_int_ne(home[c], 3);
+	}
+	ck_assert_msg(moved <= 50000 / n * 11 / 10, "%u of 50000 keys moved, 1/%zu is %zu", moved,
+	    n, 50000 / n);
+	/* Back in the configuration: a new balancer, the same table. */
+	ck_assert_ptr_nonnull(lback = balance_new(&call, err, sizeof(err)));
+	for (c = 0; c < 50000; c++) {
+		len = snprintf(v, sizeof(v), "%u", c);
+		ck_assert_int_eq(take_key(lback, sall, balance_key(lback, v, (size_t)len)), home[c]);
+	}
+	balance_free(lall);
+	balance_free(lless);
+	balance_free(lback);
+	shm_destroy(sall);
+	shm_destroy(sless);
+}
+END_TEST
+
+/* A request without its key goes round robin: every backend in turn. */
+START_TEST(test_hash_no_key)
+{
+	struct shm_seg *seg = seg_with(4);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
+	struct pick_ctx ctx = { .has_key = 0 };
+	unsigned count[4] = { 0 };
+	int i, b;
+
+	for (i = 0; i < 400; i++) {
+		b = balance_pick(lb, seg, &ctx);
+		ck_assert_int_ge(b, 0);
+		balance_release(seg, 0, b);
+		count[b]++;
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_uint_eq(count[i], 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
 START_TEST(test_hash_most_down)
 {
 	struct shm_seg *seg = seg_with(40);
@@ -1209,7 +1386,7 @@ START_TEST(test_new_errors)
 	struct conf c = { .nbackends = BALANCE_MAX + 1, .backends = backends };
 	char err[128] = "";
 
-	ck_assert_ptr_null(balance_new(&c, key, err, sizeof(err)));
+	ck_assert_ptr_null(balance_new(&c, err, sizeof(err)));
 	ck_assert_str_eq(err, "balancer: 257 backends (at most 256)");
 	balance_free(NULL);
 }
@@ -1332,6 +1509,9 @@ main(void)
 	tcase_add_test(tc, test_hash_backend_down);
 	tcase_add_test(tc, test_hash_backend_removed);
 	tcase_add_test(tc, test_hash_most_down);
+	tcase_add_test(tc, test_hash_identical);
+	tcase_add_loop_test(tc, test_hash_one_of_n, 0, 3);
+	tcase_add_test(tc, test_hash_no_key);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("even-spread");

@@ -436,6 +436,39 @@ START_TEST(test_policies)
 }
 END_TEST
 
+/* "hash" on a header, with a seed; ip-hash and a bare hash hash on the client address. */
+START_TEST(test_hash_key)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/hash.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_eq(c->policy, policy_find("hash", NULL));
+	ck_assert_int_eq(c->hash_key.kind, HASHKEY_HEADER);
+	ck_assert_str_eq(c->hash_key.name, "X-User");
+	ck_assert_str_eq(c->hash_seed, "fleet-a");
+	ck_assert_uint_eq(c->backends[0].weight, 2);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"algorithm\": \"ip-hash\", "
+	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->hash_key.kind, HASHKEY_CLIENT_IP);
+	ck_assert_ptr_null(c->hash_seed);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"algorithm\": \"hash\", "
+	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->hash_key.kind, HASHKEY_CLIENT_IP);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"algorithm\": \"ip-hash\", "
+	    "\"hashKey\": \"clientIp\", \"servers\": [\"http://127.0.0.1:1\"]}", "x", err,
+	    sizeof(err)) == 0, "%s", err);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"servers\": [\"http://127.0.0.1:1\"]}",
+	    "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->hash_key.kind, 0);
+	conf_free(c);
+}
+END_TEST
+
 /* Each algorithm by name, and where a weight is accepted. */
 static const struct {
 	const char		*name;
@@ -1272,6 +1305,11 @@ static const struct {
 	{ "algorithm-unknown.json",	": algorithm: must be one of \"round-robin\", \"weighted-round-robin\", "
 					  "\"least-connections\", \"hash\", \"ip-hash\" or \"random-two-choices\"" },
 	{ "algorithm-type.json",	": algorithm: must be one of \"round-robin\"" },
+	{ "hash-key-no-effect.json",	": hashKey: has no effect with algorithm round-robin" },
+	{ "hash-key-ip-hash.json",	": hashKey: algorithm ip-hash always hashes on clientIp; use \"hash\"" },
+	{ "hash-key-unknown.json",	": hashKey: must be \"clientIp\", \"header:NAME\", \"cookie:NAME\", "
+					  "\"path\", \"uri\" or \"query:NAME\"" },
+	{ "hash-seed-empty.json",	": hashSeed: " },
 	{ "server-weight-range.json",	": servers[1].weight: must be between 1 and 1000" },
 	{ "server-weight-zero.json",	": servers[0].weight: must be between 1 and 1000" },
 	{ "server-weight-type.json",	": servers[0].weight: expected an integer between 1 and 1000" },
@@ -1650,6 +1688,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_policies);
 	tcase_add_loop_test(tc, test_algorithm, 0, NELEM(algorithms));
 	tcase_add_test(tc, test_algorithm_default);
+	tcase_add_test(tc, test_hash_key);
 	tcase_add_test(tc, test_server_object_errors);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_tuning);
