@@ -30,6 +30,8 @@ _Static_assert(BALANCE_MAX == CONF_MAX_BACKENDS, "one limit for both");
 
 struct lb {
 	struct pool pool;
+	uint64_t id_sorted[BALANCE_MAX];	/* the backends' ids, in increasing order */
+	uint8_t id_index[BALANCE_MAX];		/* the backend of each */
 };
 
 static uint64_t
@@ -114,6 +116,26 @@ balance_seed_key(const char *seed, uint8_t key[16])
 	memcpy(key, h, 16);
 }
 
+/* Fills id_sorted and id_index, for balance_backend_by_id (insertion sort: load time). */
+static void
+balance_sort_ids(struct lb *lb)
+{
+	uint32_t k, j;
+	uint64_t x;
+	uint8_t i;
+
+	for (k = 0; k < lb->pool.nbackends; k++) {
+		x = lb->pool.id[k];
+		i = (uint8_t)k;
+		for (j = k; j > 0 && lb->id_sorted[j - 1] > x; j--) {
+			lb->id_sorted[j] = lb->id_sorted[j - 1];
+			lb->id_index[j] = lb->id_index[j - 1];
+		}
+		lb->id_sorted[j] = x;
+		lb->id_index[j] = i;
+	}
+}
+
 struct lb *
 balance_new(const struct conf *c, char *err, size_t errlen)
 {
@@ -145,6 +167,7 @@ balance_new(const struct conf *c, char *err, size_t errlen)
 		p->pos[i] = (uint8_t)g->n;
 		g->member[g->n++] = (uint8_t)i;
 	}
+	balance_sort_ids(lb);
 	for (id = 0; id < POOL_NGROUPS; id++) {
 		g = &p->group[id];
 		if (g->n == 0)
@@ -191,6 +214,27 @@ uint64_t
 balance_key(const struct lb *lb, const void *p, size_t n)
 {
 	return pool_hash(lb->pool.key, 0, p, n);
+}
+
+uint64_t
+balance_backend_id(const struct lb *lb, int i)
+{
+	return lb->pool.id[i];
+}
+
+int
+balance_backend_by_id(const struct lb *lb, uint64_t id)
+{
+	uint32_t lo = 0, hi = lb->pool.nbackends, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (lb->id_sorted[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < lb->pool.nbackends && lb->id_sorted[lo] == id ? lb->id_index[lo] : -1;
 }
 
 void
@@ -262,6 +306,8 @@ balance_group_up(const struct pool_group *g, const struct shm_seg *seg)
  * shared counter once whichever group serves it (drawing for the primaries
  * and again for the backups would step the backups' rotation by two). Should
  * the last primary go down in between, the backups are asked after all.
+ * A sticky cookie's backend comes first, whatever the policy, when it can
+ * take the request.
  */
 int
 balance_pick(const struct lb *lb, struct shm_seg *seg, struct pick_ctx *ctx)
@@ -269,9 +315,17 @@ balance_pick(const struct lb *lb, struct shm_seg *seg, struct pick_ctx *ctx)
 	const struct pool *p = &lb->pool;
 	const struct pool_group *primaries = &p->group[POOL_PRIMARY];
 	const struct pool_group *backups = &p->group[POOL_BACKUP];
+	struct pool_seen seen = { 0, 0 };
 	int b;
 
 	assert(seg->nbackends == p->nbackends);
+	ctx->stuck = 0;
+	if (ctx->has_sticky && ctx->sticky < p->nbackends &&
+	    pool_eligible(p, seg, ctx, ctx->sticky, &seen) &&
+	    pool_acquire_capped(p, seg, ctx->worker, ctx->sticky)) {
+		ctx->stuck = 1;
+		return (int)ctx->sticky;
+	}
 	if (backups->n > 0 && !balance_group_up(primaries, seg))
 		return balance_pick_group(p, backups, seg, ctx);
 	b = balance_pick_group(p, primaries, seg, ctx);

@@ -58,6 +58,15 @@ void balance_set_previous(struct lb *lb, const struct shm_seg *seg, const struct
 /* The keyed hash of a request's hash key, <n> bytes at <p> (pick_ctx.key). */
 uint64_t balance_key(const struct lb *lb, const void *p, size_t n);
 
+/*
+ * The id of backend i: a hash of its normalised URL keyed with "hashSeed",
+ * the same in every instance and generation (sticky cookies carry it).
+ */
+uint64_t balance_backend_id(const struct lb *lb, int i);
+
+/* The backend whose id is <id>, or -1 (a forged or outdated id). */
+int balance_backend_by_id(const struct lb *lb, uint64_t id);
+
 /* The keyed hash of a client address (IPv4 or IPv6, port ignored). */
 uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
 
@@ -65,7 +74,9 @@ uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
  * Picks a backend for one request by the configured policy among backends that
  * are up, not in ctx->tried and below their maxConnections (backups only when
  * no primary is up), and acquires it. Returns its index, or one of the
- * PICK_* codes (pool.h): PICK_ALL_FULL as soon as one backend up and untried was
+ * PICK_* codes (pool.h). With ctx->has_sticky the backend ctx->sticky comes
+ * first when it can take the request (ctx->stuck says whether it did).
+ * PICK_ALL_FULL as soon as one backend up and untried was
  * passed over for its limit, PICK_ALL_TRIED when every one up was tried.
  * Safe to call from any number of processes at once; no allocation, no lock.
  */

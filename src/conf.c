@@ -91,7 +91,8 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
-    conf_set_string, conf_set_verify, conf_set_hash_key, conf_set_hash_seed;
+    conf_set_string, conf_set_verify, conf_set_hash_key, conf_set_hash_seed,
+    conf_set_sticky_cookie, conf_set_cookie_attr;
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -169,6 +170,16 @@ static const struct conf_key conf_tls_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* "sticky"; base is its struct conf_sticky. */
+static const struct conf_key conf_sticky_keys[] = {
+	{ "cookie",		conf_set_sticky_cookie,	offsetof(struct conf_sticky, cookie),		0, 0, 1, NULL },
+	{ "maxAge",		conf_set_duration,	offsetof(struct conf_sticky, max_age_ms),	0, 0, 0, NULL },
+	{ "path",		conf_set_cookie_attr,	offsetof(struct conf_sticky, path),		0, 0, 0, NULL },
+	{ "domain",		conf_set_cookie_attr,	offsetof(struct conf_sticky, domain),		0, 0, 0, NULL },
+	{ "keepInRequest",	conf_set_bool,		offsetof(struct conf_sticky, keep_in_request),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 static const struct conf_key conf_keys[] = {
 	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, CONF_REQUIRED_NO_TLS, NULL },
 	{ "healthCheckInterval", conf_set_duration,	offsetof(struct conf, health_interval_ms),	0, 0, 0, NULL },
@@ -180,6 +191,7 @@ static const struct conf_key conf_keys[] = {
 	{ "algorithm",		conf_set_algorithm,	0,						0, 0, 0, NULL },
 	{ "hashKey",		conf_set_hash_key,	offsetof(struct conf, hash_key),		0, 0, 0, NULL },
 	{ "hashSeed",		conf_set_hash_seed,	offsetof(struct conf, hash_seed),		0, 0, 0, NULL },
+	{ "sticky",		conf_set_object,	offsetof(struct conf, sticky),			0, 0, 0, conf_sticky_keys },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
 	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
@@ -1274,6 +1286,47 @@ conf_set_hash_seed(struct conf_errs *e, const struct conf_key *k, struct json_ob
 		conf_store_string(e, k, base, jpath, s);
 }
 
+/* "sticky.cookie": a cookie name (an RFC 9110 token), at most 64 bytes. */
+static void
+conf_set_sticky_cookie(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+	size_t i;
+
+	if ((s = conf_nonempty(e, v, jpath, "a cookie name such as \"RONDOSRV\"")) == NULL)
+		return;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || strchr("!#$%&'*+-.^_`|~", s[i]) != NULL))
+			break;
+	if (s[i] != '\0' || i > 64) {
+		conf_err(e, jpath, "must be a cookie name of 1 to 64 letters, digits or !#$%%&'*+-.^_`|~");
+		return;
+	}
+	conf_store_string(e, k, base, jpath, s);
+}
+
+/* "sticky.path", "sticky.domain": visible ASCII but ';', at most 200 bytes. */
+static void
+conf_set_cookie_attr(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+	size_t i;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string")) == NULL)
+		return;
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ';')
+			break;
+	if (s[i] != '\0' || i > 200) {
+		conf_err(e, jpath, "must be 1 to 200 visible characters, without ';'");
+		return;
+	}
+	conf_store_string(e, k, base, jpath, s);
+}
+
 /* "workers": a count, or "auto" (left UNSET for conf_defaults). */
 static void
 conf_set_workers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
@@ -2086,6 +2139,9 @@ conf_free(struct conf *c)
 	free(c->group);
 	free(c->access_log);
 	free(c->hash_seed);
+	free(c->sticky.cookie);
+	free(c->sticky.path);
+	free(c->sticky.domain);
 	if (c->admin_token != NULL)
 		explicit_bzero(c->admin_token, strlen(c->admin_token));
 	free(c->admin_token);

@@ -14,6 +14,7 @@
 
 #include "hashkey.h"
 #include "net.h"
+#include "sticky.h"
 
 struct lb_policy;
 
@@ -139,6 +140,7 @@ struct conf {
 	struct hashkey hash_key;	/* "hashKey": kind 0 unless the policy needs a key; then
 					   "clientIp" by default */
 	char *hash_seed;		/* "hashSeed": keys the hash tables and sticky ids; NULL: "" */
+	struct conf_sticky sticky;	/* "sticky" (sticky.h); cookie NULL: off */
 	size_t nbackends;
 	struct conf_backend *backends;
 };

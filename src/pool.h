@@ -48,6 +48,9 @@ struct pick_ctx {
 	uint64_t key;		/* the keyed hash of the request's hash key (LB_NEEDS_KEY) */
 	int has_key;		/* 0: the request has no such key (hash falls back to a rotation) */
 	unsigned worker;	/* 0-based worker slot doing the pick */
+	int has_sticky;		/* a sticky cookie named backend <sticky> */
+	unsigned sticky;
+	int stuck;		/* out: the pick went to that backend */
 };
 
 /* struct lb_policy.flags */

@@ -49,6 +49,7 @@
 #include "rewrite.h"
 #include "shm.h"
 #include "stats.h"
+#include "sticky.h"
 #include "upstream.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
@@ -691,6 +692,28 @@ request_hash_key(struct session *s, const struct http_msg *m)
 		log_debug("%s: request without its hash key, round robin", s->client_ip);
 }
 
+/*
+ * "sticky": the backend the request's cookie names, if any, for the pick;
+ * the cookie is then taken out of m (before it is rewritten) unless kept.
+ */
+static void
+request_sticky(struct session *s, struct http_msg *m)
+{
+	const struct conf_sticky *st = &s->px->conf->sticky;
+	uint64_t id;
+	int b;
+
+	s->pick.has_sticky = 0;
+	if (st->cookie == NULL)
+		return;
+	if (sticky_get(st, m, &id) && (b = balance_backend_by_id(s->px->lb, id)) >= 0) {
+		s->pick.has_sticky = 1;
+		s->pick.sticky = (unsigned)b;
+	}
+	if (!st->keep_in_request)
+		sticky_strip(st, m);
+}
+
 /* A request head may be complete in cin: parse it and start the exchange. */
 static void
 request_start(struct session *s)
@@ -757,6 +780,7 @@ request_start(struct session *s)
 	s->attempts = 0;
 	memset(&s->pick.tried, 0, sizeof(s->pick.tried));
 	request_hash_key(s, m);
+	request_sticky(s, m);
 	s->rs = RS_WAIT;
 	s->rs_all_in = 0;
 	s->rs_ready = 0;
@@ -872,6 +896,11 @@ response_rewrite(struct session *s, const struct http_msg *m)
 	size_t before = buf_len(s->rsh);
 
 	if (rewrite_response(s->rsh, m, &rs) == -1)
+		return -1;
+	/* "sticky": a final response from a backend the cookie did not choose names it. */
+	if (c->sticky.cookie != NULL && !s->pick.stuck && m->status >= 200 &&
+	    sticky_set_cookie(s->rsh, &c->sticky, balance_backend_id(s->px->lb, s->backend),
+	    s->cc.tls != NULL) == -1)
 		return -1;
 	s->rsh_head += buf_len(s->rsh) - before;	/* heads come before any body in rsh */
 	return 0;

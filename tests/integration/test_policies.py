@@ -382,6 +382,58 @@ def hash_header_same_everywhere(ctx):
     expect(len(counts) == 4, "requests without the key went to %s", counts)
 
 
+def sticky_cookie(resp, name="RONDOSRV"):
+    """The value of the sticky cookie a response sets, and its attributes; (None, None) if none."""
+    for v in resp.header_all("Set-Cookie"):
+        if v.startswith(name + "="):
+            first, _, attrs = v.partition(";")
+            return first.split("=", 1)[1], attrs
+    return None, None
+
+
+@suite.test
+def sticky_cookie_keeps_and_moves(ctx):
+    """sticky: the cookie of the first response keeps 50 requests (on fresh
+    connections, to either worker) on one backend, is not forwarded, and
+    moves to another backend, with a new cookie, when that one is killed."""
+    bs = ctx.backends_n(3)
+    r = start(ctx, bs, "round-robin", sticky={"cookie": "RONDOSRV", "maxAge": "1h"})
+    first = r.get("/")
+    expect_eq(first.status, 200, "first status")
+    value, attrs = sticky_cookie(first)
+    expect(value is not None and len(value) == 16, "Set-Cookie of the first response: %s",
+           first.header_all("Set-Cookie"))
+    expect("127.0.0.1" not in value and str(bs[0].port) not in value, "cookie %r", value)
+    for a in ("Path=/", "Max-Age=3600", "HttpOnly", "SameSite=Lax"):
+        expect(a in attrs, "attribute %s in %r", a, attrs)
+    expect("Secure" not in attrs, "Secure over plain HTTP: %r", attrs)
+    home = first.header("X-Backend")
+    cookie = [("Cookie", "a=1; RONDOSRV=%s; b=2" % value)]
+    for i in range(50):
+        resp = r.get("/", headers=cookie)
+        expect_eq(resp.header("X-Backend"), home, "backend of sticky request %d" % i)
+        expect_eq(sticky_cookie(resp)[0], None, "cookie set again on request %d" % i)
+    sent = [v for k, v in r.get("/headers", headers=cookie).json()["headers"] if k.lower() == "cookie"]
+    expect_eq(sent, ["a=1; b=2"], "Cookie the backend got")
+    # A forged value is ignored: the policy picks, and a real cookie is set.
+    resp = r.get("/", headers=[("Cookie", "RONDOSRV=0123456789abcdef")])
+    expect(sticky_cookie(resp)[0] not in (None, "0123456789abcdef"), "cookie after a forged one")
+
+    victim = next(b for b in bs if b.name == home)
+    mark = r.mark()
+    victim.kill()
+    r.wait_log(down_rx(victim.port), 5 * lib.SLOW, since=mark)
+    resp = r.get("/", headers=cookie)
+    expect_eq(resp.status, 200, "status once the sticky backend is down")
+    moved = resp.header("X-Backend")
+    expect(moved != home, "still sent to the dead backend %s", home)
+    value2, _ = sticky_cookie(resp)
+    expect(value2 is not None and value2 != value, "new cookie %r (old %r)", value2, value)
+    for i in range(10):
+        expect_eq(r.get("/", headers=[("Cookie", "RONDOSRV=%s" % value2)]).header("X-Backend"),
+                  moved, "backend of the new cookie, request %d" % i)
+
+
 @suite.test
 def configtest_policy_errors(ctx):
     conf = {"port": "127.0.0.1:%d" % lib.free_port(),

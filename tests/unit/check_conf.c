@@ -469,6 +469,26 @@ START_TEST(test_hash_key)
 }
 END_TEST
 
+/* "sticky" with every key; absent, it is off. */
+START_TEST(test_sticky)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/sticky.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->sticky.cookie, "RONDOSRV");
+	ck_assert_uint_eq(c->sticky.max_age_ms, 3600 * 1000);
+	ck_assert_str_eq(c->sticky.path, "/app");
+	ck_assert_str_eq(c->sticky.domain, "example.com");
+	ck_assert_int_eq(c->sticky.keep_in_request, 1);
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_null(c->sticky.cookie);
+	ck_assert_int_eq(c->sticky.keep_in_request, 0);
+	conf_free(c);
+}
+END_TEST
+
 /* Each algorithm by name, and where a weight is accepted. */
 static const struct {
 	const char		*name;
@@ -1310,6 +1330,9 @@ static const struct {
 	{ "hash-key-unknown.json",	": hashKey: must be \"clientIp\", \"header:NAME\", \"cookie:NAME\", "
 					  "\"path\", \"uri\" or \"query:NAME\"" },
 	{ "hash-seed-empty.json",	": hashSeed: " },
+	{ "sticky-no-cookie.json",	": sticky.cookie: required key is missing" },
+	{ "sticky-cookie-name.json",	": sticky.cookie: must be a cookie name of 1 to 64 letters" },
+	{ "sticky-path.json",		": sticky.path: must be 1 to 200 visible characters, without ';'" },
 	{ "server-weight-range.json",	": servers[1].weight: must be between 1 and 1000" },
 	{ "server-weight-zero.json",	": servers[0].weight: must be between 1 and 1000" },
 	{ "server-weight-type.json",	": servers[0].weight: expected an integer between 1 and 1000" },
@@ -1689,6 +1712,7 @@ conf_suite(void)
 	tcase_add_loop_test(tc, test_algorithm, 0, NELEM(algorithms));
 	tcase_add_test(tc, test_algorithm_default);
 	tcase_add_test(tc, test_hash_key);
+	tcase_add_test(tc, test_sticky);
 	tcase_add_test(tc, test_server_object_errors);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_tuning);
