@@ -47,6 +47,7 @@
 #define CONF_RETRIES_MAX	10
 #define CONF_BUSY_POLL_MAX	1000	/* "busyPoll", microseconds */
 #define CONF_MAX_FAILS_MAX	1000
+#define CONF_QUEUE_MAX		100000	/* "queue.max" */
 #define CONF_HEADER_SIZE_MIN	1024
 #define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
 #define CONF_URI_SIZE_MIN	256
@@ -180,6 +181,13 @@ static const struct conf_key conf_sticky_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* "queue"; base is its struct conf_queue. */
+static const struct conf_key conf_queue_keys[] = {
+	{ "max",		conf_set_uint,		offsetof(struct conf_queue, max),		1, CONF_QUEUE_MAX, 1, NULL },
+	{ "timeout",		conf_set_duration,	offsetof(struct conf_queue, timeout_ms),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 static const struct conf_key conf_keys[] = {
 	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, CONF_REQUIRED_NO_TLS, NULL },
 	{ "healthCheckInterval", conf_set_duration,	offsetof(struct conf, health_interval_ms),	0, 0, 0, NULL },
@@ -192,6 +200,7 @@ static const struct conf_key conf_keys[] = {
 	{ "hashKey",		conf_set_hash_key,	offsetof(struct conf, hash_key),		0, 0, 0, NULL },
 	{ "hashSeed",		conf_set_hash_seed,	offsetof(struct conf, hash_seed),		0, 0, 0, NULL },
 	{ "sticky",		conf_set_object,	offsetof(struct conf, sticky),			0, 0, 0, conf_sticky_keys },
+	{ "queue",		conf_set_object,	offsetof(struct conf, queue),			0, 0, 0, conf_queue_keys },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
 	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
@@ -1538,6 +1547,8 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 			c->backends[i].weight = 1;
 	if (c->workers == 0)
 		c->workers = conf_cpus();
+	if (c->queue.timeout_ms == 0)
+		c->queue.timeout_ms = 5 * 1000;
 	if (c->policy == NULL) {
 		c->policy = policy_default();
 		snprintf(c->algorithm, sizeof(c->algorithm), "%s", c->policy->name);

@@ -106,6 +106,12 @@ struct conf_tls {
 					   the system's CA store */
 };
 
+/* "queue": requests wait for a backend when every eligible one is full. */
+struct conf_queue {
+	unsigned max;			/* "max": requests waiting at most, all workers; 0: no queue */
+	uint64_t timeout_ms;		/* "timeout": the longest wait: 5s */
+};
+
 struct conf {
 	char *path;			/* the file it came from */
 	struct conf_timeouts timeouts;
@@ -141,6 +147,7 @@ struct conf {
 					   "clientIp" by default */
 	char *hash_seed;		/* "hashSeed": keys the hash tables and sticky ids; NULL: "" */
 	struct conf_sticky sticky;	/* "sticky" (sticky.h); cookie NULL: off */
+	struct conf_queue queue;	/* "queue" */
 	size_t nbackends;
 	struct conf_backend *backends;
 };

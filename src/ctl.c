@@ -180,6 +180,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		if (c->tls.enabled) {
 			STATS_WORKER_TLS(CTL_TOTAL)
 		}
+		if (c->queue.max > 0) {
+			STATS_WORKER_QUEUE(CTL_TOTAL)
+		}
 		STATS_WORKER_CLASSES(CTL_TOTAL_CLASSES)
 		fprintf(out, "\n\n");
 	}
@@ -209,6 +212,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 	if (c->tls.enabled) {
 		STATS_WORKER_TLS(CTL_HEAD)
 	}
+	if (c->queue.max > 0) {
+		STATS_WORKER_QUEUE(CTL_HEAD)
+	}
 	STATS_WORKER_CLASSES(CTL_HEAD_CLASSES)
 	fprintf(out, "\n");
 	if (json_object_object_get_ex(root, "workers", &arr)) {
@@ -219,6 +225,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 			STATS_WORKER_COUNTERS(CTL_COL)
 			if (c->tls.enabled) {
 				STATS_WORKER_TLS(CTL_COL)
+			}
+			if (c->queue.max > 0) {
+				STATS_WORKER_QUEUE(CTL_COL)
 			}
 			STATS_WORKER_CLASSES(CTL_COL_CLASSES)
 			fprintf(out, "\n");

@@ -35,6 +35,7 @@
 #include "master.h"
 #include "net.h"
 #include "proc.h"
+#include "queue.h"
 #include "shm.h"
 #ifdef HAVE_TLS
 #include "tls.h"
@@ -453,8 +454,10 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ch->pid = 0;
 	g->live--;
 	/* Whatever it had in flight is gone: no phantom connections for the policies. */
-	if (ch->role == ROLE_WORKER)
+	if (ch->role == ROLE_WORKER) {
 		balance_worker_reset(g->seg, (unsigned)(ch->id - 1));
+		queue_worker_reset(g->seg, (unsigned)(ch->id - 1));
+	}
 	if (m->stopping || g != m->cur) {
 		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGQUIT)
 			log_warnx("%s (pid %d, generation %u) killed by signal %d", name,

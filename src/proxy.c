@@ -46,6 +46,7 @@
 #include "log.h"
 #include "net.h"
 #include "proxy.h"
+#include "queue.h"
 #include "rewrite.h"
 #include "shm.h"
 #include "stats.h"
@@ -92,6 +93,11 @@ struct session {
 	struct upstream *up;
 	int backend;			/* chosen backend, -1 before */
 	struct pick_ctx pick;	/* tried backends, client key, worker slot */
+	int queued;			/* waiting in the queue for a backend (queue.h) */
+	uint64_t q_ticket;		/* its place there, over all workers */
+	double q_since;			/* when it started waiting (clock_mono) */
+	struct session *q_prev, *q_next;	/* the worker's queue, in ticket order */
+	int retry_after;		/* the 503 of our own says Retry-After: 1 */
 	int counted;			/* holds what balance_pick acquired */
 
 	/* request */
@@ -173,6 +179,8 @@ struct proxy {
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 	unsigned redirect_port;		/* "redirectHttp": the TLS port plain requests go to; 0: off */
+	struct session *q_first, *q_last;	/* requests of this worker in the queue */
+	ev_timer queue_w;		/* looks whether the first one's turn came, while any waits */
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
@@ -187,6 +195,7 @@ static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
+static void session_pick_and_connect(struct session *, int);
 
 /* --- buffers -------------------------------------------------------------------------- */
 
@@ -389,6 +398,108 @@ backend_failed(struct session *s)
 		    c->backends[s->backend].url, MS(c->fail_timeout_ms), c->max_fails);
 }
 
+/* --- the queue (queue.h) --------------------------------------------------------------- */
+
+#define QUEUE_POLL	0.002	/* seconds between two looks at the queue while requests wait */
+
+/* Shows this worker's first waiting ticket to the others; polls while there is one. */
+static void
+queue_sync(struct proxy *px)
+{
+	queue_publish(px->seg, px->worker, px->q_first != NULL,
+	    px->q_first != NULL ? px->q_first->q_ticket : 0);
+	if (px->q_first == NULL)
+		ev_timer_stop(px->loop, &px->queue_w);
+	else if (!ev_is_active(&px->queue_w))
+		ev_timer_again(px->loop, &px->queue_w);
+}
+
+/* Takes s out of the queue (served, timed out, or its client gone). */
+static void
+session_dequeue(struct session *s)
+{
+	struct proxy *px = s->px;
+
+	if (!s->queued)
+		return;
+	s->queued = 0;
+	if (s->q_prev != NULL)
+		s->q_prev->q_next = s->q_next;
+	else
+		px->q_first = s->q_next;
+	if (s->q_next != NULL)
+		s->q_next->q_prev = s->q_prev;
+	else
+		px->q_last = s->q_prev;
+	s->q_prev = s->q_next = NULL;
+	queue_leave(px->seg, px->worker);
+	shm_counter_add(&px->slot->queue_time_us, (uint64_t)((px->now - s->q_since) * 1e6));
+	queue_sync(px);
+}
+
+/*
+ * Has s wait for a backend, at the end of the queue: 1 when it waits (or
+ * already did) or was refused with a 503 because the queue is full, 0
+ * when there is no queue.
+ */
+static int
+session_enqueue(struct session *s)
+{
+	struct proxy *px = s->px;
+
+	if (s->queued)
+		return 1;
+	if (px->conf->queue.max == 0)
+		return 0;
+	if (queue_enter(px->seg, px->worker, px->conf->queue.max, &s->q_ticket) == -1) {
+		shm_counter_add(&px->slot->queue_rejected, 1);
+		s->retry_after = 1;
+		respond_local(s, 503, "All servers are busy and the queue is full");
+		return 1;
+	}
+	s->queued = 1;
+	s->q_since = px->now;
+	s->q_prev = px->q_last;
+	if (px->q_last != NULL)
+		px->q_last->q_next = s;
+	else
+		px->q_first = s;
+	px->q_last = s;
+	shm_counter_add(&px->slot->queued, 1);
+	queue_sync(px);
+	session_arm(s, MS(px->conf->queue.timeout_ms));
+	return 1;
+}
+
+/* While requests wait: the first one tries a pick when no worker has an earlier one. */
+static void
+queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct proxy *px = w->data;
+	struct session *s;
+
+	px->now = clock_mono();
+	while ((s = px->q_first) != NULL && queue_turn(px->seg, s->q_ticket)) {
+		session_pick_and_connect(s, 0);
+		if (s->queued)
+			break;		/* every backend is still full */
+		if (s->cfd != -1)
+			session_update_io(s);
+	}
+}
+
+/* A queued request waited queue.timeout: 503 with Retry-After. */
+static void
+queue_expired(struct session *s)
+{
+	log_info("%s: no backend free after %.1fs in the queue", s->client_ip,
+	    s->px->now - s->q_since);
+	session_dequeue(s);
+	shm_counter_add(&s->px->slot->queue_rejected, 1);
+	s->retry_after = 1;
+	respond_local(s, 503, "All servers are busy");
+}
+
 /*
  * Connects the session to a backend: a pooled connection to the policy's
  * choice when there is one, else a new connect. A backend that refuses at once
@@ -411,7 +522,20 @@ session_pick_and_connect(struct session *s, int fresh)
 			b = s->backend;		/* same backend, a new connection */
 			balance_acquire(px->seg, px->worker, b);	/* no limit: a retry */
 		} else {
+			/* First come, first served: behind those already waiting. */
+			if (px->conf->queue.max > 0 && !s->queued && s->attempts == 1 &&
+			    queue_length(px->seg) > 0) {
+				s->attempts--;
+				session_enqueue(s);
+				return;
+			}
 			b = balance_pick(px->lb, px->seg, &s->pick);
+			if (b == PICK_ALL_FULL && session_enqueue(s)) {
+				if (s->queued)
+					s->attempts--;	/* waits; tries again on its turn */
+				return;
+			}
+			session_dequeue(s);
 			if (b == PICK_NONE_HEALTHY) {
 				respond_local(s, 503, "No healthy server available");
 				return;
@@ -515,8 +639,9 @@ respond_local(struct session *s, int status, const char *body)
 	}
 	buf_reset(s->rsh);
 	if (buf_printf(s->rsh, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    status, http_reason(status), strlen(body), body) == -1) {
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
+	    status, http_reason(status), strlen(body), s->retry_after ? "Retry-After: 1\r\n" : "",
+	    body) == -1) {
 		session_close(s);
 		return;
 	}
@@ -1361,6 +1486,11 @@ client_read(struct session *s)
 				conn_shutdown(&s->up->conn);
 			return;
 		}
+		if (s->queued) {
+			log_info("%s: client left the queue", s->client_ip);
+			session_close(s);
+			return;
+		}
 		if (n == 0 && !s->local && (s->rq == RQ_DONE || (s->rq == RQ_BODY && s->rq_all_in))) {
 			/* The request is in: a half-closed client still gets its answer. */
 			s->c_eof = 1;
@@ -1589,6 +1719,17 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double left;
 
 	s->px->now = clock_mono();
+	if (s->queued) {
+		left = s->q_since + MS(s->px->conf->queue.timeout_ms) - s->px->now;
+		if (left > 0.) {
+			session_arm(s, left);
+			return;
+		}
+		queue_expired(s);
+		if (s->cfd != -1)
+			session_update_io(s);
+		return;
+	}
 	left = session_last(s) + s->timeout - s->px->now;
 	if (left > 0.) {
 		session_arm(s, left < s->timeout ? left : s->timeout);	/* progress since */
@@ -1658,6 +1799,7 @@ session_close(struct session *s)
 
 	if (s->cfd == -1)
 		return;
+	session_dequeue(s);
 	session_log(s);
 	session_drop_upstream(s, 0);
 	ev_io_stop(px->loop, &s->cio);
@@ -1765,6 +1907,9 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	}
 	ev_idle_init(&px->spin, spin_cb);
 	px->spin.data = px;
+	ev_init(&px->queue_w, queue_cb);
+	px->queue_w.repeat = QUEUE_POLL;
+	px->queue_w.data = px;
 	px->spin_window = (double)c->busy_poll_us / 1e6;
 	if (c->tls.enabled && c->tls.redirect_http)
 		px->redirect_port = net_addr_port(&c->tls.listen);
@@ -1815,6 +1960,7 @@ proxy_free(struct proxy *px)
 		session_close(px->sessions);
 	proxy_drain(px);
 	ev_idle_stop(px->loop, &px->spin);
+	ev_timer_stop(px->loop, &px->queue_w);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);

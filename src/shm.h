@@ -14,7 +14,9 @@
  *   responses, latency         every worker, relaxed atomic adds
  *   drain                      the master (admin requests)
  *   fails, down_until_ms       workers (passive health); the health child clears down_until_ms
- *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
+ *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare);
+ *                              its q_* fields also the master, once it died
+ *   q_tickets, q_len           every worker, atomic adds (the queue, queue.h)
  *   base                       the master, before the workers start (stats_carry)
  *   generation                 the master
  *
@@ -37,7 +39,7 @@
 #include "stats.h"
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 3
+#define SHM_LAYOUT_VERSION 4
 #define SHM_HEADER_SIZE 4096		/* the header's own page, read-only once sealed */
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
@@ -65,8 +67,11 @@ struct shm_worker {
 	_Atomic uint32_t sessions;	/* client connections open now */
 	_Atomic uint32_t incoming;	/* connections handed to it, not yet taken (others add, it subtracts) */
 	_Atomic uint32_t quitting;	/* it drains: hand it nothing more (seq_cst with incoming) */
+	_Atomic uint64_t q_first;	/* ticket of its first queued request, 0: none (queue.h) */
+	_Atomic uint32_t q_waiting;	/* its requests in the queue (the master clears them) */
 	STATS_WORKER_COUNTERS(STATS_FIELD)	/* stats.h: accepted, requests */
 	STATS_WORKER_TLS(STATS_FIELD)		/* stats.h: TLS handshakes and failures */
+	STATS_WORKER_QUEUE(STATS_FIELD)		/* stats.h: the queue */
 	STATS_WORKER_CLASSES(STATS_CLASS_FIELD)	/* local responses by class */
 } __attribute__((aligned(64)));
 
@@ -78,6 +83,8 @@ struct shm_seg {
 	uint32_t nbackends;
 	uint32_t nworkers;		/* workers of this generation */
 	_Atomic uint64_t rr __attribute__((aligned(SHM_HEADER_SIZE)));	/* round-robin counter */
+	_Atomic uint64_t q_tickets __attribute__((aligned(64)));	/* queue tickets given (queue.h) */
+	_Atomic uint32_t q_len;		/* requests in the queue, all workers */
 	struct shm_worker workers[SHM_MAX_WORKERS];
 	struct shm_worker base;		/* counters of the generations before (carried; master) */
 	struct shm_backend backends[] __attribute__((aligned(64)));

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "queue.h"
 #include "shm.h"
 #include "stats.h"
 
@@ -104,6 +105,7 @@ stats_carry(struct shm_seg *seg, const struct shm_seg *old)
 		    offsetof(struct shm_worker, f) + k * sizeof(uint64_t)));
 	STATS_WORKER_COUNTERS(STATS_CARRY)
 	STATS_WORKER_TLS(STATS_CARRY)
+	STATS_WORKER_QUEUE(STATS_CARRY)
 	STATS_WORKER_CLASSES(STATS_CARRY_CLASSES)
 #undef STATS_CARRY
 #undef STATS_CARRY_CLASSES
@@ -195,6 +197,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	    "\"last_reload_successful\":%s,\"listen\":", PACKAGE_VERSION, in->now - in->started,
 	    in->generation, in->reload_ok ? "true" : "false");
 	out_quoted(&o, c->listen_name);
+	out_printf(&o, ",\"queue_length\":%u", queue_length(seg));
 #define STATS_JSON(f, metric, scale, help, col)					\
 	out_printf(&o, ",\"" #f "\":%llu", stats_worker_total(seg, offsetof(struct shm_worker, f)));
 #define STATS_JSON_CLASSES(f, ...)						\
@@ -203,6 +206,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	out_classes(&o, v);
 	STATS_WORKER_COUNTERS(STATS_JSON)
 	STATS_WORKER_TLS(STATS_JSON)
+	STATS_WORKER_QUEUE(STATS_JSON)
 	STATS_WORKER_CLASSES(STATS_JSON_CLASSES)
 #undef STATS_JSON
 #undef STATS_JSON_CLASSES
@@ -245,6 +249,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	out_classes(&o, v);
 		STATS_WORKER_COUNTERS(STATS_JSON)
 		STATS_WORKER_TLS(STATS_JSON)
+		STATS_WORKER_QUEUE(STATS_JSON)
 		STATS_WORKER_CLASSES(STATS_JSON_CLASSES)
 #undef STATS_JSON
 #undef STATS_JSON_CLASSES
@@ -381,6 +386,9 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 	for (i = 0; i < seg->nworkers; i++)
 		out_printf(&o, "rondo_client_connections_open{worker=\"%u\"} %u\n", i + 1,
 		    atomic_load(&seg->workers[i].sessions));
+	out_family(&o, "rondo_queue_length", "gauge",
+	    "Requests waiting in the queue for a backend, all workers.");
+	out_printf(&o, "rondo_queue_length %u\n", queue_length(seg));
 #define STATS_METRIC(f, metric, scale, help, col)				\
 	out_family(&o, metric, "counter", help);				\
 	if ((scale) == 1)							\
@@ -397,6 +405,7 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 		    k * sizeof(uint64_t)));
 	STATS_WORKER_COUNTERS(STATS_METRIC)
 	STATS_WORKER_TLS(STATS_METRIC)
+	STATS_WORKER_QUEUE(STATS_METRIC)
 	STATS_WORKER_CLASSES(STATS_METRIC_CLASSES)
 #undef STATS_METRIC
 #undef STATS_METRIC_CLASSES

@@ -434,6 +434,85 @@ def sticky_cookie_keeps_and_moves(ctx):
                   moved, "backend of the new cookie, request %d" % i)
 
 
+def status(aaddr):
+    resp = lib.admin_request(aaddr, "GET", "/status")
+    expect_eq(resp.status, 200, "admin /status")
+    return resp.json()
+
+
+def timed_get(r, path, results, lock, i):
+    """GET path, appending (i, status, seconds since the start, headers, body) to results."""
+    t0 = time.monotonic()
+    try:
+        resp = r.get(path, timeout=30)
+        out = (i, resp.status, time.monotonic() - t0, resp, resp.body)
+    except Exception as e:      # noqa: BLE001
+        out = (i, None, time.monotonic() - t0, None, str(e).encode())
+    with lock:
+        results.append(out)
+
+
+@suite.test
+def queue_first_come_first_served(ctx):
+    """queue: with maxConnections 1 on two backends, 6 concurrent slow
+    requests all succeed, answered in the order they came."""
+    bs = ctx.backends_n(2)
+    servers = [{"url": b.url, "maxConnections": 1} for b in bs]
+    aaddr = ("127.0.0.1", lib.free_port())
+    r = start(ctx, bs, "round-robin", servers, queue={"max": 10, "timeout": "20s"},
+              admin=lib.admin_conf(aaddr, None))
+    results, lock, threads = [], threading.Lock(), []
+    start_t = time.monotonic()
+    for i in range(6):
+        t = threading.Thread(target=timed_get, args=(r, "/delay?ms=700", results, lock, i),
+                             daemon=True)
+        t.start()
+        threads.append(t)
+        time.sleep(0.15)        # a known order of arrival
+    for t in threads:
+        t.join(30 * lib.SLOW)
+    expect_eq(sorted(st for _, st, _, _, _ in results), [200] * 6, "statuses of the 6 requests")
+    done = {i: start_t + 0.15 * i + took for i, _, took, _, _ in results}
+    order = sorted(done, key=done.get)
+    expect_eq(order, list(range(6)), "order of the answers (ends %s)" %
+              ["%.2f" % (done[i] - start_t) for i in range(6)])
+    st = status(aaddr)
+    expect_eq((st["queued"], st["queue_rejected"], st["queue_length"]), (4, 0, 0),
+              "queued, rejected and waiting in /status")
+    expect(st["queue_time_us"] > 4 * 300000, "time queued %d us", st["queue_time_us"])
+    metrics = lib.admin_request(aaddr, "GET", "/metrics").body.decode()
+    expect("rondo_queue_length 0\n" in metrics and "rondo_queued_requests_total 4\n" in metrics,
+           "queue metrics in:\n%s", metrics)
+
+
+@suite.test
+def queue_timeout_503(ctx):
+    """A request that waits longer than queue.timeout gets 503 with Retry-After: 1."""
+    bs = ctx.backends_n(2)
+    servers = [{"url": b.url, "maxConnections": 1} for b in bs]
+    aaddr = ("127.0.0.1", lib.free_port())
+    r = start(ctx, bs, "round-robin", servers, queue={"max": 10, "timeout": "300ms"},
+              admin=lib.admin_conf(aaddr, None))
+    results, lock, threads = [], threading.Lock(), []
+    for i in range(2):
+        t = threading.Thread(target=timed_get, args=(r, "/delay?ms=2500", results, lock, i),
+                             daemon=True)
+        t.start()
+        threads.append(t)
+    lib.wait_until(lambda: sum(b["active"] for b in status(aaddr)["backends"]) == 2,
+                   5 * lib.SLOW, "both backends busy")
+    t0 = time.monotonic()
+    resp = r.get("/")
+    took = time.monotonic() - t0
+    expect_eq(resp.status, 503, "status after the queue timeout")
+    expect_eq(resp.header("Retry-After"), "1", "Retry-After")
+    expect(0.25 <= took < 2.0 * lib.SLOW, "the 503 came after %.2fs", took)
+    for t in threads:
+        t.join(30 * lib.SLOW)
+    expect_eq(sorted(st for _, st, _, _, _ in results), [200, 200], "the two slow requests")
+    expect_eq(status(aaddr)["queue_rejected"], 1, "queue_rejected in /status")
+
+
 @suite.test
 def configtest_policy_errors(ctx):
     conf = {"port": "127.0.0.1:%d" % lib.free_port(),

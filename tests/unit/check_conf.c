@@ -489,6 +489,26 @@ START_TEST(test_sticky)
 }
 END_TEST
 
+/* "queue": max and timeout; without it, no queue. */
+START_TEST(test_queue)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/queue.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->queue.max, 500);
+	ck_assert_uint_eq(c->queue.timeout_ms, 2000);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"queue\": {\"max\": 1}, "
+	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->queue.timeout_ms, 5000);
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->queue.max, 0);
+	conf_free(c);
+}
+END_TEST
+
 /* Each algorithm by name, and where a weight is accepted. */
 static const struct {
 	const char		*name;
@@ -1330,6 +1350,8 @@ static const struct {
 	{ "hash-key-unknown.json",	": hashKey: must be \"clientIp\", \"header:NAME\", \"cookie:NAME\", "
 					  "\"path\", \"uri\" or \"query:NAME\"" },
 	{ "hash-seed-empty.json",	": hashSeed: " },
+	{ "queue-max-missing.json",	": queue.max: required key is missing" },
+	{ "queue-max-range.json",	": queue.max: must be between 1 and 100000" },
 	{ "sticky-no-cookie.json",	": sticky.cookie: required key is missing" },
 	{ "sticky-cookie-name.json",	": sticky.cookie: must be a cookie name of 1 to 64 letters" },
 	{ "sticky-path.json",		": sticky.path: must be 1 to 200 visible characters, without ';'" },
@@ -1713,6 +1735,7 @@ conf_suite(void)
 	tcase_add_test(tc, test_algorithm_default);
 	tcase_add_test(tc, test_hash_key);
 	tcase_add_test(tc, test_sticky);
+	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_server_object_errors);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_tuning);
