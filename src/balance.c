@@ -320,11 +320,16 @@ balance_pick(const struct lb *lb, struct shm_seg *seg, struct pick_ctx *ctx)
 
 	assert(seg->nbackends == p->nbackends);
 	ctx->stuck = 0;
-	if (ctx->has_sticky && ctx->sticky < p->nbackends &&
-	    pool_eligible(p, seg, ctx, ctx->sticky, &seen) &&
-	    pool_acquire_capped(p, seg, ctx->worker, ctx->sticky)) {
-		ctx->stuck = 1;
-		return (int)ctx->sticky;
+	if (ctx->has_sticky && ctx->sticky < p->nbackends) {
+		if (pool_eligible(p, seg, ctx, ctx->sticky, &seen)) {
+			if (pool_acquire_capped(p, seg, ctx->worker, ctx->sticky)) {
+				ctx->stuck = 1;
+				return (int)ctx->sticky;
+			}
+			seen.full++;	/* filled up in between */
+		}
+		if (seen.full > 0 && ctx->sticky_wait)
+			return PICK_ALL_FULL;
 	}
 	if (backups->n > 0 && !balance_group_up(primaries, seg))
 		return balance_pick_group(p, backups, seg, ctx);

@@ -75,7 +75,9 @@ uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
  * are up, not in ctx->tried and below their maxConnections (backups only when
  * no primary is up), and acquires it. Returns its index, or one of the
  * PICK_* codes (pool.h). With ctx->has_sticky the backend ctx->sticky comes
- * first when it can take the request (ctx->stuck says whether it did).
+ * first when it can take the request (ctx->stuck says whether it did); when
+ * it is up but full, PICK_ALL_FULL with ctx->sticky_wait (the request waits
+ * for it), else the policy picks another.
  * PICK_ALL_FULL as soon as one backend up and untried was
  * passed over for its limit, PICK_ALL_TRIED when every one up was tried.
  * Safe to call from any number of processes at once; no allocation, no lock.

@@ -50,6 +50,7 @@ struct pick_ctx {
 	unsigned worker;	/* 0-based worker slot doing the pick */
 	int has_sticky;		/* a sticky cookie named backend <sticky> */
 	unsigned sticky;
+	int sticky_wait;	/* when that backend is full, PICK_ALL_FULL: wait for it */
 	int stuck;		/* out: the pick went to that backend */
 };
 

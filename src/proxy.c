@@ -402,12 +402,19 @@ backend_failed(struct session *s)
 
 #define QUEUE_POLL	0.002	/* seconds between two looks at the queue while requests wait */
 
-/* Shows this worker's first waiting ticket to the others; polls while there is one. */
+/*
+ * Shows this worker's first waiting ticket to the others (of the requests
+ * waiting for any backend: those waiting for their sticky backend are in no
+ * one's way); polls while any waits.
+ */
 static void
 queue_sync(struct proxy *px)
 {
-	queue_publish(px->seg, px->worker, px->q_first != NULL,
-	    px->q_first != NULL ? px->q_first->q_ticket : 0);
+	struct session *s = px->q_first;
+
+	while (s != NULL && s->pick.has_sticky)
+		s = s->q_next;
+	queue_publish(px->seg, px->worker, s != NULL, s != NULL ? s->q_ticket : 0);
 	if (px->q_first == NULL)
 		ev_timer_stop(px->loop, &px->queue_w);
 	else if (!ev_is_active(&px->queue_w))
@@ -471,18 +478,30 @@ session_enqueue(struct session *s)
 	return 1;
 }
 
-/* While requests wait: the first one tries a pick when no worker has an earlier one. */
+/*
+ * While requests wait: the first one waiting for any backend tries a pick
+ * when no worker has an earlier one; each waiting for its sticky backend
+ * tries that one.
+ */
 static void
 queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct proxy *px = w->data;
-	struct session *s;
+	struct session *s, *next;
+	int blocked = 0;
 
 	px->now = clock_mono();
-	while ((s = px->q_first) != NULL && queue_turn(px->seg, s->q_ticket)) {
+	for (s = px->q_first; s != NULL; s = next) {
+		next = s->q_next;
+		if (!s->pick.has_sticky && (blocked || !queue_turn(px->seg, s->q_ticket))) {
+			blocked = 1;
+			continue;
+		}
 		session_pick_and_connect(s, 0);
-		if (s->queued)
-			break;		/* every backend is still full */
+		if (s->queued) {
+			blocked |= !s->pick.has_sticky;	/* every backend is still full */
+			continue;
+		}
 		if (s->cfd != -1)
 			session_update_io(s);
 	}
@@ -524,7 +543,7 @@ session_pick_and_connect(struct session *s, int fresh)
 		} else {
 			/* First come, first served: behind those already waiting. */
 			if (px->conf->queue.max > 0 && !s->queued && s->attempts == 1 &&
-			    queue_length(px->seg) > 0) {
+			    !s->pick.has_sticky && queue_length(px->seg) > 0) {
 				s->attempts--;
 				session_enqueue(s);
 				return;
@@ -831,6 +850,7 @@ request_sticky(struct session *s, struct http_msg *m)
 	s->pick.has_sticky = 0;
 	if (st->cookie == NULL)
 		return;
+	s->pick.sticky_wait = s->px->conf->queue.max > 0;
 	if (sticky_get(st, m, &id) && (b = balance_backend_by_id(s->px->lb, id)) >= 0) {
 		s->pick.has_sticky = 1;
 		s->pick.sticky = (unsigned)b;

@@ -175,6 +175,27 @@ START_TEST(test_round_trip)
 	ck_assert(b >= 0 && b != 2);
 	ck_assert_int_eq(ctx.stuck, 0);
 	balance_release(seg, 0, b);
+	/* Full: the request waits for it when it may (a queue), else goes elsewhere. */
+	atomic_store(&seg->backends[2].drain, 0);
+	balance_free(lb);
+	bk[2].max_connections = 1;
+	ck_assert_ptr_nonnull(lb = balance_new(&c, err, sizeof(err)));
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.has_sticky = 1;
+	ctx.sticky = 2;
+	ck_assert_int_eq(balance_pick(lb, seg, &ctx), 2);	/* held */
+	ctx.sticky_wait = 1;
+	ck_assert_int_eq(balance_pick(lb, seg, &ctx), PICK_ALL_FULL);
+	ctx.sticky_wait = 0;
+	b = balance_pick(lb, seg, &ctx);
+	ck_assert(b >= 0 && b != 2);
+	ck_assert_int_eq(ctx.stuck, 0);
+	balance_release(seg, 0, b);
+	balance_release(seg, 0, 2);
+	ctx.sticky_wait = 1;
+	ck_assert_int_eq(balance_pick(lb, seg, &ctx), 2);
+	ck_assert_int_eq(ctx.stuck, 1);
+	balance_release(seg, 0, 2);
 	ck_assert_int_eq(balance_backend_by_id(lb, id ^ 1), -1);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(balance_backend_by_id(lb, balance_backend_id(lb, i)), i);
