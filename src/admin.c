@@ -405,7 +405,9 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 		admin_text(ac, 404, "", "actions: drain, ready\n");
 		return;
 	}
-	atomic_store(&a->seg->backends[b].drain, (uint32_t)drain);
+	/* Back from a drain: its slow start begins (slowStart). */
+	if (atomic_exchange(&a->seg->backends[b].drain, (uint32_t)drain) != 0 && !drain)
+		shm_backend_ramp_from_now(a->seg, (unsigned)b);
 	log_info("admin: backend %s set to %s", a->conf->backends[b].url,
 	    drain ? "drain" : "ready");
 	admin_text(ac, 200, "", "%s %s\n", admin_backend_name(a->conf, (size_t)b),

@@ -155,6 +155,8 @@ balance_new(const struct conf *c, char *err, size_t errlen)
 		goto nomem;
 	p = &lb->pool;
 	p->policy = c->policy != NULL ? c->policy : policy_default();
+	p->slow_start_ms = (p->policy->flags & LB_RAMPS) ? c->slow_start_ms : 0;
+	p->now_ms = shm_now_ms;
 	balance_seed_key(c->hash_seed, p->key);
 	p->nbackends = (uint32_t)c->nbackends;
 	for (i = 0; i < c->nbackends; i++) {
@@ -214,6 +216,19 @@ uint64_t
 balance_key(const struct lb *lb, const void *p, size_t n)
 {
 	return pool_hash(lb->pool.key, 0, p, n);
+}
+
+void
+balance_set_clock(struct lb *lb, uint64_t (*now_ms)(void))
+{
+	lb->pool.now_ms = now_ms;
+}
+
+unsigned
+balance_effective_weight(const struct lb *lb, const struct shm_seg *seg, int i)
+{
+	return (unsigned)(((uint64_t)lb->pool.weight[i] * pool_ramp(&lb->pool, seg, (unsigned)i) *
+	    1000 + POOL_RAMP_ONE / 2) / POOL_RAMP_ONE);
 }
 
 uint64_t

@@ -67,6 +67,15 @@ uint64_t balance_backend_id(const struct lb *lb, int i);
 /* The backend whose id is <id>, or -1 (a forged or outdated id). */
 int balance_backend_by_id(const struct lb *lb, uint64_t id);
 
+/* Tests: the clock of slow starts, shm_now_ms unless set (a fake one). */
+void balance_set_clock(struct lb *lb, uint64_t (*now_ms)(void));
+
+/*
+ * The weight backend i has now, in thousandths: its weight times the part a
+ * slow start gives it (weight * 1000 once the ramp is over or without one).
+ */
+unsigned balance_effective_weight(const struct lb *lb, const struct shm_seg *seg, int i);
+
 /* The keyed hash of a client address (IPv4 or IPv6, port ignored). */
 uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
 

@@ -200,6 +200,7 @@ static const struct conf_key conf_keys[] = {
 	{ "hashKey",		conf_set_hash_key,	offsetof(struct conf, hash_key),		0, 0, 0, NULL },
 	{ "hashSeed",		conf_set_hash_seed,	offsetof(struct conf, hash_seed),		0, 0, 0, NULL },
 	{ "sticky",		conf_set_object,	offsetof(struct conf, sticky),			0, 0, 0, conf_sticky_keys },
+	{ "slowStart",		conf_set_duration,	offsetof(struct conf, slow_start_ms),		0, 0, 0, NULL },
 	{ "queue",		conf_set_object,	offsetof(struct conf, queue),			0, 0, 0, conf_queue_keys },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },

@@ -148,6 +148,7 @@ struct conf {
 	char *hash_seed;		/* "hashSeed": keys the hash tables and sticky ids; NULL: "" */
 	struct conf_sticky sticky;	/* "sticky" (sticky.h); cookie NULL: off */
 	struct conf_queue queue;	/* "queue" */
+	uint64_t slow_start_ms;		/* "slowStart": a backend back up ramps its weight; 0: off */
 	size_t nbackends;
 	struct conf_backend *backends;
 };

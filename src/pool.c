@@ -156,6 +156,52 @@ pool_eligible(const struct pool *p, const struct shm_seg *seg, const struct pick
 	return 1;
 }
 
+/*
+ * The ramp starts when the backend last came up: up_since_ms (health
+ * checks, the admin's "ready", a reload that added it) or the end of its
+ * passive-health timeout, whichever is later. 0 (a fresh start) does not ramp.
+ */
+unsigned
+pool_ramp(const struct pool *p, const struct shm_seg *seg, unsigned i)
+{
+	uint64_t start, until, now, t;
+
+	if (p->slow_start_ms == 0)
+		return POOL_RAMP_ONE;
+	start = atomic_load_explicit(&seg->backends[i].up_since_ms, memory_order_relaxed);
+	until = atomic_load_explicit(&seg->backends[i].down_until_ms, memory_order_relaxed);
+	if (start == 0 && until == 0)
+		return POOL_RAMP_ONE;
+	now = p->now_ms();
+	if (until <= now && until > start)
+		start = until;
+	if (start == 0 || now >= start + p->slow_start_ms)
+		return POOL_RAMP_ONE;
+	t = now > start ? now - start : 0;
+	return POOL_RAMP_MIN + (unsigned)((POOL_RAMP_ONE - POOL_RAMP_MIN) * t / p->slow_start_ms);
+}
+
+int
+pool_ramp_skip(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
+    unsigned i)
+{
+	unsigned r;
+
+	if (p->slow_start_ms == 0 || (r = pool_ramp(p, seg, i)) >= POOL_RAMP_ONE)
+		return 0;
+	return (pool_random(ctx->worker) % POOL_RAMP_ONE) >= r;
+}
+
+void
+pool_view_admit(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
+    struct pool_view *v, unsigned i)
+{
+	if (!v->ramp_off && pool_ramp_skip(p, seg, ctx, i))
+		pick_tried_add(&v->deferred, (int)i);
+	else
+		pick_tried_add(&v->ok, (int)i);
+}
+
 int
 pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     struct pool_view *v, unsigned i)
@@ -163,9 +209,25 @@ pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct pick_
 	if (!pick_tried_has(&v->known, (int)i)) {
 		pick_tried_add(&v->known, (int)i);
 		if (pool_eligible(p, seg, ctx, i, &v->seen))
-			pick_tried_add(&v->ok, (int)i);
+			pool_view_admit(p, seg, ctx, v, i);
 	}
 	return pick_tried_has(&v->ok, (int)i);
+}
+
+/* Nothing else could be taken: the backends a slow start passed over may. 1 if there were any. */
+static int
+pool_view_undefer(struct pool_view *v)
+{
+	uint64_t any = 0;
+	size_t k;
+
+	for (k = 0; k < POOL_MAX / 64; k++) {
+		any |= v->deferred.bits[k];
+		v->ok.bits[k] |= v->deferred.bits[k];
+		v->deferred.bits[k] = 0;
+	}
+	v->ramp_off = 1;
+	return any != 0;
 }
 
 void
@@ -230,8 +292,8 @@ pool_spread(const struct pool *p, const struct pool_group *g, struct shm_seg *se
  * (a long weighted sequence whose heavy members are all down would take
  * thousands); the pick is then spread by the turn drawn instead.
  */
-int
-pool_rotate(const struct pool *p, const struct pool_group *g, const uint8_t *order,
+static int
+pool_rotate_turns(const struct pool *p, const struct pool_group *g, const uint8_t *order,
     uint32_t norder, struct shm_seg *seg, const struct pick_ctx *ctx, struct pool_view *v)
 {
 	uint32_t d, j, reach = g->n > POOL_ROTATE_REACH ? g->n : POOL_ROTATE_REACH;
@@ -266,4 +328,16 @@ pool_rotate(const struct pool *p, const struct pool_group *g, const uint8_t *ord
 		pool_view_lose(v, i);
 		c += d + 1;
 	}
+}
+
+/* A slow-starting backend passed over is still taken when nothing else can be. */
+int
+pool_rotate(const struct pool *p, const struct pool_group *g, const uint8_t *order,
+    uint32_t norder, struct shm_seg *seg, const struct pick_ctx *ctx, struct pool_view *v)
+{
+	int b = pool_rotate_turns(p, g, order, norder, seg, ctx, v);
+
+	if (b < 0 && pool_view_undefer(v))
+		b = pool_rotate_turns(p, g, order, norder, seg, ctx, v);
+	return b;
 }

@@ -57,6 +57,10 @@ struct pick_ctx {
 /* struct lb_policy.flags */
 #define LB_WEIGHTED	0x1	/* a server's "weight" changes what it gets */
 #define LB_NEEDS_KEY	0x2	/* picks by the request's "hashKey" */
+#define LB_RAMPS	0x4	/* honours "slowStart" */
+
+#define POOL_RAMP_ONE	1024	/* pool_ramp: a backend's whole weight */
+#define POOL_RAMP_MIN	102	/* about 10%: where a slow start begins */
 
 /* The primaries, or the backups: what a pick chooses among. */
 struct pool_group {
@@ -90,6 +94,8 @@ struct pool {
 	struct pool_group group[POOL_NGROUPS];
 	const struct shm_seg *prev;		/* the previous generation's segment, or NULL */
 	int32_t prev_index[POOL_MAX];		/* each backend's slot there, -1 if none */
+	uint64_t slow_start_ms;			/* "slowStart" if the policy ramps (LB_RAMPS), else 0 */
+	uint64_t (*now_ms)(void);		/* the clock of the ramps: shm_now_ms (tests: a fake) */
 };
 
 /*
@@ -125,6 +131,8 @@ struct pool_view {
 	struct pick_tried known;	/* looked at */
 	struct pick_tried ok;		/* looked at, and may be taken */
 	struct pick_tried lost;		/* looked fine, but filled up before it was acquired */
+	struct pick_tried deferred;	/* may be taken, but passed over for its slow start */
+	int ramp_off;			/* nothing else could be taken: the deferred may */
 	struct pool_seen seen;		/* why the others may not */
 };
 
@@ -163,6 +171,24 @@ int pool_eligible(const struct pool *p, const struct shm_seg *seg, const struct 
 /* pool_eligible, asked of the segment only the first time this pick looks at i. */
 int pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     struct pool_view *v, unsigned i);
+
+/*
+ * How much of its weight backend i has now, in 1/POOL_RAMP_ONE: from
+ * POOL_RAMP_MIN when it came up (health check, end of a passive-health
+ * timeout, "ready", added by a reload) to POOL_RAMP_ONE after slowStart.
+ */
+unsigned pool_ramp(const struct pool *p, const struct shm_seg *seg, unsigned i);
+
+/*
+ * Whether a pick passes over backend i, slow-starting, this time: with the
+ * probability of the part of its weight it does not have yet.
+ */
+int pool_ramp_skip(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
+    unsigned i);
+
+/* Backend i, eligible, is taken into v->ok, or v->deferred when its slow start passes it over. */
+void pool_view_admit(const struct pool *p, const struct shm_seg *seg,
+    const struct pick_ctx *ctx, struct pool_view *v, unsigned i);
 
 /* Backend i was eligible but full by the time it was acquired: not for this pick. */
 void pool_view_lose(struct pool_view *v, unsigned i);

@@ -61,6 +61,8 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 	uint32_t i, j;
 
 	for (i = 0; i < seg->nbackends; i++) {
+		/* A backend the reload adds comes into service now (slowStart). */
+		atomic_store(&seg->backends[i].up_since_ms, shm_now_ms());
 		for (j = 0; j < old->nbackends; j++) {
 			if (strcmp(seg->backends[i].name, old->backends[j].name) != 0)
 				continue;
@@ -71,6 +73,7 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 			atomic_store(&n->checked, atomic_load(&o->checked));
 			atomic_store(&n->down_until_ms, atomic_load(&o->down_until_ms));
 			atomic_store(&n->drain, atomic_load(&o->drain));
+			atomic_store(&n->up_since_ms, atomic_load(&o->up_since_ms));
 			break;
 		}
 	}

@@ -59,6 +59,8 @@ struct shm_backend {
 	_Atomic uint64_t latency_sum_us;	/* sum of those times (workers) */
 	_Atomic uint32_t fails;		/* failures in a row, for maxFails (workers) */
 	_Atomic uint64_t down_until_ms;	/* passive health: out until then, shm_now_ms (workers, health) */
+	_Atomic uint64_t up_since_ms;	/* came back up then (shm_now_ms), for slowStart; 0: never
+					   went (health, master) */
 	STATS_BACKEND_COUNTERS(STATS_FIELD)	/* stats.h: requests, failures (workers), checks... (health) */
 	STATS_BACKEND_CLASSES(STATS_CLASS_FIELD)	/* responses by class (workers) */
 } __attribute__((aligned(64)));
@@ -158,6 +160,13 @@ static inline void
 shm_backend_set_up(struct shm_seg *seg, unsigned i, int up)
 {
 	atomic_store_explicit(&seg->backends[i].up, up ? 1u : 0u, memory_order_release);
+}
+
+/* Backend i comes back into service now: its slow start begins (pool_ramp). */
+static inline void
+shm_backend_ramp_from_now(struct shm_seg *seg, unsigned i)
+{
+	atomic_store_explicit(&seg->backends[i].up_since_ms, shm_now_ms(), memory_order_relaxed);
 }
 
 static inline void

@@ -20,5 +20,6 @@ policy_round_robin_pick(const struct pool *p, const struct pool_group *g, struct
 
 const struct lb_policy policy_round_robin = {
 	.name = "round-robin",
+	.flags = LB_RAMPS,
 	.pick = policy_round_robin_pick,
 };

@@ -43,6 +43,8 @@ two_pick(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
 			    !pool_eligible(p, seg, ctx, b, &seen))
 				continue;
 			pick = two_lighter(p, seg, a, b);
+			if (pool_ramp_skip(p, seg, ctx, pick))
+				pick = pick == a ? b : a;	/* slow start: the other, this time */
 			if (pool_acquire_capped(p, seg, ctx->worker, pick))
 				return (int)pick;
 		}
@@ -58,7 +60,8 @@ two_pick(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
 		if (ncand >= 2) {
 			y = (uint32_t)((r >> 32) % (ncand - 1));
 			y += y >= x;
-			if (two_lighter(p, seg, pick, cand[y]) != pick) {
+			if (two_lighter(p, seg, pick, cand[y]) != pick ||
+			    pool_ramp_skip(p, seg, ctx, pick)) {
 				pick = cand[y];
 				x = y;
 			}
@@ -73,5 +76,6 @@ two_pick(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
 
 const struct lb_policy policy_two_choices = {
 	.name = "random-two-choices",
+	.flags = LB_RAMPS,
 	.pick = two_pick,
 };

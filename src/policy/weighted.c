@@ -25,6 +25,6 @@ weighted_pick(const struct pool *p, const struct pool_group *g, struct shm_seg *
 
 const struct lb_policy policy_weighted = {
 	.name = "weighted-round-robin",
-	.flags = LB_WEIGHTED,
+	.flags = LB_WEIGHTED | LB_RAMPS,
 	.pick = weighted_pick,
 };

@@ -514,6 +514,28 @@ def queue_timeout_503(ctx):
 
 
 @suite.test
+def slow_start_ramps_a_backend_back(ctx):
+    """slowStart: a backend back up gets a small share at first, its whole
+    share once the ramp is over; at start, no ramp."""
+    bs = ctx.backends_n(2)
+    r = start(ctx, bs, "round-robin", slowStart="3s")
+    expect_halves(count_backends(r, 60), ["b1", "b2"], "at start (no ramp)")
+    mark = r.mark()
+    bs[1].kill()
+    r.wait_log(down_rx(bs[1].port), 5 * lib.SLOW, since=mark)
+    mark = r.mark()
+    bs[1].start()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % bs[1].port, 5 * lib.SLOW, since=mark)
+    up_at = time.monotonic()
+    early = count_backends(r, 40)
+    took = time.monotonic() - up_at
+    expect(took < 1.5, "40 requests took %.2fs: too slow to see the ramp", took)
+    expect(early.get("b2", 0) <= 10, "b2 got %s of 40 in its first %.2fs", early.get("b2", 0), took)
+    lib.wait_until(lambda: time.monotonic() >= up_at + 3.2, 5, "the end of the 3s ramp")
+    expect_halves(count_backends(r, 60), ["b1", "b2"], "after the ramp")
+
+
+@suite.test
 def configtest_policy_errors(ctx):
     conf = {"port": "127.0.0.1:%d" % lib.free_port(),
             "servers": ["http://127.0.0.1:%d" % lib.free_port(),

@@ -1149,6 +1149,113 @@ START_TEST(test_hash_no_key)
 }
 END_TEST
 
+/* Slow start */
+
+static uint64_t fake_now_ms;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now_ms;
+}
+
+/* Picks out of 2000 that backend 1 gets, each released at once. */
+static unsigned
+share_of_1(const struct lb *lb, struct shm_seg *seg)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++)
+		n += pick_lb(lb, seg) == 1;
+	return n;
+}
+
+/*
+ * Backend 1 of 2 comes back up at t = 1000 s with slowStart 10 s: its weight
+ * is about 10% of the other's at once, about 55% half-way, all of it at the
+ * end; for each policy that ramps, on a fake clock. hash does not ramp.
+ */
+START_TEST(test_slow_start_ramp)
+{
+	static const int algos[] = { ALGO_RR, ALGO_WRR, ALGO_LC, ALGO_TWO, ALGO_IP_HASH };
+	struct shm_seg *seg = seg_with(2);
+	unsigned n0, n5, n10;
+	struct lb *lb;
+
+	conf.slow_start_ms = 10000;
+	lb = lb_for(algos[_i]);
+	balance_set_clock(lb, fake_clock);
+	fake_now_ms = 1000000;
+	atomic_store(&seg->backends[1].up_since_ms, fake_now_ms);
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 0), 1000);
+	n0 = share_of_1(lb, seg);
+	fake_now_ms += 5000;
+	n5 = share_of_1(lb, seg);
+	fake_now_ms += 5000;
+	n10 = share_of_1(lb, seg);
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 1000);
+	if (algos[_i] == ALGO_IP_HASH) {
+		/* Keys are not moved around by a ramp: the same share all along. */
+		ck_assert_uint_eq(n0, n10);
+		ck_assert_uint_eq(n5, n10);
+	} else {
+		/* Weights 1 and 0.1: 1/11 of 2000; 1 and 0.55: 0.55/1.55 (random two choices, less). */
+		ck_assert_msg(n0 >= 60 && n0 <= 240, "%s: %u of 2000 at the start", algo_names[algos[_i]], n0);
+		ck_assert_msg(n5 >= 500 && n5 <= 800, "%s: %u of 2000 half-way", algo_names[algos[_i]], n5);
+		ck_assert_msg(n10 >= 900 && n10 <= 1100, "%s: %u of 2000 at the end", algo_names[algos[_i]],
+		    n10);
+	}
+	/* At the start, its effective weight is about a tenth, in thousandths. */
+	fake_now_ms -= 10000;
+	if (algos[_i] != ALGO_IP_HASH)
+		ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* The end of a passive-health timeout starts a ramp; a fresh start does not. */
+START_TEST(test_slow_start_passive)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+
+	conf.slow_start_ms = 10000;
+	lb = lb_for(ALGO_RR);
+	balance_set_clock(lb, fake_clock);
+	fake_now_ms = 1000000;
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 1000);	/* never went down */
+	ck_assert_uint_ge(share_of_1(lb, seg), 990);
+	atomic_store(&seg->backends[1].down_until_ms, fake_now_ms - 2000);	/* back 2 s ago */
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 279);	/* 10% + 90% * 2/10 */
+	fake_now_ms += 8000;
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 1000);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Slow start: the only backend that can take a request takes it, however early its ramp. */
+START_TEST(test_slow_start_alone)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	int i;
+
+	conf.slow_start_ms = 10000;
+	lb = lb_for(_i);
+	balance_set_clock(lb, fake_clock);
+	fake_now_ms = 1000000;
+	atomic_store(&seg->backends[1].up_since_ms, fake_now_ms);
+	shm_backend_set_up(seg, 0, 0);
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(pick_lb(lb, seg), 1);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
 START_TEST(test_hash_most_down)
 {
 	struct shm_seg *seg = seg_with(40);
@@ -1531,6 +1638,13 @@ main(void)
 	tcase_add_loop_test(tc, test_all_max_connections, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_max_connections_race, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_backup, 0, NALGO);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slow-start");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, test_slow_start_ramp, 0, 5);
+	tcase_add_test(tc, test_slow_start_passive);
+	tcase_add_loop_test(tc, test_slow_start_alone, 0, NALGO);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cost");

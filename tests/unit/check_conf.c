@@ -498,6 +498,7 @@ START_TEST(test_queue)
 	ck_assert_msg(conf_load(&c, GOOD_DIR "/queue.json", err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(c->queue.max, 500);
 	ck_assert_uint_eq(c->queue.timeout_ms, 2000);
+	ck_assert_uint_eq(c->slow_start_ms, 30000);
 	conf_free(c);
 	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"queue\": {\"max\": 1}, "
 	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
@@ -505,6 +506,7 @@ START_TEST(test_queue)
 	conf_free(c);
 	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_uint_eq(c->queue.max, 0);
+	ck_assert_uint_eq(c->slow_start_ms, 0);
 	conf_free(c);
 }
 END_TEST
@@ -1350,6 +1352,7 @@ static const struct {
 	{ "hash-key-unknown.json",	": hashKey: must be \"clientIp\", \"header:NAME\", \"cookie:NAME\", "
 					  "\"path\", \"uri\" or \"query:NAME\"" },
 	{ "hash-seed-empty.json",	": hashSeed: " },
+	{ "slow-start-number.json",	": slowStart: " },
 	{ "queue-max-missing.json",	": queue.max: required key is missing" },
 	{ "queue-max-range.json",	": queue.max: must be between 1 and 100000" },
 	{ "sticky-no-cookie.json",	": sticky.cookie: required key is missing" },
