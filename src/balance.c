@@ -227,7 +227,8 @@ balance_set_clock(struct lb *lb, uint64_t (*now_ms)(void))
 unsigned
 balance_effective_weight(const struct lb *lb, const struct shm_seg *seg, int i)
 {
-	return (unsigned)(((uint64_t)lb->pool.weight[i] * pool_ramp(&lb->pool, seg, (unsigned)i) *
+	return (unsigned)(((uint64_t)pool_weight(&lb->pool, seg, (unsigned)i) *
+	    pool_ramp(&lb->pool, seg, (unsigned)i) *
 	    1000 + POOL_RAMP_ONE / 2) / POOL_RAMP_ONE);
 }
 

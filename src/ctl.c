@@ -192,7 +192,7 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 #define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, NULL, 1);
 #define CTL_COL(f, ...)		fprintf(out, " %10lld", jint(b, #f));
 #define CTL_COL_CLASSES(f, ...)	ctl_classes(out, b, #f, 1);
-	fprintf(out, "%-28s %-6s %-6s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE");
+	fprintf(out, "%-28s %-6s %-6s %7s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE", "WEIGHT");
 	STATS_BACKEND_COUNTERS(CTL_HEAD)
 	STATS_BACKEND_CLASSES(CTL_HEAD_CLASSES)
 	fprintf(out, "\n");
@@ -200,8 +200,8 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		n = json_object_array_length(arr);
 		for (i = 0; i < n; i++) {
 			b = json_object_array_get_idx(arr, i);
-			fprintf(out, "%-28s %-6s %-6s %7lld", jstr(b, "name"), jstr(b, "health"),
-			    jstr(b, "state"), jint(b, "active"));
+			fprintf(out, "%-28s %-6s %-6s %7lld %7lld", jstr(b, "name"), jstr(b, "health"),
+			    jstr(b, "state"), jint(b, "active"), jint(b, "weight"));
 			STATS_BACKEND_COUNTERS(CTL_COL)
 			STATS_BACKEND_CLASSES(CTL_COL_CLASSES)
 			fprintf(out, "\n");

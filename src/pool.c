@@ -23,6 +23,7 @@
 #define POOL_GOLDEN		0x9e3779b97f4a7c15ull
 
 _Static_assert(POOL_MAX <= 256, "backend indexes are stored in a uint8_t");
+_Static_assert(POOL_RAMP_ONE == SHM_RAMP_ONE, "one scale for ramps");
 
 /* Per process: the master never picks, so each worker seeds its own after fork. */
 static uint64_t pool_rng;
@@ -156,50 +157,33 @@ pool_eligible(const struct pool *p, const struct shm_seg *seg, const struct pick
 	return 1;
 }
 
-/*
- * The ramp starts when the backend last came up: up_since_ms (health
- * checks, the admin's "ready", a reload that added it) or the end of its
- * passive-health timeout, whichever is later. 0 (a fresh start) does not ramp.
- */
 unsigned
 pool_ramp(const struct pool *p, const struct shm_seg *seg, unsigned i)
 {
-	uint64_t start, until, now, t;
-
 	if (p->slow_start_ms == 0)
 		return POOL_RAMP_ONE;
-	start = atomic_load_explicit(&seg->backends[i].up_since_ms, memory_order_relaxed);
-	until = atomic_load_explicit(&seg->backends[i].down_until_ms, memory_order_relaxed);
-	if (start == 0 && until == 0)
-		return POOL_RAMP_ONE;
-	now = p->now_ms();
-	if (until <= now && until > start)
-		start = until;
-	if (start == 0 || now >= start + p->slow_start_ms)
-		return POOL_RAMP_ONE;
-	t = now > start ? now - start : 0;
-	return POOL_RAMP_MIN + (unsigned)((POOL_RAMP_ONE - POOL_RAMP_MIN) * t / p->slow_start_ms);
+	return shm_backend_ramp(seg, i, p->slow_start_ms, p->now_ms());
+}
+
+unsigned
+pool_weight(const struct pool *p, const struct shm_seg *seg, unsigned i)
+{
+	unsigned w = atomic_load_explicit(&seg->backends[i].weight, memory_order_relaxed);
+
+	return w != 0 ? w : p->weight[i];
 }
 
 int
 pool_ramp_skip(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     unsigned i)
 {
-	unsigned r;
+	uint64_t r = atomic_load_explicit(&seg->backends[i].accept, memory_order_relaxed);
 
-	if (p->slow_start_ms == 0 || (r = pool_ramp(p, seg, i)) >= POOL_RAMP_ONE)
+	if (p->slow_start_ms != 0)
+		r = r * pool_ramp(p, seg, i) / POOL_RAMP_ONE;
+	if (r >= POOL_RAMP_ONE)
 		return 0;
 	return (pool_random(ctx->worker) % POOL_RAMP_ONE) >= r;
-}
-
-void
-pool_view_admit(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
-    struct pool_view *v, unsigned i)
-{
-	if (!v->ramp_off && pool_ramp_skip(p, seg, ctx, i))
-		pick_tried_add(&v->deferred, (int)i);
-	else
-		pick_tried_add(&v->ok, (int)i);
 }
 
 int
@@ -209,25 +193,27 @@ pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct pick_
 	if (!pick_tried_has(&v->known, (int)i)) {
 		pick_tried_add(&v->known, (int)i);
 		if (pool_eligible(p, seg, ctx, i, &v->seen))
-			pool_view_admit(p, seg, ctx, v, i);
+			pick_tried_add(&v->ok, (int)i);
 	}
 	return pick_tried_has(&v->ok, (int)i);
 }
 
-/* Nothing else could be taken: the backends a slow start passed over may. 1 if there were any. */
+/*
+ * Whether the turn that came to backend i (which may be taken) is passed
+ * over, for its slow start or a run-time weight below the configured one:
+ * each turn is tested on its own, so that a backend takes its turns in
+ * proportion of the part of its weight it has. After as many skips as the
+ * rotation has turns (and a few), nothing is passed over any more: a pick
+ * ends even if only slow-starting backends are left.
+ */
 static int
-pool_view_undefer(struct pool_view *v)
+pool_turn_skipped(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
+    struct pool_view *v, unsigned i, uint32_t norder)
 {
-	uint64_t any = 0;
-	size_t k;
-
-	for (k = 0; k < POOL_MAX / 64; k++) {
-		any |= v->deferred.bits[k];
-		v->ok.bits[k] |= v->deferred.bits[k];
-		v->deferred.bits[k] = 0;
-	}
-	v->ramp_off = 1;
-	return any != 0;
+	if (v->skipped > norder + POOL_ROTATE_REACH || !pool_ramp_skip(p, seg, ctx, i))
+		return 0;
+	v->skipped++;
+	return 1;
 }
 
 void
@@ -259,7 +245,7 @@ pool_spread(const struct pool *p, const struct pool_group *g, struct shm_seg *se
 	for (;;) {
 		for (total = 0, k = 0; k < g->n; k++)
 			if (pool_view_ok(p, seg, ctx, v, g->member[k]))
-				total += p->weight[g->member[k]];
+				total += pool_weight(p, seg, g->member[k]);
 		if (total == 0)
 			return -1;
 		at = r % total;
@@ -267,9 +253,9 @@ pool_spread(const struct pool *p, const struct pool_group *g, struct shm_seg *se
 			i = g->member[k];
 			if (!pick_tried_has(&v->ok, (int)i))
 				continue;
-			if (at < p->weight[i])
+			if (at < pool_weight(p, seg, i))
 				break;
-			at -= p->weight[i];
+			at -= pool_weight(p, seg, i);
 		}
 		if (pool_acquire_capped(p, seg, ctx->worker, i))
 			return (int)i;
@@ -292,8 +278,8 @@ pool_spread(const struct pool *p, const struct pool_group *g, struct shm_seg *se
  * (a long weighted sequence whose heavy members are all down would take
  * thousands); the pick is then spread by the turn drawn instead.
  */
-static int
-pool_rotate_turns(const struct pool *p, const struct pool_group *g, const uint8_t *order,
+int
+pool_rotate(const struct pool *p, const struct pool_group *g, const uint8_t *order,
     uint32_t norder, struct shm_seg *seg, const struct pick_ctx *ctx, struct pool_view *v)
 {
 	uint32_t d, j, reach = g->n > POOL_ROTATE_REACH ? g->n : POOL_ROTATE_REACH;
@@ -305,7 +291,7 @@ pool_rotate_turns(const struct pool *p, const struct pool_group *g, const uint8_
 
 	drawn = atomic_fetch_add_explicit(&seg->rr, 1, memory_order_relaxed);
 	i = order[drawn % norder];
-	if (pool_view_ok(p, seg, ctx, v, i)) {
+	if (pool_view_ok(p, seg, ctx, v, i) && !pool_turn_skipped(p, seg, ctx, v, i, norder)) {
 		if (pool_acquire_capped(p, seg, ctx->worker, i))
 			return (int)i;
 		pool_view_lose(v, i);
@@ -323,21 +309,11 @@ pool_rotate_turns(const struct pool *p, const struct pool_group *g, const uint8_
 		    memory_order_relaxed, memory_order_relaxed))
 			continue;	/* c is where the counter is now */
 		i = order[j];
+		c += d + 1;
+		if (pool_turn_skipped(p, seg, ctx, v, i, norder))
+			continue;	/* its turn is used up: look on from the next */
 		if (pool_acquire_capped(p, seg, ctx->worker, i))
 			return (int)i;
 		pool_view_lose(v, i);
-		c += d + 1;
 	}
-}
-
-/* A slow-starting backend passed over is still taken when nothing else can be. */
-int
-pool_rotate(const struct pool *p, const struct pool_group *g, const uint8_t *order,
-    uint32_t norder, struct shm_seg *seg, const struct pick_ctx *ctx, struct pool_view *v)
-{
-	int b = pool_rotate_turns(p, g, order, norder, seg, ctx, v);
-
-	if (b < 0 && pool_view_undefer(v))
-		b = pool_rotate_turns(p, g, order, norder, seg, ctx, v);
-	return b;
 }

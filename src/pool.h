@@ -59,8 +59,7 @@ struct pick_ctx {
 #define LB_NEEDS_KEY	0x2	/* picks by the request's "hashKey" */
 #define LB_RAMPS	0x4	/* honours "slowStart" */
 
-#define POOL_RAMP_ONE	1024	/* pool_ramp: a backend's whole weight */
-#define POOL_RAMP_MIN	102	/* about 10%: where a slow start begins */
+#define POOL_RAMP_ONE	1024	/* pool_ramp: a backend's whole weight (SHM_RAMP_ONE) */
 
 /* The primaries, or the backups: what a pick chooses among. */
 struct pool_group {
@@ -131,8 +130,7 @@ struct pool_view {
 	struct pick_tried known;	/* looked at */
 	struct pick_tried ok;		/* looked at, and may be taken */
 	struct pick_tried lost;		/* looked fine, but filled up before it was acquired */
-	struct pick_tried deferred;	/* may be taken, but passed over for its slow start */
-	int ramp_off;			/* nothing else could be taken: the deferred may */
+	unsigned skipped;		/* turns passed over by pool_ramp_skip in this pick */
 	struct pool_seen seen;		/* why the others may not */
 };
 
@@ -173,22 +171,22 @@ int pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct p
     struct pool_view *v, unsigned i);
 
 /*
- * How much of its weight backend i has now, in 1/POOL_RAMP_ONE: from
- * POOL_RAMP_MIN when it came up (health check, end of a passive-health
- * timeout, "ready", added by a reload) to POOL_RAMP_ONE after slowStart.
+ * How much of its weight backend i has now, in 1/POOL_RAMP_ONE: from about
+ * 10% when it came up (health check, end of a passive-health timeout,
+ * "ready", added by a reload) to POOL_RAMP_ONE after slowStart.
  */
 unsigned pool_ramp(const struct pool *p, const struct shm_seg *seg, unsigned i);
 
+/* The weight of backend i now: set at run time (admin), else configured. */
+unsigned pool_weight(const struct pool *p, const struct shm_seg *seg, unsigned i);
+
 /*
- * Whether a pick passes over backend i, slow-starting, this time: with the
- * probability of the part of its weight it does not have yet.
+ * Whether a rotation passes over backend i this time: with the probability
+ * of what it lacks of its weight, slow-starting, or of what its run-time
+ * weight takes from the configured one the rotation was built with.
  */
 int pool_ramp_skip(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     unsigned i);
-
-/* Backend i, eligible, is taken into v->ok, or v->deferred when its slow start passes it over. */
-void pool_view_admit(const struct pool *p, const struct shm_seg *seg,
-    const struct pick_ctx *ctx, struct pool_view *v, unsigned i);
 
 /* Backend i was eligible but full by the time it was acquired: not for this pick. */
 void pool_view_lose(struct pool_view *v, unsigned i);

@@ -12,7 +12,7 @@
  *   check_*                    the health child (stats_health_probe)
  *   wactive[w]                 worker slot w (and the master once w died)
  *   responses, latency         every worker, relaxed atomic adds
- *   drain                      the master (admin requests)
+ *   drain, weight, accept      the master (admin requests)
  *   fails, down_until_ms       workers (passive health); the health child clears down_until_ms
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare);
  *                              its q_* fields also the master, once it died
@@ -44,6 +44,8 @@
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
 #define SHM_LATENCY_BUCKETS 12		/* see shm_latency_bounds_ms */
+#define SHM_RAMP_ONE 1024		/* shm_backend_ramp: the whole weight */
+#define SHM_RAMP_MIN 102		/* about 10%: where a slow start begins */
 
 struct conf;
 
@@ -61,6 +63,10 @@ struct shm_backend {
 	_Atomic uint64_t down_until_ms;	/* passive health: out until then, shm_now_ms (workers, health) */
 	_Atomic uint64_t up_since_ms;	/* came back up then (shm_now_ms), for slowStart; 0: never
 					   went (health, master) */
+	uint32_t conf_weight;		/* its weight in the configuration (1..1000) */
+	_Atomic uint32_t weight;	/* set at run time (admin), 0: conf_weight (master) */
+	_Atomic uint32_t accept;	/* of its rotation turns, those it takes, in 1/SHM_RAMP_ONE:
+					   its run-time weight against the others' (master) */
 	STATS_BACKEND_COUNTERS(STATS_FIELD)	/* stats.h: requests, failures (workers), checks... (health) */
 	STATS_BACKEND_CLASSES(STATS_CLASS_FIELD)	/* responses by class (workers) */
 } __attribute__((aligned(64)));
@@ -160,6 +166,47 @@ static inline void
 shm_backend_set_up(struct shm_seg *seg, unsigned i, int up)
 {
 	atomic_store_explicit(&seg->backends[i].up, up ? 1u : 0u, memory_order_release);
+}
+
+/*
+ * Sets the run-time weight of backend i (1..1000, or 0: back to its
+ * configured weight) and what every backend takes of its rotation turns
+ * (accept): its run-time weight over its configured one, against the
+ * largest such ratio, so that rotations built from the configured weights
+ * share requests by the run-time ones. Master only.
+ */
+void shm_backend_set_weight(struct shm_seg *seg, unsigned i, unsigned weight);
+
+/* The weight backend i has now: set at run time, else configured. */
+static inline unsigned
+shm_backend_weight(const struct shm_seg *seg, unsigned i)
+{
+	unsigned w = atomic_load_explicit(&seg->backends[i].weight, memory_order_relaxed);
+
+	return w != 0 ? w : seg->backends[i].conf_weight;
+}
+
+/*
+ * How much of its weight backend i has at <now> (shm_now_ms) under a slow
+ * start of slow_ms, in 1/SHM_RAMP_ONE: from SHM_RAMP_MIN when it came back
+ * (up_since_ms, or the end of its passive-health timeout, whichever is
+ * later) to SHM_RAMP_ONE. A backend that never came back does not ramp.
+ */
+static inline unsigned
+shm_backend_ramp(const struct shm_seg *seg, unsigned i, uint64_t slow_ms, uint64_t now)
+{
+	uint64_t start, until;
+
+	if (slow_ms == 0)
+		return SHM_RAMP_ONE;
+	start = atomic_load_explicit(&seg->backends[i].up_since_ms, memory_order_relaxed);
+	until = atomic_load_explicit(&seg->backends[i].down_until_ms, memory_order_relaxed);
+	if (until <= now && until > start)
+		start = until;
+	if (start == 0 || now >= start + slow_ms)
+		return SHM_RAMP_ONE;
+	return SHM_RAMP_MIN + (unsigned)((SHM_RAMP_ONE - SHM_RAMP_MIN) *
+	    (now > start ? now - start : 0) / slow_ms);
 }
 
 /* Backend i comes back into service now: its slow start begins (pool_ramp). */

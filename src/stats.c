@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "pool.h"
 #include "queue.h"
 #include "shm.h"
 #include "stats.h"
@@ -182,6 +183,21 @@ stats_classes_total(const struct shm_seg *seg, size_t off, unsigned long long v[
 		v[k] = stats_worker_total(seg, off + k * sizeof(uint64_t));
 }
 
+/* The part of its weight backend i has now (slowStart, for the policies that ramp). */
+static unsigned
+stats_ramp(const struct conf *c, const struct shm_seg *seg, unsigned i)
+{
+	if (c->policy == NULL || !(c->policy->flags & LB_RAMPS))
+		return SHM_RAMP_ONE;
+	return shm_backend_ramp(seg, i, c->slow_start_ms, shm_now_ms());
+}
+
+static double
+stats_effective_weight(const struct conf *c, const struct shm_seg *seg, unsigned i)
+{
+	return (double)shm_backend_weight(seg, i) * stats_ramp(c, seg, i) / SHM_RAMP_ONE;
+}
+
 size_t
 stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct stats_info *in,
     char *buf, size_t buflen)
@@ -225,6 +241,9 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 		    atomic_load(&b->checked) ? "true" : "false",
 		    (long long)atomic_load(&b->active),
 		    (double)atomic_load(&b->last_check_us) / 1000.);
+		out_printf(&o, ",\"weight\":%u", shm_backend_weight(seg, i));
+		if (stats_ramp(c, seg, i) < SHM_RAMP_ONE)
+			out_printf(&o, ",\"effectiveWeight\":%.3f", stats_effective_weight(c, seg, i));
 #define STATS_JSON(f, ...)	out_printf(&o, ",\"" #f "\":%llu", (unsigned long long)stats_load(&b->f));
 #define STATS_JSON_CLASSES(f, ...)						\
 	stats_classes_load(b->f, v);						\
@@ -328,6 +347,18 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 	for (i = 0; i < seg->nbackends; i++) {
 		out_backend(&o, "rondo_backend_requests_in_flight", &seg->backends[i], NULL);
 		out_printf(&o, "%lld\n", (long long)atomic_load(&seg->backends[i].active));
+	}
+	out_family(&o, "rondo_backend_weight", "gauge",
+	    "The backend's weight: configured, or set through the admin interface.");
+	for (i = 0; i < seg->nbackends; i++) {
+		out_backend(&o, "rondo_backend_weight", &seg->backends[i], NULL);
+		out_printf(&o, "%u\n", shm_backend_weight(seg, i));
+	}
+	out_family(&o, "rondo_backend_effective_weight", "gauge",
+	    "The weight the backend has now: less while its slow start ramps.");
+	for (i = 0; i < seg->nbackends; i++) {
+		out_backend(&o, "rondo_backend_effective_weight", &seg->backends[i], NULL);
+		out_printf(&o, "%.3f\n", stats_effective_weight(c, seg, i));
 	}
 	out_family(&o, "rondo_backend_health_check_last_seconds", "gauge",
 	    "How long the last health check probe of the backend took.");

@@ -7,7 +7,7 @@
  * and the acquire is set aside and the look done again.
  *
  * A slow-starting backend counts with the part of its weight it has, and
- * is passed over in ties as often as it lacks.
+ * the rotation among ties passes over its turns as often as it lacks.
  *
  * The look reads every member's count: one pick costs a pass over the group
  * (about 1 µs for 256 backends, see check_balance's test_cost_256).
@@ -33,9 +33,7 @@ least_conn_pick(const struct pool *p, const struct pool_group *g, struct shm_seg
 	for (round = 0; round <= g->n; round++) {
 		memset(&v.known, 0, sizeof(v.known));
 		memset(&v.ok, 0, sizeof(v.ok));
-		memset(&v.deferred, 0, sizeof(v.deferred));
 		memset(&v.seen, 0, sizeof(v.seen));
-		v.ramp_off = 0;
 		best = -1;
 		for (k = 0; k < g->n; k++) {
 			i = g->member[k];
@@ -47,16 +45,15 @@ least_conn_pick(const struct pool *p, const struct pool_group *g, struct shm_seg
 				continue;
 			}
 			a = pool_active(p, seg, i);
-			w = (int64_t)p->weight[i] * pool_ramp(p, seg, i);
+			w = (int64_t)pool_weight(p, seg, i) * pool_ramp(p, seg, i);
 			if (best == -1 || a * best_w < best_a * w) {
 				best = (int)i;
 				best_a = a;
 				best_w = w;
 				memset(&v.ok, 0, sizeof(v.ok));
-				memset(&v.deferred, 0, sizeof(v.deferred));
 			}
 			if (a * best_w == best_a * w)
-				pool_view_admit(p, seg, ctx, &v, i);
+				pick_tried_add(&v.ok, (int)i);
 		}
 		if (best == -1)
 			break;

@@ -535,6 +535,66 @@ def slow_start_ramps_a_backend_back(ctx):
     expect_halves(count_backends(r, 60), ["b1", "b2"], "after the ramp")
 
 
+def admin_post(aaddr, path, body, token=lib.ADMIN_TOKEN):
+    """A POST with a body to the admin interface."""
+    headers = [("Authorization", "Bearer " + token)] if token else []
+    with lib.Client(aaddr, timeout=5) as c:
+        return c.request("POST", path, headers=headers, body=body, host="%s:%d" % aaddr)
+
+
+@suite.test
+def runtime_weight(ctx):
+    """POST /backends/<id>/weight: the share follows, /status and rondo -s
+    show it, a reload keeps it unless the configuration changes that
+    server's weight."""
+    bs = ctx.backends_n(2)
+    aaddr = ("127.0.0.1", lib.free_port())
+    servers = [{"url": b.url, "weight": 1} for b in bs]
+    r = start(ctx, bs, "weighted-round-robin", servers, admin=lib.admin_conf(aaddr))
+    b2 = "127.0.0.1:%d" % bs[1].port
+
+    def post(body, token=lib.ADMIN_TOKEN):
+        return admin_post(aaddr, "/backends/%s/weight" % b2, body, token)
+
+    def weight_of(st, name):
+        return [x for x in st["backends"] if x["name"] == name][0]["weight"]
+
+    expect_eq(post(b'{"weight": 4}', token=None).status, 401, "POST without the token")
+    for bad in (b'{"weight": 0}', b'{"weight": 1001}', b'{"weight": "4"}', b'{"w": 4}', b'4'):
+        expect_eq(post(bad).status, 400, "POST %r" % bad)
+    resp = post(b'{"weight": 4}')
+    expect_eq(resp.status, 200, "POST weight 4 (%r)" % resp.body)
+    expect_eq(weight_of(status(aaddr), b2), 4, "weight in /status")
+    counts = count_backends(r, 100)
+    expect(70 <= counts.get("b2", 0) <= 90, "weights 1 and 4 over 100 requests: %s", counts)
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ctl.json"], config=r.config, name="ctl.json")
+    expect_eq(rc, 0, "rondo -s status (%s)" % err)
+    line = [l for l in out.splitlines() if l.startswith(b2)]
+    expect(len(line) == 1 and line[0].split()[4] == "4", "rondo -s status:\n%s", out)
+
+    # A reload with the same file keeps it; one that changes this weight replaces it.
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload done, generation 2", 10 * lib.SLOW, since=mark)
+    expect_eq(weight_of(status(aaddr), b2), 4, "weight after a reload")
+    conf = dict(r.config)
+    conf["servers"] = [servers[0], {"url": bs[1].url, "weight": 2}]
+    r.rewrite_config(conf)
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload done, generation 3", 10 * lib.SLOW, since=mark)
+    expect_eq(weight_of(status(aaddr), b2), 2, "weight once the configuration changed it")
+
+
+@suite.test
+def runtime_weight_refused_by_hash(ctx):
+    bs = ctx.backends_n(2)
+    aaddr = ("127.0.0.1", lib.free_port())
+    ctx.rondo(config(bs, "hash", admin=lib.admin_conf(aaddr)))
+    resp = admin_post(aaddr, "/backends/0/weight", b'{"weight": 4}')
+    expect_eq(resp.status, 409, "POST weight with hash (%r)" % resp.body)
+
+
 @suite.test
 def configtest_policy_errors(ctx):
     conf = {"port": "127.0.0.1:%d" % lib.free_port(),

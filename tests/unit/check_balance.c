@@ -1256,6 +1256,71 @@ START_TEST(test_slow_start_alone)
 }
 END_TEST
 
+/* Run-time weights */
+
+/*
+ * weighted-round-robin and least-connections built with weights 3 and 1
+ * follow weights set at run time: 1 and 1, then 1 and 4; back to the
+ * configured ones with 0.
+ */
+START_TEST(test_runtime_weight)
+{
+	static const int algos[] = { ALGO_WRR, ALGO_LC };
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	unsigned n;
+
+	backends[0].weight = 3;
+	seg->backends[0].conf_weight = 3;
+	lb = lb_for(algos[_i]);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 480 && n <= 520, "configured 3:1: %u of 2000", n);
+	shm_backend_set_weight(seg, 0, 1);
+	ck_assert_uint_eq(atomic_load(&seg->backends[0].accept), 341);	/* 1/3 */
+	ck_assert_uint_eq(atomic_load(&seg->backends[1].accept), 1024);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 880 && n <= 1120, "1:1: %u of 2000", n);
+	shm_backend_set_weight(seg, 1, 4);
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 4000);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 1500 && n <= 1700, "1:4: %u of 2000", n);
+	shm_backend_set_weight(seg, 0, 0);
+	shm_backend_set_weight(seg, 1, 0);
+	ck_assert_uint_eq(atomic_load(&seg->backends[0].accept), 1024);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 480 && n <= 520, "configured again: %u of 2000", n);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A reload keeps a run-time weight, unless the configuration changed that weight. */
+START_TEST(test_runtime_weight_reload)
+{
+	struct conf_backend b[2];
+	struct conf c = { .nbackends = 2, .backends = b };
+	struct shm_seg *old, *seg;
+	char err[128];
+
+	memset(b, 0, sizeof(b));
+	url_backend(&b[0], "http://10.3.0.1:80");
+	url_backend(&b[1], "http://10.3.0.2:80");
+	b[1].weight = 2;
+	ck_assert_ptr_nonnull(old = shm_create(&c, 1, err, sizeof(err)));
+	shm_backend_set_weight(old, 0, 5);
+	shm_backend_set_weight(old, 1, 7);
+	b[1].weight = 3;		/* the new configuration changes b's weight only */
+	ck_assert_ptr_nonnull(seg = shm_create(&c, 1, err, sizeof(err)));
+	shm_carry_health(seg, old);
+	ck_assert_uint_eq(shm_backend_weight(seg, 0), 5);
+	ck_assert_uint_eq(shm_backend_weight(seg, 1), 3);
+	ck_assert_uint_eq(atomic_load(&seg->backends[0].accept), 1024);	/* 5/1 against 3/3 */
+	ck_assert_uint_eq(atomic_load(&seg->backends[1].accept), 205);
+	shm_destroy(old);
+	shm_destroy(seg);
+}
+END_TEST
+
 START_TEST(test_hash_most_down)
 {
 	struct shm_seg *seg = seg_with(40);
@@ -1645,6 +1710,12 @@ main(void)
 	tcase_add_loop_test(tc, test_slow_start_ramp, 0, 5);
 	tcase_add_test(tc, test_slow_start_passive);
 	tcase_add_loop_test(tc, test_slow_start_alone, 0, NALGO);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("runtime-weight");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, test_runtime_weight, 0, 2);
+	tcase_add_test(tc, test_runtime_weight_reload);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cost");
