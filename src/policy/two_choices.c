@@ -1,8 +1,8 @@
 /*
  * "random-two-choices": two distinct members drawn at random, the one with
- * fewer requests in flight taken. Pairs are drawn a few times while one of
- * them cannot take the request; then the eligible members are listed and the
- * two drawn among them (a single one is taken as is).
+ * fewer requests in flight taken. Members that cannot take the request are
+ * drawn again; should that not give two, the eligible members are listed and
+ * the two drawn among them (a single one is taken as is).
  */
 #include "config.h"
 
@@ -11,7 +11,7 @@
 #include "policy/policies.h"
 #include "pool.h"
 
-#define TWO_TRIES	4	/* random pairs drawn before a full scan */
+#define TWO_DRAWS	16	/* members drawn for two eligible ones before a full scan */
 
 /* Of backends a and b, the one with fewer requests in flight (a on a tie). */
 static unsigned
@@ -28,26 +28,28 @@ two_pick(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
 	uint8_t cand[POOL_MAX];
 	uint32_t ncand, k, x, y;
 	uint64_t r;
-	unsigned a, b, t, pick;
+	unsigned a = 0, b = 0, i, t, have, pick;
 
-	if (g->n >= 2) {
-		for (t = 0; t < TWO_TRIES; t++) {
-			memset(&seen, 0, sizeof(seen));
-			r = pool_random(ctx->worker);
-			x = (uint32_t)((r & 0xffffffffu) % g->n);
-			y = (uint32_t)((r >> 32) % (g->n - 1));
-			y += y >= x;
-			a = g->member[x];
-			b = g->member[y];
-			if (!pool_eligible(p, seg, ctx, a, &seen) ||
-			    !pool_eligible(p, seg, ctx, b, &seen))
-				continue;
-			pick = two_lighter(p, seg, a, b);
-			if (pool_ramp_skip(p, seg, ctx, pick))
-				pick = pick == a ? b : a;	/* slow start: the other, this time */
-			if (pool_acquire_capped(p, seg, ctx->worker, pick))
-				return (int)pick;
-		}
+	/*
+	 * Members drawn until two distinct eligible ones come up: the same as
+	 * drawing among the eligible ones, without listing them (which only
+	 * happens when most are out, or the pick lost a race).
+	 */
+	for (t = 0, have = 0; g->n >= 2 && t < TWO_DRAWS && have < 2; t++) {
+		i = g->member[pool_random(ctx->worker) % g->n];
+		if ((have == 1 && i == a) || !pool_eligible(p, seg, ctx, i, &seen))
+			continue;
+		if (have++ == 0)
+			a = i;
+		else
+			b = i;
+	}
+	if (have == 2) {
+		pick = two_lighter(p, seg, a, b);
+		if (pool_ramp_skip(p, seg, ctx, pick))
+			pick = pick == a ? b : a;	/* slow start: the other, this time */
+		if (pool_acquire_capped(p, seg, ctx->worker, pick))
+			return (int)pick;
 	}
 	memset(&seen, 0, sizeof(seen));
 	for (ncand = 0, k = 0; k < g->n; k++)

@@ -1576,7 +1576,7 @@ START_TEST(test_cost_256)
 	struct lb *lb;
 	struct timespec t0, t1;
 	double ns;
-	int i, b, half;
+	int i, b, half, failed;
 
 	for (i = 0; i < 256; i++)
 		backends[i].weight = (unsigned)(1 + i % 3);
@@ -1587,15 +1587,18 @@ START_TEST(test_cost_256)
 	for (half = 0; half < 2; half++) {
 		for (i = 0; half && i < 256; i += 2)
 			shm_backend_set_up(seg, (unsigned)i, 0);
+		/* No ck_assert in the loop: each one talks to the parent process. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		for (i = 0; i < 20000; i++) {
+		for (failed = 0, i = 0; i < 20000; i++) {
 			struct pick_ctx ctx = { .has_key = 1, .key = (uint64_t)i * 0x9e3779b97f4a7c15ull };
 
-			b = balance_pick(lb, seg, &ctx);
-			ck_assert_int_ge(b, 0);
-			balance_release(seg, 0, b);
+			if ((b = balance_pick(lb, seg, &ctx)) < 0)
+				failed++;
+			else
+				balance_release(seg, 0, b);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_int_eq(failed, 0);
 		ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 20000;
 		fprintf(stderr, "%s, 256 backends, %s: %.0f ns per pick\n", algo_names[_i],
 		    half ? "half down" : "all up", ns);
