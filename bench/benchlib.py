@@ -4,7 +4,8 @@ parsing and the Markdown report.
 
     benchlib.py freeports N
     benchlib.py rss PID...
-    benchlib.py idle --port P --conns N --pid PID...
+    benchlib.py idle --port P --conns N [--tls] --pid PID...
+    benchlib.py tlsload --port P --conns N --duration S [--resume]
     benchlib.py stream --url URL --pid PID...
     benchlib.py wrksum FILE
     benchlib.py report --dir DIR --out FILE
@@ -19,8 +20,10 @@ import os
 import re
 import resource
 import selectors
+import multiprocessing
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -193,6 +196,111 @@ def open_idle(port, count, deadline, inflight=200):
     return idle, failed
 
 
+def tls_client_context():
+    """TLS 1.3 only, no verification (the bench certificate is self-signed);
+    the cipher suite is set on the servers, the same for all."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    return ctx
+
+
+def open_idle_tls(port, count, deadline, inflight=200):
+    """open_idle over TLS: each connection completes a handshake and one
+    GET /, then stays idle.  Returns the idle SSL sockets and the number of
+    failures."""
+    ctx = tls_client_context()
+    sel = selectors.DefaultSelector()
+    idle, failed, started, active = [], 0, 0, 0
+    # per socket: [state, bytes sent, response bytes, bytes needed]
+    # states: "connect", "handshake", "send", "recv"
+
+    def start():
+        raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        raw.setblocking(False)
+        err = raw.connect_ex((HOST, port))
+        if err not in (0, errno.EINPROGRESS):
+            raw.close()
+            return False
+        sel.register(raw, selectors.EVENT_WRITE, ["connect", raw])
+        return True
+
+    def drop(sock):
+        sel.unregister(sock)
+        sock.close()
+
+    while (started < count or active > 0) and time.monotonic() < deadline:
+        while started < count and active < inflight:
+            started += 1
+            if start():
+                active += 1
+            else:
+                failed += 1
+        for key, _ in sel.select(timeout=0.5):
+            st = key.data
+            sock = key.fileobj
+            try:
+                if st[0] == "connect":
+                    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        raise OSError("connect failed")
+                    sel.unregister(sock)
+                    sock = ctx.wrap_socket(sock, do_handshake_on_connect=False)
+                    st = ["handshake", 0, b"", None]
+                    sel.register(sock, selectors.EVENT_WRITE, st)
+                if st[0] == "handshake":
+                    sock.do_handshake()
+                    st[0] = "send"
+                if st[0] == "send":
+                    st[1] += sock.send(REQUEST[st[1]:])
+                    if st[1] == len(REQUEST):
+                        st[0] = "recv"
+                    else:
+                        sel.modify(sock, selectors.EVENT_WRITE, st)
+                        continue
+                data = sock.recv(65536)
+            except ssl.SSLWantReadError:
+                sel.modify(sock, selectors.EVENT_READ, st)
+                continue
+            except ssl.SSLWantWriteError:
+                sel.modify(sock, selectors.EVENT_WRITE, st)
+                continue
+            except (OSError, ValueError):
+                drop(sock)
+                active -= 1
+                failed += 1
+                continue
+            if not data:
+                drop(sock)
+                active -= 1
+                failed += 1
+                continue
+            st[2] += data
+            if st[3] is None:
+                end = st[2].find(b"\r\n\r\n")
+                if end < 0:
+                    sel.modify(sock, selectors.EVENT_READ, st)
+                    continue
+                m = re.search(rb"(?im)^content-length:\s*(\d+)", st[2][:end])
+                st[3] = end + 4 + (int(m.group(1)) if m else 0)
+            if len(st[2]) < st[3]:
+                sel.modify(sock, selectors.EVENT_READ, st)
+                continue
+            ok = st[2].startswith(b"HTTP/1.1 200")
+            sel.unregister(sock)
+            active -= 1
+            if ok:
+                idle.append(sock)
+            else:
+                sock.close()
+                failed += 1
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+        failed += 1
+    sel.close()
+    return idle, failed
+
+
 def settle_rss(pids, tree, wait=1.0):
     """RSS once it stops moving (at most `wait` seconds of sampling)."""
     last = tree_rss_kib(pids, tree)
@@ -212,7 +320,8 @@ def cmd_idle(args):
     tree = process_tree(args.pids)
     before = settle_rss(args.pids, tree)
     t0 = time.monotonic()
-    idle, failed = open_idle(args.port, conns, t0 + args.timeout)
+    opener = open_idle_tls if args.tls else open_idle
+    idle, failed = opener(args.port, conns, t0 + args.timeout)
     open_s = time.monotonic() - t0
     time.sleep(0.5)
     # a process started meanwhile (none expected) would count too
@@ -221,13 +330,18 @@ def cmd_idle(args):
     # check that the idle connections are still open (the server did not drop them)
     closed = 0
     for s in idle:
+        # peek on the TCP socket under the TLS layer (an SSL socket takes no flags)
+        raw = socket.socket(fileno=os.dup(s.fileno())) if args.tls else s
         try:
-            if s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+            if raw.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
                 closed += 1
         except BlockingIOError:
             pass
         except OSError:
             closed += 1
+        finally:
+            if raw is not s:
+                raw.close()
     for s in idle:
         s.close()
     n = len(idle)
@@ -236,7 +350,7 @@ def cmd_idle(args):
         "failed": failed, "closed_by_server": closed,
         "before_kib": before, "after_kib": after,
         "per_conn_kib": (after - before) / n if n else None,
-        "open_seconds": round(open_s, 2), "fd_limit": limit,
+        "open_seconds": round(open_s, 2), "fd_limit": limit, "tls": args.tls,
     }))
 
 
@@ -266,6 +380,107 @@ def cmd_stream(args):
         "seconds": round(secs, 2), "baseline_kib": base, "peak_kib": peak,
         "growth_mib": (peak - base) / 1024.0,
     }))
+
+
+# --------------------------------------------------------------------------
+# TLS handshakes: wrk opens a new connection with SSL_clear() on the old
+# one, which keeps the session, so part of its "new connections" resume;
+# this client does either only full or only resumed handshakes.
+
+CLOSE_REQUEST = b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+
+
+def _tlsload_worker(port, deadline, resume, out):
+    """One connection at a time until deadline: connect, handshake (resuming
+    the last session received when `resume`), GET / with Connection: close,
+    read to the end.  Sends (latencies in ms, resumed, connect errors, read
+    errors, bad statuses) to `out`."""
+    ctx = tls_client_context()
+    lat, resumed, econn, eread, bad = [], 0, 0, 0, 0
+    session = None
+    while time.monotonic() < deadline:
+        t0 = time.monotonic()
+        try:
+            raw = socket.create_connection((HOST, port), timeout=5)
+            # as browsers and curl do: else Nagle holds the request behind
+            # the client's Finished until the server's delayed ACK
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            econn += 1
+            time.sleep(0.01)
+            continue
+        try:
+            with ctx.wrap_socket(raw, session=session if resume else None) as s:
+                s.sendall(CLOSE_REQUEST)
+                resp = b""
+                while True:
+                    data = s.recv(65536)
+                    if not data:
+                        break
+                    resp += data
+                if s.session_reused:
+                    resumed += 1
+                if resume and s.session is not None and s.session.has_ticket:
+                    session = s.session
+        except (OSError, ValueError):
+            eread += 1
+            continue
+        if not resp.startswith(b"HTTP/1.1 200"):
+            bad += 1
+        lat.append((time.monotonic() - t0) * 1000.0)
+    out.send((lat, resumed, econn, eread, bad))
+    out.close()
+
+
+def cmd_tlsload(args):
+    """Prints its results in wrk's format, for parse_wrk and the report."""
+    mp = multiprocessing.get_context("fork")
+    t0 = time.monotonic()
+    deadline = t0 + args.duration
+    procs, pipes = [], []
+    for _ in range(args.conns):
+        rd, wr = mp.Pipe(duplex=False)
+        pr = mp.Process(target=_tlsload_worker, args=(args.port, deadline, args.resume, wr))
+        pr.daemon = True
+        pr.start()
+        wr.close()
+        procs.append(pr)
+        pipes.append(rd)
+
+    def stop(signum, frame):
+        for pr in procs:
+            pr.kill()
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    lat, resumed, econn, eread, bad = [], 0, 0, 0, 0
+    for rd, pr in zip(pipes, procs):
+        if rd.poll(args.duration + 30):
+            r = rd.recv()
+            lat += r[0]
+            resumed += r[1]
+            econn += r[2]
+            eread += r[3]
+            bad += r[4]
+        else:
+            eread += 1
+        pr.join(5)
+    secs = time.monotonic() - t0
+    lat.sort()
+
+    def pct(q):
+        return "%.2fms" % lat[min(len(lat) - 1, int(q * len(lat)))] if lat else "n/a"
+    print("tlsload %s handshakes, %d connections, %d s" % (
+        "resumed" if args.resume else "full", args.conns, args.duration))
+    print("  Latency Distribution")
+    print("     50%%  %s" % pct(0.50))
+    print("     99%%  %s" % pct(0.99))
+    print("  %d requests in %.2fs" % (len(lat), secs))
+    print("  Socket errors: connect %d, read %d, write 0, timeout 0" % (econn, eread))
+    if bad:
+        print("  Non-2xx or 3xx responses: %d" % bad)
+    print("Requests/sec: %.2f" % (len(lat) / secs))
+    print("Resumed handshakes: %d of %d" % (resumed, len(lat)))
 
 
 # --------------------------------------------------------------------------
@@ -358,6 +573,9 @@ def parse_wrk(text):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     if m:
         r["errors"] += int(m.group(1))
+    m = re.search(r"^Resumed handshakes: (\d+) of (\d+)", text, re.M)
+    if m:
+        r["resumed"] = (int(m.group(1)), int(m.group(2)))
     if r["rps"] is None:
         r["errors"] = max(r["errors"], 1)  # wrk failed outright
     return r
@@ -430,6 +648,7 @@ def cmd_report(args):
                     "cpu_us": _median([r.get("cpu_us") for r in rounds]),
                     "rounds": len(rounds),
                     "rps_all": [r["rps"] for r in rounds],
+                    "resumed": [r["resumed"] for r in rounds if "resumed" in r],
                 }
 
     out = []
@@ -482,6 +701,17 @@ def cmd_report(args):
                 _fmt_ms(r["p99"]), r["errors"], cpu, ratio))
             first = False
     w("")
+    notes = []
+    for s in scen:
+        for p in PROXIES:
+            r = res.get((s["id"], p))
+            if r and r["resumed"]:
+                got, n = sum(x[0] for x in r["resumed"]), sum(x[1] for x in r["resumed"])
+                notes.append("%s %s of %s" % (p, "{:,}".format(got), "{:,}".format(n)))
+        if notes:
+            w("%s: handshakes that resumed a session: %s." % (s["title"], ", ".join(notes)))
+            w("")
+            notes = []
     if foreign:
         repeated = len([n for n in os.listdir(os.path.join(d, "wrk")) if ".try" in n and n.endswith(".txt")])
         text = ("CPU used by other processes on the machine during the rounds in "
@@ -536,6 +766,29 @@ def cmd_report(args):
             else:
                 st = ("n/a", "")
             w("| %s | %s | %s | %s | %s | %s |" % ((p,) + idle + st))
+        w("")
+    tls = {p: _load_json(os.path.join(d, "mem", "%s-tls-idle.json" % p)) for p in PROXIES}
+    if any(tls.values()):
+        if not any(v["idle"] or v["stream"] for v in mem.values()):
+            w("## Memory")
+            w("")
+        w("Idle TLS connections: RSS before and after opening %s connections "
+          "that each complete a TLS 1.3 handshake and one `GET /` and then stay "
+          "open." % "{:,}".format(meta.get("idle_conns", 0)))
+        w("")
+        w("| Proxy | RSS before | RSS with idle TLS conns | KiB per idle TLS conn |")
+        w("|---|---:|---:|---:|")
+        for p in PROXIES:
+            i = tls[p]
+            if not i or i.get("per_conn_kib") is None:
+                w("| %s | n/a | n/a | n/a |" % p)
+                continue
+            note = ""
+            if i["idle"] < i["requested"] or i["closed_by_server"]:
+                note = " (%d open, %d failed, %d closed)" % (
+                    i["idle"], i["failed"], i["closed_by_server"])
+            w("| %s | %.1f MiB | %.1f MiB | %.2f%s |" % (
+                p, i["before_kib"] / 1024.0, i["after_kib"] / 1024.0, i["per_conn_kib"], note))
         w("")
 
     # targets
@@ -600,8 +853,15 @@ def main():
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--conns", type=int, default=10000)
     p.add_argument("--timeout", type=float, default=40.0)
+    p.add_argument("--tls", action="store_true", help="TLS 1.3 connections")
     p.add_argument("--pid", dest="pids", type=int, nargs="+", required=True)
     p.set_defaults(fn=cmd_idle)
+    p = sub.add_parser("tlsload")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--conns", type=int, default=8, help="client processes, one connection each")
+    p.add_argument("--duration", type=int, default=10)
+    p.add_argument("--resume", action="store_true", help="resume the last session received")
+    p.set_defaults(fn=cmd_tlsload)
     p = sub.add_parser("stream")
     p.add_argument("--url", required=True)
     p.add_argument("--interval", type=float, default=0.1)

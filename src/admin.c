@@ -155,37 +155,13 @@ admin_find_backend(const struct admin *a, const char *name, size_t len)
 
 /* --- who may ask ---------------------------------------------------------------------- */
 
-/* The IPv6 form of <ss>'s address (an IPv4 one as ::ffff:a.b.c.d); returns its port. */
-static uint16_t
-admin_addr_v6(const struct sockaddr_storage *ss, struct in6_addr *ip)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-
-	if (ss->ss_family == AF_INET6) {
-		*ip = sin6->sin6_addr;
-		return ntohs(sin6->sin6_port);
-	}
-	memset(ip, 0, sizeof(*ip));
-	ip->s6_addr[10] = 0xff;
-	ip->s6_addr[11] = 0xff;
-	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
-	return ntohs(sin->sin_port);
-}
-
-static int
-admin_ip_loopback(const struct in6_addr *ip)
-{
-	return IN6_IS_ADDR_LOOPBACK(ip) || (IN6_IS_ADDR_V4MAPPED(ip) && ip->s6_addr[12] == 127);
-}
-
 int
 admin_addr_loopback(const struct net_addr *listen)
 {
 	struct in6_addr ip;
 
-	(void)admin_addr_v6(&listen->ss, &ip);
-	return admin_ip_loopback(&ip);
+	(void)net_addr_v6(listen, &ip);
+	return net_ip_loopback(&ip);
 }
 
 int
@@ -201,7 +177,7 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 
 	if (host == NULL || len == 0)
 		return 0;	/* no Host: nothing to check it against */
-	lport = admin_addr_v6(&listen->ss, &want);
+	lport = net_addr_v6(listen, &want);
 	if (host[0] == '[') {
 		const char *rb = memchr(host, ']', len);
 
@@ -237,7 +213,7 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 	memcpy(buf, name, nlen);
 	buf[nlen] = '\0';
 	if (name == host && strcasecmp(buf, "localhost") == 0)
-		return admin_ip_loopback(&want);
+		return net_ip_loopback(&want);
 	if (name != host) {
 		if (inet_pton(AF_INET6, buf, &got) != 1)
 			return 0;
@@ -254,8 +230,8 @@ admin_host_allowed(const struct net_addr *listen, const char *host, size_t len)
 	 */
 	if (memcmp(&got, &want, sizeof(got)) == 0)
 		return 1;
-	if (admin_ip_loopback(&want))
-		return admin_ip_loopback(&got);
+	if (net_ip_loopback(&want))
+		return net_ip_loopback(&got);
 	if (IN6_IS_ADDR_UNSPECIFIED(&want))
 		return 1;
 	return memcmp(&want, any4, sizeof(any4)) == 0 && IN6_IS_ADDR_V4MAPPED(&got);
@@ -384,27 +360,54 @@ admin_weight(struct admin_conn *ac, const struct http_msg *m, int b)
 	    (long long)n);
 }
 
+/*
+ * POST /instance/drain, /instance/ready: the monitor path answers 503 (or no
+ * longer does) while requests are served as before, so that the balancer
+ * in front takes this instance out (or back) without a stop.
+ */
+static void
+admin_instance(struct admin_conn *ac, const char *action, size_t len)
+{
+	struct admin *a = ac->a;
+	int drain;
+
+	if (len == 5 && memcmp(action, "drain", 5) == 0)
+		drain = 1;
+	else if (len == 5 && memcmp(action, "ready", 5) == 0)
+		drain = 0;
+	else {
+		admin_text(ac, 404, "", "actions: drain, ready\n");
+		return;
+	}
+	shm_monitor_set(a->seg, SHM_MONITOR_DRAIN, drain);
+	log_info("admin: instance set to %s", drain ? "drain" : "ready");
+	admin_text(ac, 200, "", "instance %s%s\n", drain ? "drain" : "ready",
+	    a->conf->monitor_path[0] == '\0' ? " (no monitor path is configured)" : "");
+}
+
 static void
 admin_route(struct admin_conn *ac, const struct http_msg *m)
 {
 	struct admin *a = ac->a;
-	static const char prefix[] = "/backends/";
+	static const char prefix[] = "/backends/", iprefix[] = "/instance/";
 	const char *t = m->target.p, *slash = NULL;
 	size_t tl = m->target.len, plen = sizeof(prefix) - 1;
 	int is_post = http_str_eq(m->method, "POST"), get_path, post_path;
 	char *buf;
 	size_t n;
-	int b, drain;
+	int b, drain, inst_path;
 
 	get_path = (tl == 7 && memcmp(t, "/status", 7) == 0) ||
 	    (tl == 8 && memcmp(t, "/metrics", 8) == 0);
-	post_path = tl > plen && memcmp(t, prefix, plen) == 0 &&
-	    (slash = memchr(t + plen, '/', tl - plen)) != NULL;
+	inst_path = tl > sizeof(iprefix) - 1 && memcmp(t, iprefix, sizeof(iprefix) - 1) == 0;
+	post_path = inst_path || (tl > plen && memcmp(t, prefix, plen) == 0 &&
+	    (slash = memchr(t + plen, '/', tl - plen)) != NULL);
 	if (!get_path && !post_path) {
 		if (admin_refuse(ac, m, is_post) == 0)
 			admin_text(ac, 404, "", "endpoints: GET /status, GET /metrics, "
 			    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready, "
-			    "POST /backends/<host:port>/weight\n");
+			    "POST /backends/<host:port>/weight, "
+			    "POST /instance/drain, POST /instance/ready\n");
 		return;
 	}
 	if (get_path && !http_str_eq(m->method, "GET")) {
@@ -434,6 +437,10 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 		admin_reply(ac, 200, "", tl == 7 ? "application/json" :
 		    "text/plain; version=0.0.4", buf, n);
 		free(buf);
+		return;
+	}
+	if (inst_path) {
+		admin_instance(ac, t + sizeof(iprefix) - 1, tl - (sizeof(iprefix) - 1));
 		return;
 	}
 	b = admin_find_backend(a, t + plen, (size_t)(slash - (t + plen)));

@@ -6,6 +6,8 @@
  *   GET  /metrics                 Prometheus text format
  *   POST /backends/<name>/drain   no new requests for that backend
  *   POST /backends/<name>/ready   back in rotation
+ *   POST /instance/drain          the monitor path answers 503 (monitor.h)
+ *   POST /instance/ready          ... and 200 again
  *
  * <name> is the backend's host:port as in its URL ("127.0.0.1:5001"), or its
  * position in the servers list (0-based). Every figure comes from the shared

@@ -354,14 +354,3 @@ balance_pick(const struct lb *lb, struct shm_seg *seg, struct pick_ctx *ctx)
 		b = balance_pick_group(p, backups, seg, ctx);
 	return b;
 }
-
-unsigned
-balance_healthy(const struct shm_seg *seg)
-{
-	unsigned n = 0;
-	uint32_t i;
-
-	for (i = 0; i < seg->nbackends; i++)
-		n += shm_backend_up(seg, i);
-	return n;
-}

@@ -105,7 +105,4 @@ void balance_release(struct shm_seg *seg, unsigned w, int i);
  */
 void balance_worker_reset(struct shm_seg *seg, unsigned w);
 
-/* Number of backends up right now. */
-unsigned balance_healthy(const struct shm_seg *seg);
-
 #endif

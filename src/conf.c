@@ -29,8 +29,10 @@
 #include <json-c/json.h>
 
 #include "accesslog.h"
+#include "cidr.h"
 #include "conf.h"
 #include "hashkey.h"
+#include "net.h"
 #include "policy.h"
 #include "pool.h"
 
@@ -92,8 +94,9 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_access_log_format, conf_set_admin, conf_set_admin_listen, conf_set_statuses,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
-    conf_set_string, conf_set_verify, conf_set_hash_key, conf_set_hash_seed,
-    conf_set_sticky_cookie, conf_set_cookie_attr;
+    conf_set_string, conf_set_verify, conf_set_cidrs, conf_set_proxy_protocol,
+    conf_set_send_proxy, conf_set_hash_key, conf_set_hash_seed, conf_set_sticky_cookie,
+    conf_set_cookie_attr;
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -140,6 +143,18 @@ static const struct conf_key conf_passive_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* "proxyProtocol" object; base is the whole struct conf. */
+static const struct conf_key conf_pp_keys[] = {
+	{ "trusted",		conf_set_cidrs,		offsetof(struct conf, pp_trusted),		1, 0, 1, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* "monitor" object; base is the whole struct conf. */
+static const struct conf_key conf_monitor_keys[] = {
+	{ "path",		conf_set_http_path,	offsetof(struct conf, monitor_path),		0, 0, 1, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 /* A server written as an object; base is its struct conf_backend. */
 static const struct conf_key conf_server_keys[] = {
 	{ "url",		conf_set_server_url,	0,						0, 0, 1, NULL },
@@ -147,6 +162,7 @@ static const struct conf_key conf_server_keys[] = {
 	{ "maxConnections",	conf_set_uint,		offsetof(struct conf_backend, max_connections),	0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
 	{ "backup",		conf_set_bool,		offsetof(struct conf_backend, backup),		0, 0, 0, NULL },
 	{ "verify",		conf_set_verify,	offsetof(struct conf_backend, no_verify),	0, 0, 0, NULL },
+	{ "sendProxy",		conf_set_send_proxy,	offsetof(struct conf_backend, send_proxy),	0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -218,21 +234,27 @@ static const struct conf_key conf_keys[] = {
 	{ "accessLogFormat",	conf_set_access_log_format, offsetof(struct conf, access_log_format),	0, 0, 0, NULL },
 	{ "admin",		conf_set_admin,		0,						0, 0, 0, conf_admin_keys },
 	{ "tls",		conf_set_tls,		offsetof(struct conf, tls),			0, 0, 0, conf_tls_keys },
+	{ "proxyProtocol",	conf_set_proxy_protocol, 0,						0, 0, 0, conf_pp_keys },
+	{ "trustedProxies",	conf_set_cidrs,		offsetof(struct conf, trusted_proxies),		0, 0, 0, NULL },
+	{ "monitor",		conf_set_object,	0,						0, 0, 0, conf_monitor_keys },
+	{ "stopGrace",		conf_set_duration,	offsetof(struct conf, stop_grace_ms),		0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
-/* conf_walk marks the keys it has seen in a 32-bit mask. */
+/* conf_walk marks the keys it has seen in a 64-bit mask. */
 #define CONF_NKEYS(t)	(sizeof(t) / sizeof((t)[0]) - 1)
-_Static_assert(CONF_NKEYS(conf_keys) <= 32, "too many keys in conf_keys");
-_Static_assert(CONF_NKEYS(conf_health_keys) <= 32, "too many keys in conf_health_keys");
-_Static_assert(CONF_NKEYS(conf_server_keys) <= 32, "too many keys in conf_server_keys");
-_Static_assert(CONF_NKEYS(conf_timeout_keys) <= 32, "too many keys in conf_timeout_keys");
-_Static_assert(CONF_NKEYS(conf_limit_keys) <= 32, "too many keys in conf_limit_keys");
-_Static_assert(CONF_NKEYS(conf_admin_keys) <= 32, "too many keys in conf_admin_keys");
-_Static_assert(CONF_NKEYS(conf_passive_keys) <= 32, "too many keys in conf_passive_keys");
+_Static_assert(CONF_NKEYS(conf_keys) <= 64, "too many keys in conf_keys");
+_Static_assert(CONF_NKEYS(conf_health_keys) <= 64, "too many keys in conf_health_keys");
+_Static_assert(CONF_NKEYS(conf_server_keys) <= 64, "too many keys in conf_server_keys");
+_Static_assert(CONF_NKEYS(conf_timeout_keys) <= 64, "too many keys in conf_timeout_keys");
+_Static_assert(CONF_NKEYS(conf_limit_keys) <= 64, "too many keys in conf_limit_keys");
+_Static_assert(CONF_NKEYS(conf_admin_keys) <= 64, "too many keys in conf_admin_keys");
+_Static_assert(CONF_NKEYS(conf_passive_keys) <= 64, "too many keys in conf_passive_keys");
 _Static_assert(sizeof(((struct conf_passive_health *)0)->statuses) * 8 >
     CONF_PASSIVE_STATUS_MAX - CONF_PASSIVE_STATUS_MIN, "passiveHealth.statuses bitmap too small");
-_Static_assert(CONF_NKEYS(conf_tls_keys) <= 32, "too many keys in conf_tls_keys");
+_Static_assert(CONF_NKEYS(conf_tls_keys) <= 64, "too many keys in conf_tls_keys");
+_Static_assert(CONF_NKEYS(conf_pp_keys) <= 64, "too many keys in conf_pp_keys");
+_Static_assert(CONF_NKEYS(conf_monitor_keys) <= 64, "too many keys in conf_monitor_keys");
 
 static void
 conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
@@ -1129,12 +1151,11 @@ conf_set_access_log_format(struct conf_errs *e, const struct conf_key *k, struct
     void *base, const char *jpath)
 {
 	int *dst = (int *)(void *)((char *)base + k->off);
+	enum accesslog_format fmt;
 	const char *s;
 
-	if ((s = conf_string(v)) != NULL && strcmp(s, "combined") == 0)
-		*dst = ACCESSLOG_COMBINED;
-	else if (s != NULL && strcmp(s, "json") == 0)
-		*dst = ACCESSLOG_JSON;
+	if ((s = conf_string(v)) != NULL && accesslog_parse_format(s, &fmt) == 0)
+		*dst = (int)fmt;
 	else
 		conf_err(e, jpath, "must be \"combined\" or \"json\"");
 }
@@ -1189,6 +1210,79 @@ conf_set_verify(struct conf_errs *e, const struct conf_key *k, struct json_objec
 		conf_err(e, jpath, "expected true or false");
 	else
 		*(int *)((char *)base + k->off) = json_object_get_boolean(v) ? 0 : 1;
+}
+
+/* "sendProxy" of a server object: "v1" or "v2" (the PROXY protocol version). */
+static void
+conf_set_send_proxy(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s = conf_string(v);
+	int *dst = (int *)((char *)base + k->off);
+
+	if (s != NULL && strcmp(s, "v1") == 0)
+		*dst = 1;
+	else if (s != NULL && strcmp(s, "v2") == 0)
+		*dst = 2;
+	else
+		conf_err(e, jpath, "must be \"v1\" or \"v2\"");
+}
+
+/*
+ * A list of address ranges (cidr.h) into the struct conf_cidrs at base +
+ * k->off; k->min is the fewest entries allowed. Each bad entry is a problem
+ * of its own.
+ */
+static void
+conf_set_cidrs(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf_cidrs *l = (struct conf_cidrs *)((char *)base + k->off);
+	char ipath[CONF_JPATH_MAX], msg[CONF_MSG_MAX];
+	struct json_object *item;
+	const char *s;
+	size_t i, n;
+
+	if (!json_object_is_type(v, json_type_array)) {
+		conf_err(e, jpath, "expected an array of address ranges such as [\"10.0.0.0/8\"]");
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n < (size_t)k->min) {
+		conf_err(e, jpath, "must list at least one address range");
+		return;
+	}
+	if (n == 0)
+		return;
+	if ((l->v = calloc(n, sizeof(*l->v))) == NULL) {
+		conf_err(e, jpath, "out of memory");
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
+		item = json_object_array_get_idx(v, i);
+		if ((s = conf_string(item)) == NULL)
+			conf_err(e, ipath, "expected an address range such as \"10.0.0.0/8\"");
+		else if (cidr_parse(s, &l->v[l->n], msg, sizeof(msg)) == -1)
+			conf_err(e, ipath, "%s", msg);
+		else
+			l->n++;
+	}
+}
+
+/* "proxyProtocol": an object of conf_pp_keys turns the PROXY header on for every listener. */
+static void
+conf_set_proxy_protocol(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+
+	if (!json_object_is_type(v, json_type_object)) {
+		conf_err(e, jpath, "expected an object such as {\"trusted\": [\"10.0.0.0/8\"]}");
+		return;
+	}
+	c->proxy_protocol = 1;
+	conf_walk(e, k->sub, v, c, jpath);
 }
 
 /*
@@ -1498,7 +1592,7 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
     void *base, const char *jpath)
 {
 	char kpath[CONF_JPATH_MAX];
-	uint32_t seen = 0;
+	uint64_t seen = 0;
 	size_t i;
 
 	{
@@ -1511,7 +1605,7 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
 				conf_err(e, kpath, "unknown key");
 				continue;
 			}
-			seen |= 1u << i;
+			seen |= UINT64_C(1) << i;
 			keys[i].set(e, &keys[i], val, base, kpath);
 		}
 	}
@@ -1519,7 +1613,7 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
 		/* Only conf_keys has CONF_REQUIRED_NO_TLS: base is the struct conf. */
 		if (keys[i].required == CONF_REQUIRED_NO_TLS && ((struct conf *)base)->tls.enabled)
 			continue;
-		if (keys[i].required && !(seen & (1u << i))) {
+		if (keys[i].required && !(seen & (UINT64_C(1) << i))) {
 			conf_jpath(kpath, sizeof(kpath), jpath, keys[i].name);
 			conf_err(e, kpath, "required key is missing");
 		}
@@ -1605,27 +1699,6 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 		conf_err(e, "admin.listen", "%s", msg);	/* a literal: not expected */
 }
 
-/*
- * Fills <ip> with the IPv6 form of the address in <a> (an IPv4 address as
- * ::ffff:a.b.c.d) and returns its port.
- */
-static uint16_t
-conf_addr_v6(const struct net_addr *a, struct in6_addr *ip)
-{
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
-	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
-
-	if (a->ss.ss_family == AF_INET6) {
-		*ip = sin6->sin6_addr;
-		return ntohs(sin6->sin6_port);
-	}
-	memset(ip, 0, sizeof(*ip));
-	ip->s6_addr[10] = 0xff;
-	ip->s6_addr[11] = 0xff;
-	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
-	return ntohs(sin->sin_port);
-}
-
 /* Whether <w> (IPv6 form) is a wildcard covering <ip>: "::" covers all (dual stack). */
 static int
 conf_covers(const struct in6_addr *w, const struct in6_addr *ip)
@@ -1647,7 +1720,7 @@ conf_addr_overlap(const struct net_addr *a, const struct net_addr *b)
 {
 	struct in6_addr ia, ib;
 
-	if (conf_addr_v6(a, &ia) != conf_addr_v6(b, &ib))
+	if (net_addr_v6(a, &ia) != net_addr_v6(b, &ib))
 		return 0;
 	return memcmp(&ia, &ib, sizeof(ia)) == 0 || conf_covers(&ia, &ib) || conf_covers(&ib, &ia);
 }
@@ -1658,8 +1731,8 @@ conf_addr_is_loopback(const struct net_addr *a)
 {
 	struct in6_addr ip;
 
-	(void)conf_addr_v6(a, &ip);
-	return IN6_IS_ADDR_LOOPBACK(&ip) || (IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127);
+	(void)net_addr_v6(a, &ip);
+	return net_ip_loopback(&ip);
 }
 
 /*
@@ -2167,5 +2240,7 @@ conf_free(struct conf *c)
 	free(c->tls.ciphersuites);
 	free(c->tls.client_ca);
 	free(c->tls.backend_ca);
+	free(c->pp_trusted.v);
+	free(c->trusted_proxies.v);
 	free(c);
 }

@@ -28,6 +28,14 @@ struct lb_policy;
 #define CONF_TLS_V1_2 0x1		/* conf_tls.protocols */
 #define CONF_TLS_V1_3 0x2
 
+struct cidr;
+
+/* A list of address ranges ("proxyProtocol.trusted", "trustedProxies"); cidr.h. */
+struct conf_cidrs {
+	struct cidr *v;			/* NULL when n is 0 */
+	size_t n;
+};
+
 struct conf_backend {
 	char url[CONF_URL_MAX];		/* as written in the config, e.g. "http://localhost:5001" */
 	char host[CONF_HOST_MAX];	/* host part as written: "localhost", "127.0.0.1", "::1" */
@@ -39,6 +47,8 @@ struct conf_backend {
 	int backup;			/* 1: used only while no primary is up */
 	int tls;			/* 1: an https:// URL (port 443 by default); host goes in SNI */
 	int no_verify;			/* "verify": false: its certificate is not checked (https only) */
+	int send_proxy;			/* "sendProxy": 0 none, 1 "v1", 2 "v2": a PROXY header starts
+					   each connection, which then serves only its client */
 };
 
 struct conf_health {
@@ -149,6 +159,12 @@ struct conf {
 	struct conf_sticky sticky;	/* "sticky" (sticky.h); cookie NULL: off */
 	struct conf_queue queue;	/* "queue" */
 	uint64_t slow_start_ms;		/* "slowStart": a backend back up ramps its weight; 0: off */
+	int proxy_protocol;		/* "proxyProtocol" given: client connections start with a
+					   PROXY header, and come from its "trusted" ranges */
+	struct conf_cidrs pp_trusted;	/* "proxyProtocol": {"trusted": [...]} */
+	struct conf_cidrs trusted_proxies;	/* "trustedProxies": their X-Forwarded-* are kept */
+	char monitor_path[CONF_PATH_MAX];	/* "monitor": {"path"}: answered by rondo; "" = none */
+	uint64_t stop_grace_ms;		/* "stopGrace": SIGQUIT fails the monitor this long first: 0 */
 	size_t nbackends;
 	struct conf_backend *backends;
 };

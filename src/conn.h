@@ -129,6 +129,14 @@ int conn_tls_info(const struct conn *c, struct conn_tls_info *info);
  * frees them in conn_close. The handshake runs on the first conn_handshake.
  */
 void conn_tls_init(struct conn *c, int fd, void *ssl);
+
+/*
+ * Why the handshake of c failed, for a log line, into buf (len bytes):
+ * "certificate verify failed: <OpenSSL's reason>" when the peer's
+ * certificate did not verify, else "TLS handshake failed (<reason>)". Call
+ * it right after the failed conn_handshake: it may read errno. Returns buf.
+ */
+const char *conn_tls_why(const struct conn *c, char *buf, size_t len);
 #endif
 
 #endif

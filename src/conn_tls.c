@@ -15,6 +15,7 @@
 #ifdef HAVE_TLS
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -22,6 +23,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "conn.h"
 
@@ -32,6 +34,9 @@
  */
 #define TLS_GATHER_MAX	16384
 static unsigned char gather[TLS_GATHER_MAX];
+
+/* c->error for a failed system call: errno tells more (conn_tls_why). */
+static const char tls_syscall_error[] = "connection error";
 
 /*
  * Turns the failure of an SSL call into the seam's terms: -1 with errno
@@ -61,7 +66,7 @@ tls_fail(struct conn *c, int ret)
 		c->wants = 0;
 		if (errno == 0)
 			errno = ECONNRESET;
-		c->error = "connection error";
+		c->error = tls_syscall_error;
 		ERR_clear_error();
 		return -1;
 	default:
@@ -204,15 +209,17 @@ tls_shutdown(struct conn *c)
 }
 
 /*
- * Decrypted bytes waiting in OpenSSL. Not SSL_has_pending: that counts a
- * partial record too, which only more bytes from the socket can complete
- * (reading again at once would spin). Without read-ahead OpenSSL takes one
- * record at a time from the socket, so no whole record waits unannounced.
+ * Bytes waiting in OpenSSL that the socket will not announce: decrypted
+ * ones, or (with read-ahead, which takes many records from the socket in
+ * one read) whole records not yet decrypted. SSL_has_pending also counts a
+ * partial record, which only more bytes from the socket can complete: after
+ * a read that asked for them (wants), reading again at once would spin.
  */
 static int
 tls_pending(const struct conn *c)
 {
-	return c->handshaken && SSL_pending(c->tls) > 0;
+	return c->handshaken && (SSL_pending(c->tls) > 0 ||
+	    (!(c->wants & CONN_WANT_READ) && SSL_has_pending(c->tls)));
 }
 
 /*
@@ -249,6 +256,21 @@ conn_tls_info(const struct conn *c, struct conn_tls_info *info)
 	info->sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	info->resumed = SSL_session_reused(ssl);
 	return 0;
+}
+
+const char *
+conn_tls_why(const struct conn *c, char *buf, size_t len)
+{
+	long v = c->tls != NULL ? SSL_get_verify_result(c->tls) : X509_V_OK;
+
+	/* Not for a failure of another kind: with "verify": false a bad chain is no reason. */
+	if (c->fail == CONN_FAIL_CERTIFICATE && v != X509_V_OK)
+		snprintf(buf, len, "certificate verify failed: %s", X509_verify_cert_error_string(v));
+	else if (c->error == tls_syscall_error)
+		snprintf(buf, len, "TLS handshake failed (%s)", strerror(errno));
+	else
+		snprintf(buf, len, "TLS handshake failed (%s)", c->error != NULL ? c->error : "TLS error");
+	return buf;
 }
 
 void

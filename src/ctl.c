@@ -37,14 +37,40 @@ ctl_wait(int fd, short events)
 }
 
 /*
+ * An answer other than 200, in words: a refused token says so and names the
+ * file it came from; any other answer shows its status line alone.
+ */
+static void
+ctl_refused(const struct conf *c, const char *buf, char *err, size_t errlen)
+{
+	size_t n = strcspn(buf, "\r\n");
+	int code = 0;
+
+	if (strncmp(buf, "HTTP/1.", 7) == 0 && n >= 12 && buf[8] == ' ')
+		code = atoi(buf + 9);
+	if ((code == 401 || code == 403) && c->admin_token != NULL)
+		snprintf(err, errlen, "admin listener %s refused the token in %s (%d)",
+		    c->admin_name, c->path, code);
+	else if (code == 401 || code == 403)
+		snprintf(err, errlen, "admin listener %s asks for a token, and %s gives none (%d): "
+		    "set admin.token or admin.tokenFile", c->admin_name, c->path, code);
+	else if (code != 0)
+		snprintf(err, errlen, "admin listener %s answered %.*s", c->admin_name,
+		    (int)(n > 80 ? 80 : n), buf);
+	else
+		snprintf(err, errlen, "admin listener %s did not answer in HTTP", c->admin_name);
+}
+
+/*
  * GET path from the admin listener of c, with its address as Host and its
- * token if it has one; returns the body (malloc'd) or NULL with err.
+ * token if it has one; returns the body (malloc'd) or NULL with err (a whole
+ * message, naming the listener).
  */
 static char *
 ctl_get(const struct conf *c, const char *path, char *err, size_t errlen)
 {
 	const struct net_addr *a = &c->admin_listen;
-	char req[8192], *buf = NULL, *body;
+	char req[8192], *buf = NULL, *body, tmp[256];
 	size_t len = 0;
 	ssize_t n;
 	int fd;
@@ -87,8 +113,9 @@ ctl_get(const struct conf *c, const char *path, char *err, size_t errlen)
 	close(fd);
 	fd = -1;
 	if (strncmp(buf, "HTTP/1.1 200 ", 13) != 0 || (body = strstr(buf, "\r\n\r\n")) == NULL) {
-		snprintf(err, errlen, "unexpected answer: %.60s", buf);
-		goto fail;
+		ctl_refused(c, buf, err, errlen);
+		free(buf);
+		return NULL;
 	}
 	memmove(buf, body + 4, strlen(body + 4) + 1);
 	return buf;
@@ -96,6 +123,8 @@ fail:
 	if (fd != -1)
 		close(fd);
 	free(buf);
+	snprintf(tmp, sizeof(tmp), "%s", err);
+	snprintf(err, errlen, "admin listener %s: %s", c->admin_name, tmp);
 	return NULL;
 }
 
@@ -117,24 +146,29 @@ jint(json_object *o, const char *key)
 
 /*
  * The classes of counter key in o ({"1xx": n, ...}): as columns (a heading
- * each when o is NULL), or inline as "1xx n 2xx n ...".
+ * each when o is NULL, "1XX", or "LOCAL-1XX" for local_responses, which
+ * counts the responses rondo made itself), or inline as "1xx n 2xx n ...".
  */
 static void
 ctl_classes(FILE *out, json_object *o, const char *key, int columns)
 {
 	json_object *c = NULL;
+	char head[16];
 	unsigned k;
 
 	if (o != NULL && !json_object_object_get_ex(o, key, &c))
 		c = NULL;
 	for (k = 1; k < STATS_NCLASSES; k++) {
-		if (columns && o == NULL)
-			fprintf(out, " %7cXX", stats_class_names[k][0]);
-		else if (columns)
+		if (columns && o == NULL) {
+			snprintf(head, sizeof(head), "%s%cXX",
+			    strcmp(key, "local_responses") == 0 ? "LOCAL-" : "", stats_class_names[k][0]);
+			fprintf(out, " %9s", head);
+		} else if (columns) {
 			fprintf(out, " %9lld", c != NULL ? jint(c, stats_class_names[k]) : 0);
-		else
+		} else {
 			fprintf(out, " %s %lld", stats_class_names[k],
 			    c != NULL ? jint(c, stats_class_names[k]) : 0);
+		}
 	}
 }
 
@@ -149,13 +183,8 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s has no \"admin\" listener to ask", c->path);
 		return -1;
 	}
-	if ((body = ctl_get(c, "/status", err, errlen)) == NULL) {
-		char tmp[256];
-
-		snprintf(tmp, sizeof(tmp), "%s", err);
-		snprintf(err, errlen, "admin listener %s: %s", c->admin_name, tmp);
+	if ((body = ctl_get(c, "/status", err, errlen)) == NULL)
 		return -1;
-	}
 	root = json_tokener_parse(body);
 	free(body);
 	if (root == NULL) {
@@ -189,7 +218,7 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 #undef CTL_TOTAL
 #undef CTL_TOTAL_CLASSES
 #define CTL_HEAD(f, metric, scale, help, col)	fprintf(out, " %10s", col);
-#define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, NULL, 1);
+#define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, #f, 1);
 #define CTL_COL(f, ...)		fprintf(out, " %10lld", jint(b, #f));
 #define CTL_COL_CLASSES(f, ...)	ctl_classes(out, b, #f, 1);
 	fprintf(out, "%-28s %-6s %-6s %7s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE", "WEIGHT");

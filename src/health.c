@@ -12,25 +12,31 @@
 #include <ev.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "net.h"
 #include "proc.h"
+#include "proxyproto.h"
 #include "shm.h"
 #include "stats.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 #include "health.h"
 
-enum { PROBE_IDLE, PROBE_CONNECTING, PROBE_READING };
+enum { PROBE_IDLE, PROBE_CONNECTING, PROBE_HANDSHAKE, PROBE_WRITING, PROBE_READING };
 
 struct probe {
 	struct health *h;
 	unsigned idx;			/* backend index */
-	int fd;
+	struct conn conn;		/* plain, or TLS for an https backend; fd -1: none */
 	int phase;
 	ev_io io;
 	ev_timer timeout;
 	ev_tstamp started;
-	char req[CONF_PATH_MAX + CONF_HOST_MAX + 128];
+	char req[PROXYPROTO_WRITE_MAX + CONF_PATH_MAX + CONF_HOST_MAX + 128];
 	size_t reqlen;
+	size_t reqoff;			/* bytes of req sent */
 	char resp[32];			/* enough for "HTTP/1.1 200" */
 	size_t resplen;
 	int state;			/* -1 unknown, 0 down, 1 up */
@@ -41,6 +47,7 @@ struct health {
 	struct ev_loop *loop;
 	const struct conf *conf;
 	struct shm_seg *seg;
+	struct tls_ctx *tls;		/* client context for https backends; NULL: none */
 	struct probe *probes;
 	ev_timer tick;
 	ev_io signal_w;
@@ -73,9 +80,7 @@ probe_finish(struct probe *p, int ok, const char *why)
 
 	ev_io_stop(h->loop, &p->io);
 	ev_timer_stop(h->loop, &p->timeout);
-	if (p->fd != -1)
-		close(p->fd);
-	p->fd = -1;
+	conn_close(&p->conn);
 	p->phase = PROBE_IDLE;
 	stats_health_probe(sb, ok, ev_now(h->loop) - p->started);
 
@@ -138,38 +143,88 @@ probe_check_status(struct probe *p, int eof)
 		probe_finish(p, status >= 200 && status < 400, why);
 }
 
+/* Watches the probe's connection for ev only. */
+static void
+probe_arm(struct probe *p, unsigned ev)
+{
+	ev_io_stop(p->h->loop, &p->io);
+	ev_io_set(&p->io, p->conn.fd, (int)ev);
+	ev_io_start(p->h->loop, &p->io);
+}
+
+/* Why a read or write failed: the socket's errno, or what TLS said. */
+static const char *
+probe_io_reason(const struct probe *p)
+{
+	return errno == EPROTO && p->conn.error != NULL ? p->conn.error : health_reason(errno);
+}
+
+/* Connect, TLS handshake (https), the request, the status line: each step as far as it goes. */
 static void
 probe_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct probe *p = w->data;
+	struct iovec iov;
 	ssize_t n;
+	int r;
 
 	if (p->phase == PROBE_CONNECTING) {
-		if (net_connect_result(p->fd) == -1) {
+		if (net_connect_result(p->conn.fd) == -1) {
 			probe_finish(p, 0, health_reason(errno));
 			return;
 		}
-		/* A few hundred bytes into an empty socket buffer: one write does it. */
-		n = write(p->fd, p->req, p->reqlen);
-		if (n != (ssize_t)p->reqlen) {
-			probe_finish(p, 0, n == -1 ? health_reason(errno) : "short write");
+		p->phase = PROBE_HANDSHAKE;
+	}
+	if (p->phase == PROBE_HANDSHAKE) {
+		if ((r = conn_handshake(&p->conn)) == CONN_AGAIN) {
+			probe_arm(p, p->conn.wants);
+			return;
+		}
+		if (r == CONN_ERR) {
+#ifdef HAVE_TLS
+			char why[160];
+
+			probe_finish(p, 0, conn_tls_why(&p->conn, why, sizeof(why)));
+#else
+			probe_finish(p, 0, "handshake failed");
+#endif
+			return;
+		}
+		p->phase = PROBE_WRITING;
+	}
+	if (p->phase == PROBE_WRITING) {
+		/* A few hundred bytes into an empty socket buffer: one write does it, mostly. */
+		iov.iov_base = p->req + p->reqoff;
+		iov.iov_len = p->reqlen - p->reqoff;
+		if ((n = conn_send(&p->conn, &iov, 1)) == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				probe_arm(p, p->conn.wants != 0 ? p->conn.wants : EV_WRITE);
+			else
+				probe_finish(p, 0, probe_io_reason(p));
+			return;
+		}
+		p->reqoff += (size_t)n;
+		if (p->reqoff < p->reqlen) {
+			probe_arm(p, EV_WRITE);
 			return;
 		}
 		p->phase = PROBE_READING;
-		ev_io_stop(loop, &p->io);
-		ev_io_set(&p->io, p->fd, EV_READ);
-		ev_io_start(loop, &p->io);
+		probe_arm(p, EV_READ);
 		return;
 	}
-	n = read(p->fd, p->resp + p->resplen, sizeof(p->resp) - p->resplen);
+	n = conn_recv(&p->conn, p->resp + p->resplen, sizeof(p->resp) - p->resplen);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EINTR)
-			return;
-		probe_finish(p, 0, health_reason(errno));
+			probe_arm(p, p->conn.wants != 0 ? p->conn.wants : EV_READ);
+		else
+			probe_finish(p, 0, probe_io_reason(p));
 		return;
 	}
 	p->resplen += (size_t)n;
 	probe_check_status(p, n == 0);
+	/* Bytes TLS decrypted already: the socket will not say so again. */
+	if (p->phase == PROBE_READING && conn_pending(&p->conn))
+		ev_feed_event(loop, &p->io, EV_READ);
 }
 
 static void
@@ -182,19 +237,33 @@ static void
 probe_start(struct probe *p)
 {
 	struct health *h = p->h;
+	const struct conf_backend *b = &h->conf->backends[p->idx];
+	int fd;
 
 	if (p->phase != PROBE_IDLE)
 		return;		/* the previous one is still running: its timeout ends it */
 	p->started = ev_now(h->loop);
 	p->resplen = 0;
-	p->fd = net_connect(&h->conf->backends[p->idx].addr);
-	if (p->fd == -1) {
+	p->reqoff = 0;
+	if ((fd = net_connect(&b->addr)) == -1) {
 		probe_finish(p, 0, health_reason(errno));
 		return;
 	}
+	conn_plain_init(&p->conn, fd);
+#ifdef HAVE_TLS
+	if (b->tls) {
+		SSL *ssl = h->tls != NULL ? tls_client_new(h->tls, b->host, !b->no_verify) : NULL;
+
+		if (ssl == NULL) {
+			conn_close(&p->conn);
+			probe_finish(p, 0, "no TLS state (out of memory)");
+			return;
+		}
+		conn_tls_init(&p->conn, fd, ssl);
+	}
+#endif
 	p->phase = PROBE_CONNECTING;
-	ev_io_set(&p->io, p->fd, EV_WRITE);
-	ev_io_start(h->loop, &p->io);
+	probe_arm(p, EV_WRITE);
 	ev_timer_set(&p->timeout, (double)h->conf->health.timeout_ms / 1000., 0.);
 	ev_timer_start(h->loop, &p->timeout);
 }
@@ -223,9 +292,9 @@ health_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
-health_main(const struct conf *c, struct shm_seg *seg, pid_t master)
+health_main(const struct conf *c, struct shm_seg *seg, pid_t master, struct tls_ctx *tls)
 {
-	struct health h = { .conf = c, .seg = seg };
+	struct health h = { .conf = c, .seg = seg, .tls = tls };
 	size_t i;
 
 	log_set_procname("health");
@@ -241,17 +310,27 @@ health_main(const struct conf *c, struct shm_seg *seg, pid_t master)
 	for (i = 0; i < c->nbackends; i++) {
 		struct probe *p = &h.probes[i];
 		const struct conf_backend *b = &c->backends[i];
-		int n;
+		int n, pp = 0;
 
 		p->h = &h;
 		p->idx = (unsigned)i;
-		p->fd = -1;
+		p->conn.fd = -1;
 		/* A backend whose state is known (carried over a reload) keeps it. */
 		p->state = atomic_load(&seg->backends[i].checked) ? shm_backend_up(seg, (unsigned)i) : -1;
-		n = snprintf(p->req, sizeof(p->req), "HEAD %s HTTP/1.1\r\nHost: %s\r\n"
-		    "User-Agent: rondo-health\r\nConnection: close\r\n\r\n",
+		/*
+		 * "sendProxy": a probe speaks for no client, so it says so, as the
+		 * spec intends: a v2 LOCAL header, or v1's "PROXY UNKNOWN".
+		 */
+		if (b->send_proxy == 1)
+			pp = proxyproto_write_v1_unknown(p->req, PROXYPROTO_WRITE_MAX);
+		else if (b->send_proxy == 2)
+			pp = proxyproto_write_v2_local(p->req, PROXYPROTO_WRITE_MAX);
+		if (pp < 0)
+			pp = 0;
+		n = snprintf(p->req + pp, sizeof(p->req) - (size_t)pp, "HEAD %s HTTP/1.1\r\n"
+		    "Host: %s\r\nUser-Agent: rondo-health\r\nConnection: close\r\n\r\n",
 		    c->health.path, b->hostport);
-		p->reqlen = n > 0 && (size_t)n < sizeof(p->req) ? (size_t)n : 0;
+		p->reqlen = n > 0 && (size_t)n < sizeof(p->req) - (size_t)pp ? (size_t)pp + (size_t)n : 0;
 		ev_init(&p->io, probe_io_cb);
 		p->io.data = p;
 		ev_init(&p->timeout, probe_timeout_cb);
@@ -277,8 +356,7 @@ health_main(const struct conf *c, struct shm_seg *seg, pid_t master)
 	ev_run(h.loop, 0);
 
 	for (i = 0; i < c->nbackends; i++)
-		if (h.probes[i].fd != -1)
-			close(h.probes[i].fd);
+		conn_close(&h.probes[i].conn);
 	free(h.probes);
 	close(h.sfd);
 	ev_loop_destroy(h.loop);

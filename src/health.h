@@ -6,6 +6,7 @@
  *
  *   health: backend http://10.0.0.5:8080 is down (connect refused)
  *   health: backend http://10.0.0.5:8080 is up
+ *   health: backend https://b.example:443 is down (certificate verify failed: ...)
  */
 #ifndef RONDO_HEALTH_H
 #define RONDO_HEALTH_H
@@ -14,11 +15,14 @@
 
 struct conf;
 struct shm_seg;
+struct tls_ctx;
 
 /*
  * Runs the health checker in a freshly forked child; master is the master's
- * pid, taken before fork(). Returns the exit status (proc.h).
+ * pid, taken before fork(); tls: the generation's TLS contexts, for https
+ * backends (probed over TLS, their certificates checked as for requests),
+ * NULL when there are none. Returns the exit status (proc.h).
  */
-int health_main(const struct conf *c, struct shm_seg *seg, pid_t master);
+int health_main(const struct conf *c, struct shm_seg *seg, pid_t master, struct tls_ctx *tls);
 
 #endif

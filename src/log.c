@@ -13,7 +13,6 @@
 
 static char log_procname[32] = "rondo";
 static int log_verbose;
-static int log_fd = STDERR_FILENO;
 
 void
 log_init(const char *procname, int verbose)
@@ -26,18 +25,6 @@ void
 log_set_procname(const char *procname)
 {
 	snprintf(log_procname, sizeof(log_procname), "%s", procname);
-}
-
-void
-log_set_fd(int fd)
-{
-	log_fd = fd;
-}
-
-int
-log_debug_enabled(void)
-{
-	return log_verbose;
 }
 
 static void
@@ -70,7 +57,7 @@ log_vwrite(enum log_level lvl, int errnum, const char *fmt, va_list ap)
 	if (n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	while (write(log_fd, line, n) == -1 && errno == EINTR)
+	while (write(STDERR_FILENO, line, n) == -1 && errno == EINTR)
 		;
 }
 

@@ -19,9 +19,6 @@ enum log_level {
 /* Sets the name printed on every line ("master", "worker 2", "health") and the verbosity. */
 void log_init(const char *procname, int verbose);
 void log_set_procname(const char *procname);
-/* Sends every line to fd instead of stderr (the caller keeps ownership of fd). */
-void log_set_fd(int fd);
-int log_debug_enabled(void);
 
 void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

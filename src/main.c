@@ -99,7 +99,7 @@ int
 main(int argc, char **argv)
 {
 	struct master_opts o = { .conf_path = "config.json", .ready_fd = -1 };
-	int test = 0, daemonize = 0, status = 0, ch;
+	int test = 0, daemonize = 0, status = 0, given = 0, ch;
 	struct conf *c;
 	char err[8192];
 	char *end;
@@ -109,6 +109,7 @@ main(int argc, char **argv)
 		switch (ch) {
 		case 'c':
 			o.conf_path = optarg;
+			given = 1;
 			break;
 		case 't':
 			test = 1;
@@ -156,6 +157,10 @@ main(int argc, char **argv)
 	log_init("master", o.verbose);
 	if (conf_load(&c, o.conf_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s\n", err);
+		/* Someone trying rondo out without -c: say where a configuration comes from. */
+		if (!given && access(o.conf_path, F_OK) == -1 && errno == ENOENT)
+			fprintf(stderr, "rondo: no configuration: give one with -c FILE "
+			    "(see examples/config.json)\n");
 		if (test)
 			fprintf(stderr, "rondo: configuration %s is invalid\n", o.conf_path);
 		return 1;
@@ -169,18 +174,24 @@ main(int argc, char **argv)
 		return r == -1 ? 1 : 0;
 	}
 	if (test) {
+		/* The directories and the TLS files are checked apart: both print their problems. */
+		int bad = 0;
+
 		if (master_conf_check(c, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s\nrondo: configuration %s is invalid\n", err, o.conf_path);
-			conf_free(c);
-			return 1;
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
 		}
 #ifdef HAVE_TLS
 		if (main_check_tls(c, err, sizeof(err)) == -1) {
-			fprintf(stderr, "%s\nrondo: configuration %s is invalid\n", err, o.conf_path);
+			fprintf(stderr, "%s\n", err);
+			bad = 1;
+		}
+#endif
+		if (bad) {
+			fprintf(stderr, "rondo: configuration %s is invalid\n", o.conf_path);
 			conf_free(c);
 			return 1;
 		}
-#endif
 		printf("rondo: configuration %s is valid: listen %s%s%s, %zu backend%s\n", o.conf_path,
 		    c->listen.len != 0 ? c->listen_name : "(none)", c->tls.enabled ? ", tls " : "",
 		    c->tls.listen_name, c->nbackends, c->nbackends == 1 ? "" : "s");

@@ -103,6 +103,7 @@ struct master {
 	ev_child child_w;
 	ev_timer respawn_w;
 	ev_timer stop_w;
+	ev_timer grace_w;		/* SIGQUIT: the "stopGrace" before the workers stop */
 	int stopping;			/* 0, or the signal that asked for it */
 	int ready;			/* the first children are started */
 	int ready_fd;			/* -D: tells the waiting parent; -1 once done */
@@ -240,7 +241,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 
 			status = worker_main(&wa);
 		} else
-			status = health_main(g->conf, g->seg, master);
+			status = health_main(g->conf, g->seg, master, g->tls);
 		_exit(status);
 	}
 	slot->pid = pid;
@@ -759,6 +760,27 @@ master_drop_privileges(const struct conf *c)
 	return 0;
 }
 
+/* The graceful stop (SIGQUIT): workers drain, the health child goes, the master waits. */
+static void
+master_quit(struct master *m)
+{
+	log_info("graceful stop: draining workers");
+	master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGQUIT);
+	master_signal_children(m, NULL, 1 << ROLE_HEALTH, SIGTERM);
+	ev_timer_set(&m->stop_w,
+	    (double)m->cur->conf->shutdown_timeout_ms / 1000. + QUIT_SLACK, 0.);
+	ev_timer_stop(m->loop, &m->respawn_w);
+	ev_timer_start(m->loop, &m->stop_w);
+	if (master_live(m) == 0)
+		ev_break(m->loop, EVBREAK_ALL);
+}
+
+static void
+master_grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	master_quit(w->data);
+}
+
 static void
 master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
@@ -778,17 +800,28 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (m->stopping == w->signum)
 		return;
 	m->stopping = w->signum;
-	if (w->signum == SIGQUIT) {
-		log_info("graceful stop: draining workers");
-		master_signal_children(m, NULL, 1 << ROLE_WORKER, SIGQUIT);
-		master_signal_children(m, NULL, 1 << ROLE_HEALTH, SIGTERM);
-		ev_timer_set(&m->stop_w,
-		    (double)m->cur->conf->shutdown_timeout_ms / 1000. + QUIT_SLACK, 0.);
-	} else {
-		log_info("stopping");
-		master_signal_children(m, NULL, 3, SIGTERM);
-		ev_timer_set(&m->stop_w, STOP_TIMEOUT, 0.);
+	ev_timer_stop(loop, &m->grace_w);
+	if (w->signum == SIGQUIT && m->cur->conf->stop_grace_ms > 0) {
+		/*
+		 * "stopGrace": first the monitor path says 503 while everything
+		 * is served as before, so that the balancer in front stops
+		 * sending connections before the listeners close.
+		 */
+		shm_monitor_set(m->cur->seg, SHM_MONITOR_STOPPING, 1);
+		log_info("graceful stop: failing the monitor for %.1fs first",
+		    (double)m->cur->conf->stop_grace_ms / 1000.);
+		ev_timer_stop(loop, &m->respawn_w);
+		ev_timer_set(&m->grace_w, (double)m->cur->conf->stop_grace_ms / 1000., 0.);
+		ev_timer_start(loop, &m->grace_w);
+		return;
 	}
+	if (w->signum == SIGQUIT) {
+		master_quit(m);
+		return;
+	}
+	log_info("stopping");
+	master_signal_children(m, NULL, 3, SIGTERM);
+	ev_timer_set(&m->stop_w, STOP_TIMEOUT, 0.);
 	ev_timer_stop(loop, &m->respawn_w);
 	ev_timer_start(loop, &m->stop_w);
 	if (master_live(m) == 0)
@@ -802,23 +835,26 @@ master_conf_check(const struct conf *c, char *err, size_t errlen)
 	const char *keys[] = { "accessLog", "pidFile" };
 	char buf[PATH_MAX];
 	struct stat st;
-	size_t i;
+	size_t i, len = 0;
 
+	/* Both keys are looked at, so that one run shows every problem, a line each. */
+	if (errlen > 0)
+		err[0] = '\0';
 	for (i = 0; i < 2; i++) {
 		if (paths[i] == NULL || strcmp(paths[i], "-") == 0)
 			continue;
 		snprintf(buf, sizeof(buf), "%s", paths[i]);
-		if (stat(dirname(buf), &st) == -1) {
-			snprintf(err, errlen, "%s: %s: directory %s: %s", c->path, keys[i], buf,
+		if (stat(dirname(buf), &st) == -1)
+			len += (size_t)snprintf(err + len, len < errlen ? errlen - len : 0,
+			    "%s%s: %s: directory %s: %s", len > 0 ? "\n" : "", c->path, keys[i], buf,
 			    strerror(errno));
-			return -1;
-		}
-		if (!S_ISDIR(st.st_mode)) {
-			snprintf(err, errlen, "%s: %s: %s is not a directory", c->path, keys[i], buf);
-			return -1;
-		}
+		else if (!S_ISDIR(st.st_mode))
+			len += (size_t)snprintf(err + len, len < errlen ? errlen - len : 0,
+			    "%s%s: %s: %s is not a directory", len > 0 ? "\n" : "", c->path, keys[i], buf);
+		if (len >= errlen)
+			len = errlen > 0 ? errlen - 1 : 0;
 	}
-	return 0;
+	return len > 0 ? -1 : 0;
 }
 
 /*
@@ -978,7 +1014,7 @@ master_run(struct conf *c, const struct master_opts *o)
 	}
 	/* Everything the configuration asks for is set up, or rondo does not start. */
 	if (master_conf_check(c, err, sizeof(err)) == -1) {
-		log_errx("%s", err);
+		master_log_lines("", err);
 		generation_free(g, 0);
 		return 1;
 	}
@@ -1058,6 +1094,8 @@ master_run(struct conf *c, const struct master_opts *o)
 	m.respawn_w.data = &m;
 	ev_timer_init(&m.stop_w, master_stop_timeout_cb, STOP_TIMEOUT, 0.);
 	m.stop_w.data = &m;
+	ev_init(&m.grace_w, master_grace_cb);
+	m.grace_w.data = &m;
 
 	log_info("rondo %s starting: %zu %s, %u %s", PACKAGE_VERSION, c->nbackends,
 	    plural(c->nbackends, "backend", "backends"), g->workers,

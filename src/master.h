@@ -27,7 +27,7 @@ int master_run(struct conf *c, const struct master_opts *o);
 /*
  * What conf_load cannot see and the master would fail on: the directories of
  * "accessLog" and "pidFile" exist. No side effects, so "rondo -t" runs it too.
- * Returns 0, or -1 with err filled (one line, naming the file and the key).
+ * Returns 0, or -1 with err filled: a line for each problem, naming the file and the key.
  */
 int master_conf_check(const struct conf *c, char *err, size_t errlen);
 

@@ -82,6 +82,37 @@ net_connect_result(int fd)
 	return 0;
 }
 
+uint16_t
+net_addr_v6(const struct net_addr *a, struct in6_addr *ip)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+
+	if (a->ss.ss_family == AF_INET6) {
+		*ip = sin6->sin6_addr;
+		return ntohs(sin6->sin6_port);
+	}
+	memset(ip, 0, sizeof(*ip));
+	ip->s6_addr[10] = 0xff;
+	ip->s6_addr[11] = 0xff;
+	memcpy(&ip->s6_addr[12], &sin->sin_addr, 4);
+	return ntohs(sin->sin_port);
+}
+
+int
+net_ip_loopback(const struct in6_addr *ip)
+{
+	return IN6_IS_ADDR_LOOPBACK(ip) || (IN6_IS_ADDR_V4MAPPED(ip) && ip->s6_addr[12] == 127);
+}
+
+void
+net_quickack(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 void
 net_addr_host(const struct sockaddr *sa, char *out, size_t outlen)
 {

@@ -21,8 +21,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,20 +36,25 @@
 #include "accesslog.h"
 #include "balance.h"
 #include "buf.h"
+#include "cidr.h"
 #include "clock.h"
 #include "conf.h"
 #include "conn.h"
 #include "hashkey.h"
 #include "http.h"
 #include "log.h"
+#include "monitor.h"
 #include "net.h"
+#include "ppin.h"
 #include "proxy.h"
+#include "proxyproto.h"
 #include "queue.h"
 #include "rewrite.h"
 #include "shm.h"
 #include "stats.h"
 #include "sticky.h"
 #include "upstream.h"
+#include "xff.h"
 
 #define HEAD_MAX		(BUF_SIZE - 2048)	/* room left in rqh/rsh for added fields */
 #define REQ_HEAD_MAX	(px->conf->limits.header_size < HEAD_MAX ? \
@@ -107,7 +110,6 @@ struct session {
 	size_t rq_ready;		/* validated body bytes at the head of cin */
 	size_t rq_held;			/* CHUNKED: trailer bytes after those, held until whole */
 	int rq_all_in;			/* the whole body is in cin (or sent) */
-	int rq_sent_body;		/* some body byte went to the backend */
 	unsigned rq_flags;
 	int rq_minor;
 	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
@@ -153,7 +155,17 @@ struct session {
 	unsigned nreq;			/* exchanges completed on this connection */
 	int read_full;			/* the last read filled all the room it was given */
 	int rs_quickack;		/* quick ACKs asked for while this response streams in */
-	char client_ip[INET6_ADDRSTRLEN];
+	char client_ip[INET6_ADDRSTRLEN];	/* the client for logs and hashing: conn_ip, or
+					   what a trusted proxy's X-Forwarded-For says */
+
+	/* who the client is (PROXY protocol, trusted proxies) */
+	int pp_wait;			/* a PROXY header must come first ("proxyProtocol") */
+	struct sockaddr_storage peer;	/* the client: the PROXY header's, else the socket's */
+	struct sockaddr_storage dst;	/* the address it came to, once known (dst_len) */
+	socklen_t dst_len;
+	char conn_ip[INET6_ADDRSTRLEN];	/* peer as text: what X-Forwarded-For gets */
+	int trusted;			/* peer is in "trustedProxies" */
+	struct upstream *kept;		/* sendProxy: this client's idle backend connection */
 };
 
 struct proxy {
@@ -169,13 +181,11 @@ struct proxy {
 	const struct lb *lb;
 	unsigned worker;		/* 0-based slot */
 	struct session *free_sessions;
-	struct buf *free_bufs;
-	unsigned nfree_bufs;
+	struct buf_pool bufs;		/* free buffers */
 	struct upstream_pool *pool;	/* idle backend connections */
 	int draining;
-	ev_idle spin;			/* polls without sleeping for a moment after I/O */
-	double spin_window;		/* seconds; 0: never */
-	double last_io;			/* when an I/O callback last ran (clock_mono) */
+	proxy_busy_fn busy;		/* called after I/O (busy polling); NULL: none */
+	void *busy_arg;
 	double now;			/* clock_mono() at the start of the current callback */
 	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
 	unsigned redirect_port;		/* "redirectHttp": the TLS port plain requests go to; 0: off */
@@ -184,115 +194,29 @@ struct proxy {
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
-static void upstream_cb(struct ev_loop *, ev_io *, int);
+static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
 static void session_close(struct session *);
 static void session_log(struct session *);
 static void session_update_io(struct session *);
 static void request_start(struct session *);
-static void upstream_flush(struct session *);
+static void backend_flush(struct session *);
 static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
 static void session_pick_and_connect(struct session *, int);
+static void respond_send(struct session *, int);
+static void session_keep_upstream(struct session *, struct upstream *);
+static void session_set_peer(struct session *, const struct sockaddr *);
 
-/* --- buffers -------------------------------------------------------------------------- */
-
-static struct buf *
-buf_get(struct proxy *px)
-{
-	struct buf *b = px->free_bufs;
-
-	if (b != NULL) {
-		px->free_bufs = b->next;
-		px->nfree_bufs--;
-	} else if ((b = malloc(sizeof(*b))) == NULL) {
-		return NULL;
-	}
-	buf_reset(b);
-	return b;
-}
-
-static void
-buf_put(struct proxy *px, struct buf **bp)
-{
-	struct buf *b = *bp;
-
-	if (b == NULL)
-		return;
-	*bp = NULL;
-	if (px->nfree_bufs >= BUF_POOL_MAX) {
-		free(b);
-		return;
-	}
-	b->next = px->free_bufs;
-	px->free_bufs = b;
-	px->nfree_bufs++;
-}
-
-/* Appends printf output to b; returns -1 when it does not fit. */
-static int __attribute__((format(printf, 2, 3)))
-buf_printf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(b->data + b->end, buf_space(b), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= buf_space(b))
-		return -1;
-	b->end += (size_t)n;
-	return 0;
-}
-
-/* --- busy polling ---------------------------------------------------------------------- */
-
-/*
- * After any I/O the worker keeps polling without sleeping for busy_poll_us
- * (an active idle watcher makes libev poll with a zero timeout), then
- * blocks again. Under load the next event usually comes within that window:
- * catching it by polling saves the worker a sleep and the process that sent
- * it (client or backend) the cost of waking the worker, which on a machine
- * where the proxy, its clients and its backends share the CPUs is what
- * otherwise limits throughput. At low load it costs at most the window of
- * polling after each burst of I/O. See docs/PERFORMANCE.md for measurements.
- */
-
-/* Called first by every I/O callback: also takes the time for the session timers. */
+/* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
 proxy_busy(struct proxy *px)
 {
-	px->now = px->last_io = clock_mono();
-	if (px->spin_window > 0. && !ev_is_active(&px->spin))
-		ev_idle_start(px->loop, &px->spin);
-}
-
-static void
-spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
-{
-	struct proxy *px = w->data;
-
-	if (clock_mono() - px->last_io >= px->spin_window)
-		ev_idle_stop(loop, w);
-}
-
-/*
- * A connection that carries requests and responses is in the kernel's
- * "pingpong" mode, where an ACK waits (up to 40 ms) to ride on the next
- * reply. While a response longer than one read streams in, the backend may
- * run out of send buffer and stop until those ACKs come: the 64 KiB
- * responses of the benchmark had a p99 latency of 20 to 35 ms for that
- * alone. Asking for quick ACKs once per response leaves that mode until the
- * next exchange. (Request bodies showed no such stalls.)
- */
-static void
-sock_quickack(int fd)
-{
-	int one = 1;
-
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+	px->now = clock_mono();
+	if (px->busy != NULL)
+		px->busy(px->busy_arg, px->now);
 }
 
 /* --- watchers ------------------------------------------------------------------------- */
@@ -368,6 +292,63 @@ session_last(const struct session *s)
 
 /* --- backend connections -------------------------------------------------------------- */
 
+/*
+ * A connection that began with a PROXY header ("sendProxy") speaks for this
+ * client alone: between its requests it waits on the session, unwatched,
+ * never in the worker's pool, and is closed with the session. A backend
+ * that closed it meanwhile is noticed on the next request, which then goes
+ * again on a new connection (a reused connection's usual race).
+ */
+static void
+session_keep_upstream(struct session *s, struct upstream *up)
+{
+	if (s->kept != NULL)
+		upstream_destroy(s->kept);
+	upstream_set_events(up, 0);
+	ev_clear_pending(s->px->loop, &up->io);
+	s->kept = up;
+}
+
+/* An idle connection to backend b for this session: its own (sendProxy), else from the pool. */
+static struct upstream *
+session_take_upstream(struct session *s, int b)
+{
+	struct upstream *up = s->kept;
+
+	if (!s->px->conf->backends[b].send_proxy)
+		return upstream_take(s->px->pool, b, backend_cb, s->px->now);
+	if (up == NULL || up->backend != b)
+		return NULL;
+	s->kept = NULL;
+	return up;
+}
+
+/*
+ * "sendProxy": the PROXY header goes first on a new backend connection,
+ * with the client's address (the one a PROXY header gave rondo, if any).
+ * Written at once into the fresh socket's empty buffer (a hundred bytes at
+ * most), before any TLS handshake. 0, or -1 when it could not be.
+ */
+static int
+session_send_proxy(struct session *s, struct upstream *up)
+{
+	char hdr[UPSTREAM_PREAMBLE_MAX];
+	socklen_t len = sizeof(s->dst);
+	int n;
+
+	if (s->dst_len == 0 && getsockname(s->cfd, (struct sockaddr *)&s->dst, &len) == 0)
+		s->dst_len = len;
+	if (s->px->conf->backends[up->backend].send_proxy == 1)
+		n = proxyproto_write_v1(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
+		    (struct sockaddr *)&s->dst);
+	else
+		n = proxyproto_write_v2(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
+		    (struct sockaddr *)&s->dst);
+	if (n <= 0)
+		return -1;
+	return upstream_preamble(up, hdr, (size_t)n);
+}
+
 /* Drops the session's backend connection: back to the pool when reusable, else closed. */
 static void
 session_drop_upstream(struct session *s, int reusable)
@@ -382,7 +363,9 @@ session_drop_upstream(struct session *s, int reusable)
 		return;
 	s->up = NULL;
 	s->up_gen++;		/* callbacks holding the old up must not touch it */
-	if (reusable)
+	if (reusable && s->px->conf->backends[up->backend].send_proxy)
+		session_keep_upstream(s, up);
+	else if (reusable)
 		upstream_release(up, s->px->now);
 	else
 		upstream_destroy(up);
@@ -569,13 +552,22 @@ session_pick_and_connect(struct session *s, int fresh)
 			}
 		}
 		s->backend = b;
-		up = fresh ? NULL : upstream_take(px->pool, b, upstream_cb, px->now);
+		up = fresh ? NULL : session_take_upstream(s, b);
 		fresh = 0;
 		s->counted = 1;
 		if (up == NULL && (up = upstream_connect(px->pool, b, &px->conf->backends[b].addr,
-		    upstream_cb)) == NULL) {
+		    backend_cb)) == NULL) {
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
+			session_drop_upstream(s, 0);
+			pick_tried_add(&s->pick.tried, b);
+			continue;
+		}
+		if (up->connecting && px->conf->backends[b].send_proxy &&
+		    session_send_proxy(s, up) == -1) {
+			log_warnx("backend %s: cannot make the PROXY header", px->conf->backends[b].url);
+			upstream_destroy(up);
+			up = NULL;
 			session_drop_upstream(s, 0);
 			pick_tried_add(&s->pick.tried, b);
 			continue;
@@ -593,7 +585,7 @@ session_pick_and_connect(struct session *s, int fresh)
 	s->rs_quickack = 0;
 	session_timeout(s, up->connecting ? T_CONNECT : s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
 	if (!up->connecting)
-		upstream_flush(s);
+		backend_flush(s);
 }
 
 /*
@@ -605,7 +597,7 @@ session_pick_and_connect(struct session *s, int fresh)
  * retried on a new connection to the same backend. Otherwise 502.
  */
 static void
-upstream_failed_early(struct session *s, const char *why, int connect_failed)
+backend_failed_early(struct session *s, const char *why, int connect_failed)
 {
 	struct upstream *up = s->up;
 	const char *url = s->px->conf->backends[s->backend].url;
@@ -652,7 +644,7 @@ respond_local(struct session *s, int status, const char *body)
 		session_close(s);
 		return;
 	}
-	if (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL) {
+	if (s->rsh == NULL && (s->rsh = buf_get(&px->bufs)) == NULL) {
 		session_close(s);
 		return;
 	}
@@ -672,10 +664,15 @@ respond_local(struct session *s, int status, const char *body)
 static void
 respond_prepared(struct session *s, int status)
 {
-	struct proxy *px = s->px;
+	stats_local_response(s->px->slot, status);
+	respond_send(s, status);
+}
 
+/* As respond_prepared, for an answer that is not counted as a local response. */
+static void
+respond_send(struct session *s, int status)
+{
 	s->local = 1;
-	stats_local_response(px->slot, status);
 	s->client_close = 1;
 	s->rs_status = status;
 	s->rs = RS_DONE;
@@ -695,7 +692,8 @@ static int
 request_rewrite(struct session *s, const struct http_msg *m)
 {
 	char fresh[REWRITE_ID_LEN + 1];
-	struct rewrite_request rq = { .client_ip = s->client_ip, .upgrade = s->rq_upgrade,
+	struct rewrite_request rq = { .client_ip = s->conn_ip, .trusted = s->trusted,
+	    .upgrade = s->rq_upgrade,
 	    .tls = s->cc.tls != NULL,
 	    .fresh_id = fresh, .id = s->req_id,
 	    .drop_underscore = s->px->conf->drop_underscore_headers };
@@ -800,7 +798,6 @@ request_keep_line(struct session *s)
 	const char *p = s->cin->data + s->cin->start, *end = p + buf_len(s->cin), *eol;
 	size_t n;
 
-	s->rq_parsed = 0;
 	while (p < end && (*p == '\r' || *p == '\n'))	/* empty lines before it are allowed */
 		p++;
 	if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -808,7 +805,7 @@ request_keep_line(struct session *s)
 	n = (size_t)(eol - p);
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
-	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(s->px)) == NULL))
+	if (n == 0 || (s->rqh == NULL && (s->rqh = buf_get(&s->px->bufs)) == NULL))
 		return;
 	buf_reset(s->rqh);
 	if (n > buf_space(s->rqh))
@@ -859,7 +856,63 @@ request_sticky(struct session *s, struct http_msg *m)
 		sticky_strip(st, m);
 }
 
+/*
+ * The client address for hashing and logs: the socket's (or the PROXY
+ * header's), unless that is a trusted proxy: then the rightmost address of
+ * X-Forwarded-For that is not one (xff.h), for this request only.
+ */
+static void
+session_client_from_xff(struct session *s, const struct http_msg *m)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+	struct sockaddr_storage ss;
+
+	memcpy(s->client_ip, s->conn_ip, sizeof(s->client_ip));
+	if (xff_client(m, &s->px->conf->trusted_proxies, &ss)) {
+		sa = (const struct sockaddr *)&ss;
+		net_addr_host(sa, s->client_ip, sizeof(s->client_ip));
+	}
+	s->pick.key = balance_client_key(s->px->lb, sa);
+	s->pick.has_key = 1;
+}
+
+/* "monitor": rondo answers its path itself (monitor.h), never a backend; then closes. */
+static void
+request_answer_monitor(struct session *s, const struct http_msg *m)
+{
+	int status;
+
+	request_keep_line(s);		/* the log shows the line as asked */
+	s->rq = RQ_DONE;
+	buf_reset(s->rsh);
+	status = monitor_answer(s->rsh, s->px->conf, s->px->seg, m, &s->rsh_head);
+	shm_counter_add(&s->px->slot->monitor_requests, 1);
+	respond_send(s, status);
+}
+
 /* A request head may be complete in cin: parse it and start the exchange. */
+/*
+ * A request head is in, or will never be: from here on the exchange leaves a
+ * line in the access log, and nothing of the previous one may show in it.
+ */
+static void
+exchange_begin(struct session *s)
+{
+	s->head_clock = 0;
+	s->t_wall = ev_now(s->px->loop);
+	s->t_start = s->px->now;
+	s->t_pick = s->t_head = -1;
+	s->sent = 0;
+	s->sent_body = 0;
+	s->rsh_head = 0;
+	s->in_exchange = 1;
+	s->rq_parsed = 0;	/* until rqh holds the rewritten head */
+	s->rs_status = 0;
+	s->ref_len = s->ua_len = 0;
+	s->req_id[0] = '\0';
+	s->rq_line_len = 0;
+}
+
 static void
 request_start(struct session *s)
 {
@@ -885,24 +938,10 @@ request_start(struct session *s)
 		}
 		return;
 	}
-	s->head_clock = 0;
-	s->t_wall = ev_now(s->px->loop);
-	s->t_start = s->px->now;
-	s->t_pick = s->t_head = -1;
-	s->sent = 0;
-	s->sent_body = 0;
-	s->rsh_head = 0;
-	s->in_exchange = 1;
-	s->rq_parsed = 1;
-	s->rs_status = 0;
-	/* Nothing of the previous exchange may show in this one's log line. */
-	s->ref_len = s->ua_len = 0;
-	s->req_id[0] = '\0';
-	s->rq_line_len = 0;
+	exchange_begin(s);
 	if (r != HTTP_OK) {
 		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
 		request_keep_line(s);
-		s->rq = RQ_DONE;
 		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
 		return;
 	}
@@ -915,7 +954,6 @@ request_start(struct session *s)
 	s->rq_left = m->body == HTTP_BODY_LENGTH ? m->content_length : 0;
 	s->rq_ready = 0;
 	s->rq_held = 0;
-	s->rq_sent_body = 0;
 	s->rq_all_in = m->body == HTTP_BODY_NONE ||
 	    (m->body == HTTP_BODY_LENGTH && m->content_length == 0);
 	http_chunked_init(&s->rq_chunk);
@@ -924,27 +962,33 @@ request_start(struct session *s)
 	s->backend = -1;
 	s->attempts = 0;
 	memset(&s->pick.tried, 0, sizeof(s->pick.tried));
-	request_hash_key(s, m);
-	request_sticky(s, m);
 	s->rs = RS_WAIT;
 	s->rs_all_in = 0;
 	s->rs_ready = 0;
 
-	if ((s->rqh == NULL && (s->rqh = buf_get(px)) == NULL) ||
-	    (s->sin == NULL && (s->sin = buf_get(px)) == NULL) ||
-	    (s->rsh == NULL && (s->rsh = buf_get(px)) == NULL)) {
+	if ((s->rqh == NULL && (s->rqh = buf_get(&px->bufs)) == NULL) ||
+	    (s->sin == NULL && (s->sin = buf_get(&px->bufs)) == NULL) ||
+	    (s->rsh == NULL && (s->rsh = buf_get(&px->bufs)) == NULL)) {
 		session_close(s);
 		return;
 	}
 	buf_reset(s->rqh);
 	buf_reset(s->rsh);
 	buf_reset(s->sin);
+	if (s->trusted)
+		session_client_from_xff(s, m);
+	request_hash_key(s, m);
+	request_sticky(s, m);
+	if (px->conf->monitor_path[0] != '\0' && monitor_match(px->conf, m)) {
+		request_answer_monitor(s, m);
+		return;
+	}
 	if (request_rewrite(s, m) == -1) {
 		request_keep_line(s);	/* rqh holds a part of a head */
-		s->rq = RQ_DONE;
 		respond_local(s, 431, http_reason(431));
 		return;
 	}
+	s->rq_parsed = 1;
 	if (px->redirect_port != 0 && s->cc.tls == NULL) {
 		/* "redirectHttp": plain HTTP only ever gets sent to https. */
 		s->rq = RQ_DONE;
@@ -957,7 +1001,7 @@ request_start(struct session *s)
 		return;
 	}
 	buf_consume(s->cin, m->head_len);
-	/* RQ_DONE comes once upstream_flush has sent the head and the whole body. */
+	/* RQ_DONE comes once backend_flush has sent the head and the whole body. */
 	s->rq = RQ_BODY;
 	if (request_scan_body(s) == -1) {
 		respond_local(s, 400, http_reason(400));
@@ -968,7 +1012,7 @@ request_start(struct session *s)
 
 /* Writes the request head and ready body bytes to the backend. */
 static void
-upstream_flush(struct session *s)
+backend_flush(struct session *s)
 {
 	struct upstream *up = s->up;
 	struct iovec iov[2];
@@ -1003,7 +1047,7 @@ upstream_flush(struct session *s)
 			s->client_close = 1;
 			return;
 		}
-		upstream_failed_early(s, strerror(errno), 0);
+		backend_failed_early(s, strerror(errno), 0);
 		return;
 	}
 	session_touch_upstream(s);
@@ -1016,7 +1060,6 @@ upstream_flush(struct session *s)
 			s->rq_ready -= (size_t)n;
 			if (s->rq_body == HTTP_BODY_LENGTH)
 				s->rq_left -= (uint64_t)n;
-			s->rq_sent_body = 1;
 		}
 	} else {
 		s->rqh->start += (size_t)n;
@@ -1292,11 +1335,11 @@ exchange_check_done(struct session *s)
 	/* Ready for the next request; a pipelined one may already be in cin. */
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;
-	buf_put(px, &s->rqh);
-	buf_put(px, &s->rsh);
-	buf_put(px, &s->sin);
+	buf_put(&px->bufs, &s->rqh);
+	buf_put(&px->bufs, &s->rsh);
+	buf_put(&px->bufs, &s->sin);
 	if (buf_len(s->cin) == 0) {
-		buf_put(px, &s->cin);
+		buf_put(&px->bufs, &s->cin);
 		s->head_clock = 0;
 		session_timeout(s, T_CLIENT_IDLE);
 	} else {
@@ -1474,15 +1517,53 @@ client_handshake(struct session *s)
 	return r;
 }
 
+/*
+ * "proxyProtocol": the PROXY header, read off the socket before anything
+ * else (a TLS handshake included) under the request head's deadline, into
+ * cin, emptied again once it is whole. 0 once the header is read (its
+ * address is the client's from now on), -1 while it waits for more bytes or
+ * when the session was closed: a connection without a valid header gets no
+ * answer at all (the spec: never guess).
+ */
+static int
+client_proxy_header(struct session *s)
+{
+	struct proxyproto_hdr h;
+	int r;
+
+	if (s->cin == NULL && (s->cin = buf_get(&s->px->bufs)) == NULL) {
+		session_close(s);
+		return -1;
+	}
+	r = ppin_read(s->cfd, s->cin->data, PROXYPROTO_V2_MAX, &s->cin->end, &h);
+	if (r == PP_AGAIN)
+		return -1;
+	if (r != PP_OK) {
+		log_info("%s: %s, closing", s->client_ip, ppin_strerror(r));
+		session_close(s);
+		return -1;
+	}
+	buf_reset(s->cin);
+	s->pp_wait = 0;
+	if (!h.local) {		/* LOCAL: the proxy speaks for itself, the socket's address stands */
+		session_set_peer(s, (const struct sockaddr *)&h.src);
+		memcpy(&s->dst, &h.dst, h.dstlen);
+		s->dst_len = h.dstlen;
+	}
+	return 0;
+}
+
 static void
 client_read(struct session *s)
 {
 	struct proxy *px = s->px;
 	ssize_t n;
 
+	if (s->pp_wait && client_proxy_header(s) != 0)
+		return;
 	if (!s->cc.handshaken && client_handshake(s) != CONN_OK)
 		return;
-	if (s->cin == NULL && (s->cin = buf_get(px)) == NULL) {
+	if (s->cin == NULL && (s->cin = buf_get(&px->bufs)) == NULL) {
 		session_close(s);
 		return;
 	}
@@ -1541,11 +1622,11 @@ client_read(struct session *s)
 			respond_local(s, 400, http_reason(400));
 		return;
 	}
-	upstream_flush(s);
+	backend_flush(s);
 }
 
 static void
-upstream_read(struct session *s)
+backend_read(struct session *s)
 {
 	struct upstream *up = s->up;
 	ssize_t n;
@@ -1563,7 +1644,7 @@ upstream_read(struct session *s)
 		const char *why = n == 0 ? "connection closed" : strerror(errno);
 
 		if (s->rs == RS_HEAD && buf_len(s->sin) == 0 && !s->rs_started) {
-			upstream_failed_early(s, why, 0);
+			backend_failed_early(s, why, 0);
 			return;
 		}
 		if (s->rs == RS_BODY && s->rs_body == HTTP_BODY_EOF && n == 0) {
@@ -1599,7 +1680,7 @@ upstream_read(struct session *s)
 		return;
 	}
 	if (s->rs == RS_BODY && !s->rs_all_in && !s->rs_quickack && !s->tunnel) {
-		sock_quickack(up->fd);
+		net_quickack(up->fd);
 		s->rs_quickack = 1;
 	}
 	client_flush(s);
@@ -1638,7 +1719,7 @@ session_update_io(struct session *s)
 	if (up == NULL)
 		return;
 	if (up->connecting) {
-		uev = EV_WRITE;
+		uev = up->conn.wants;	/* the connect, then the TLS handshake */
 	} else {
 		if ((s->rs == RS_HEAD || (s->rs == RS_BODY && !s->rs_all_in)) &&
 		    (buf_space(s->sin) > 0 || s->sin->start > 0))
@@ -1692,7 +1773,7 @@ client_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 static void
-upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
+backend_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct upstream *up = w->data;
 	struct session *s = up->s;
@@ -1701,27 +1782,33 @@ upstream_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	proxy_busy(s->px);
 	if (up->connecting) {
-		if (net_connect_result(up->fd) == -1) {
-			char why[96];
+		char why[160];
+		int r = upstream_connected(up, why, sizeof(why));
 
-			snprintf(why, sizeof(why), "connect failed (%s)", strerror(errno));
-			upstream_failed_early(s, why, 1);
+		if (r == CONN_AGAIN) {
+			session_update_io(s);
+			return;
+		}
+		if (r == CONN_ERR) {
+			backend_failed_early(s, why, 1);
 			if (s->cfd != -1)
 				session_update_io(s);
 			return;
 		}
-		up->connecting = 0;
 		session_timeout(s, s->rq_all_in ? T_SERVER : T_CLIENT_BODY);
+		revents |= EV_WRITE;	/* the request goes now */
 	}
+	if (up->conn.tls != NULL && up->conn.wants != 0)
+		revents |= EV_READ | EV_WRITE;	/* retry what waited, whichever way */
 	if (revents & EV_WRITE) {
-		upstream_flush(s);
+		backend_flush(s);
 		if (s->cfd == -1)
 			return;
 	}
 	/* up may be gone (a retry replaced it): only read from the one that fired. */
 	for (i = 0; i < READ_AGAIN && (revents & EV_READ) && s->up_gen == gen && s->up != NULL;
 	    i++) {
-		upstream_read(s);	/* again while full reads are passed straight on */
+		backend_read(s);	/* again while full reads are passed straight on */
 		if (s->cfd == -1)
 			return;
 		if (!s->read_full || s->rs != RS_BODY || s->sin == NULL ||
@@ -1756,6 +1843,11 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 
+	if (s->pp_wait) {
+		log_info("%s: PROXY header timeout (%.1fs)", s->client_ip, s->timeout);
+		session_close(s);
+		return;
+	}
 	if (!s->cc.handshaken) {
 		log_info("%s: TLS handshake timeout (%.1fs)", s->client_ip, s->timeout);
 		shm_counter_add(&s->px->slot->tls_fail_timeout, 1);
@@ -1767,7 +1859,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->up != NULL && s->up->connecting) {
-		upstream_failed_early(s, "connect timeout", 1);
+		backend_failed_early(s, "connect timeout", 1);
 		if (s->cfd != -1)
 			session_update_io(s);
 		return;
@@ -1775,6 +1867,8 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (s->rq == RQ_HEAD) {
 		if (s->cin != NULL && buf_len(s->cin) > 0) {
 			log_info("%s: request head timeout", s->client_ip);
+			exchange_begin(s);	/* a 408 is logged like any refused request */
+			request_keep_line(s);
 			respond_local(s, 408, http_reason(408));
 			if (s->cfd != -1)
 				session_update_io(s);
@@ -1822,14 +1916,18 @@ session_close(struct session *s)
 	session_dequeue(s);
 	session_log(s);
 	session_drop_upstream(s, 0);
+	if (s->kept != NULL) {
+		upstream_destroy(s->kept);
+		s->kept = NULL;
+	}
 	ev_io_stop(px->loop, &s->cio);
 	ev_timer_stop(px->loop, &s->timer);
 	conn_close(&s->cc);
 	s->cfd = -1;
-	buf_put(px, &s->cin);
-	buf_put(px, &s->sin);
-	buf_put(px, &s->rqh);
-	buf_put(px, &s->rsh);
+	buf_put(&px->bufs, &s->cin);
+	buf_put(&px->bufs, &s->sin);
+	buf_put(&px->bufs, &s->rqh);
+	buf_put(&px->bufs, &s->rsh);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -1847,11 +1945,32 @@ session_close(struct session *s)
 	px->free_sessions = s;
 }
 
+/* Who the client is from now on: peer, its text, its hash key, whether it is a trusted proxy. */
+static void
+session_set_peer(struct session *s, const struct sockaddr *peer)
+{
+	const struct conf *c = s->px->conf;
+
+	memcpy(&s->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in));
+	s->pick.key = balance_client_key(s->px->lb, peer);
+	s->pick.has_key = 1;
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->conn_ip,
+		    sizeof(s->conn_ip));
+	else
+		net_addr_host(peer, s->conn_ip, sizeof(s->conn_ip));
+	memcpy(s->client_ip, s->conn_ip, sizeof(s->client_ip));
+	s->trusted = cidr_match_list(c->trusted_proxies.v, c->trusted_proxies.n, peer);
+}
+
 void
 proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 {
+	const struct conf *c = px->conf;
 	struct session *s;
 	struct conn cc;
+	char ip[INET6_ADDRSTRLEN];
 
 #ifdef HAVE_TLS
 	if (tls != NULL)
@@ -1859,6 +1978,13 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 	else
 #endif
 		conn_plain_init(&cc, fd);
+	if (c->proxy_protocol && !cidr_match_list(c->pp_trusted.v, c->pp_trusted.n, peer)) {
+		/* Only the balancers in front may say who the client is; no one else may talk. */
+		net_addr_host(peer, ip, sizeof(ip));
+		log_info("%s: not in proxyProtocol.trusted, closing", ip);
+		conn_close(&cc);
+		return;
+	}
 	px->now = clock_mono();
 	if ((s = px->free_sessions) != NULL)
 		px->free_sessions = s->next;
@@ -1875,13 +2001,8 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 	s->rq = RQ_HEAD;
 	s->rs = RS_WAIT;
 	s->pick.worker = px->worker;
-	s->pick.key = balance_client_key(px->lb, peer);
-	s->pick.has_key = 1;
-	if (peer->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->client_ip,
-		    sizeof(s->client_ip));
-	else
-		net_addr_host(peer, s->client_ip, sizeof(s->client_ip));
+	session_set_peer(s, peer);
+	s->pp_wait = c->proxy_protocol;
 	ev_io_init(&s->cio, client_cb, fd, 0);
 	s->cio.data = s;
 	ev_init(&s->timer, timer_cb);
@@ -1906,7 +2027,7 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 
 struct proxy *
 proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const struct lb *lb,
-    int worker_id)
+    int worker_id, struct tls_ctx *tls)
 {
 	struct proxy *px;
 
@@ -1918,22 +2039,27 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->worker = (unsigned)(worker_id - 1) % SHM_MAX_WORKERS;
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
+	buf_pool_init(&px->bufs, BUF_POOL_MAX);
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
-	px->pool = upstream_pool_new(loop, c->nbackends, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
+	px->pool = upstream_pool_new(loop, c, tls, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
 	if (px->pool == NULL) {
 		free(px);
 		return NULL;
 	}
-	ev_idle_init(&px->spin, spin_cb);
-	px->spin.data = px;
 	ev_init(&px->queue_w, queue_cb);
 	px->queue_w.repeat = QUEUE_POLL;
 	px->queue_w.data = px;
-	px->spin_window = (double)c->busy_poll_us / 1e6;
 	if (c->tls.enabled && c->tls.redirect_http)
 		px->redirect_port = net_addr_port(&c->tls.listen);
 	return px;
+}
+
+void
+proxy_set_busy(struct proxy *px, proxy_busy_fn fn, void *arg)
+{
+	px->busy = fn;
+	px->busy_arg = arg;
 }
 
 void
@@ -1972,23 +2098,18 @@ void
 proxy_free(struct proxy *px)
 {
 	struct session *s;
-	struct buf *b;
 
 	if (px == NULL)
 		return;
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
-	ev_idle_stop(px->loop, &px->spin);
 	ev_timer_stop(px->loop, &px->queue_w);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);
 	}
-	while ((b = px->free_bufs) != NULL) {
-		px->free_bufs = b->next;
-		free(b);
-	}
+	buf_pool_fini(&px->bufs);
 	upstream_pool_free(px->pool);
 	free(px);
 }

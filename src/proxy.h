@@ -19,13 +19,16 @@ struct ev_loop;
 struct lb;
 struct proxy;
 struct shm_seg;
+struct tls_ctx;
 
 /*
  * Creates the proxy state of worker worker_id (1-based), which keeps its
- * counters in the segment's slot for that worker. Returns NULL when out of memory.
+ * counters in the segment's slot for that worker. tls (kept, not owned): the
+ * generation's TLS contexts, for https backends; NULL: none. Returns NULL
+ * when out of memory.
  */
 struct proxy *proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg,
-    const struct lb *lb, int worker_id);
+    const struct lb *lb, int worker_id, struct tls_ctx *tls);
 
 /*
  * Takes ownership of the accepted, non-blocking client fd (and of tls, the
@@ -48,6 +51,13 @@ void proxy_totals(const struct proxy *px, unsigned long long *connections,
 
 /* Logs every request to l from now on (NULL: no access log). The caller keeps l. */
 void proxy_set_accesslog(struct proxy *px, struct accesslog *l);
+
+/*
+ * fn(arg, now) runs at the start of every I/O callback of the data path, now
+ * being clock_mono() then: the worker's busy polling starts from it. NULL: nothing.
+ */
+typedef void (*proxy_busy_fn)(void *arg, double now);
+void proxy_set_busy(struct proxy *px, proxy_busy_fn fn, void *arg);
 
 /* Closes every session and pooled connection and frees px. */
 void proxy_free(struct proxy *px);

@@ -8,50 +8,11 @@
 #include "http.h"
 #include "rewrite.h"
 
-static int
-buf_append(struct buf *b, const char *p, size_t len)
+/* One field line as received: "name: value". */
+static inline int
+rewrite_field(struct buf *b, const struct http_header *h)
 {
-	if (len > buf_space(b))
-		return -1;
-	memcpy(b->data + b->end, p, len);
-	b->end += len;
-	return 0;
-}
-
-static int
-buf_append_str(struct buf *b, const char *s)
-{
-	return buf_append(b, s, strlen(s));
-}
-
-/* Appends n in decimal (no printf on the per-request path). */
-static int
-buf_append_u64(struct buf *b, uint64_t n)
-{
-	char tmp[20];
-	size_t i = sizeof(tmp);
-
-	do {
-		tmp[--i] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n != 0);
-	return buf_append(b, tmp + i, sizeof(tmp) - i);
-}
-
-static int
-buf_append_header(struct buf *b, const struct http_header *h)
-{
-	if (h->name.len + h->value.len + 4 > buf_space(b))
-		return -1;
-	memcpy(b->data + b->end, h->name.p, h->name.len);
-	b->end += h->name.len;
-	b->data[b->end++] = ':';
-	b->data[b->end++] = ' ';
-	memcpy(b->data + b->end, h->value.p, h->value.len);
-	b->end += h->value.len;
-	b->data[b->end++] = '\r';
-	b->data[b->end++] = '\n';
-	return 0;
+	return buf_append_field(b, h->name.p, h->name.len, h->value.p, h->value.len);
 }
 
 int
@@ -89,7 +50,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 {
 	struct http_str target = m->target, host = m->host, authority;
 	size_t i, nxff = 0, nupgrade = 0;
-	int r = 0, absolute = 0;
+	int r = 0, absolute = 0, kept_proto = 0, kept_host = 0;
 
 	rq->id[0] = '\0';
 	rq->referer_len = rq->agent_len = 0;
@@ -127,22 +88,31 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		case HTTP_H_HOST:
 			/* Host is never hop-by-hop, whatever Connection says. */
 			if (!absolute)
-				r |= buf_append_header(b, h);
+				r |= rewrite_field(b, h);
 			continue;
 		case HTTP_H_TRAILER:
 			/* trailers pass inside the chunked body */
-			r |= buf_append_header(b, h);
+			r |= rewrite_field(b, h);
 			continue;
 		case HTTP_H_UPGRADE:
 			nupgrade++;	/* offered on below, when rq->upgrade */
 			continue;
 		case HTTP_H_CONTENT_LENGTH:
+			continue;	/* rondo writes its own */
 		case HTTP_H_X_FORWARDED_PROTO:
 		case HTTP_H_X_FORWARDED_HOST:
-			continue;	/* rondo writes its own */
+			/* A trusted proxy's are kept; anyone else's are replaced by rondo's. */
+			if (!rq->trusted || http_header_is_hop(m, h))
+				continue;
+			if (h->id == HTTP_H_X_FORWARDED_PROTO)
+				kept_proto = 1;
+			else
+				kept_host = 1;
+			r |= rewrite_field(b, h);
+			continue;
 		case HTTP_H_X_FORWARDED_FOR:
-			/* Joined into one field below, with the client's address last. */
-			if (!http_header_is_hop(m, h))
+			/* A trusted proxy's are joined into one field below, the client's address last. */
+			if (rq->trusted && !http_header_is_hop(m, h))
 				nxff++;
 			continue;
 		default:
@@ -174,7 +144,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		default:
 			break;
 		}
-		r |= buf_append_header(b, h);
+		r |= rewrite_field(b, h);
 	}
 	if (rq->id[0] == '\0') {
 		size_t n = strlen(rq->fresh_id);
@@ -203,8 +173,10 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		r |= buf_append(b, ", ", 2);
 	}
 	r |= buf_append_str(b, rq->client_ip);
-	r |= buf_append_str(b, rq->tls ? "\r\nX-Forwarded-Proto: https\r\n" :
-	    "\r\nX-Forwarded-Proto: http\r\n");
+	r |= buf_append(b, "\r\n", 2);
+	if (!kept_proto)
+		r |= buf_append_str(b, rq->tls ? "X-Forwarded-Proto: https\r\n" :
+		    "X-Forwarded-Proto: http\r\n");
 	if (rq->upgrade && nupgrade > 0) {
 		/* The client's offer, all its Upgrade fields in one, kept to check the 101 against. */
 		r |= buf_append(b, "Upgrade: ", 9);
@@ -219,7 +191,7 @@ rewrite_request(struct buf *b, const struct http_msg *m, struct rewrite_request 
 		rq->upgrade_len = b->end - rq->upgrade_off;
 		r |= buf_append(b, "\r\nConnection: upgrade\r\n", 23);
 	}
-	if (host.len > 0) {
+	if (host.len > 0 && !kept_host) {
 		r |= buf_append(b, "X-Forwarded-Host: ", 18);
 		r |= buf_append(b, host.p, host.len);
 		r |= buf_append(b, "\r\n", 2);
@@ -249,7 +221,7 @@ rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_r
 		 */
 		if (h->id == HTTP_H_TRANSFER_ENCODING || h->id == HTTP_H_TRAILER ||
 		    (m->status == 101 && h->id == HTTP_H_UPGRADE)) {
-			r |= buf_append_header(b, h);
+			r |= rewrite_field(b, h);
 			continue;
 		}
 		if (http_header_is_hop(m, h))
@@ -257,7 +229,7 @@ rewrite_response(struct buf *b, const struct http_msg *m, const struct rewrite_r
 		/* Duplicate Content-Length fields were checked to be equal: send one. */
 		if (h->id == HTTP_H_CONTENT_LENGTH && cl_done++)
 			continue;
-		r |= buf_append_header(b, h);
+		r |= rewrite_field(b, h);
 	}
 	if (m->status == 101)
 		r |= buf_append(b, "Connection: upgrade\r\n", 21);

@@ -4,8 +4,10 @@
  *
  * Requests go out in origin-form (HTTP/1.1, or 1.0 for a 1.0 client) with one framing field, hop-by-hop
  * fields dropped (Host never is, whatever Connection names), fields with '_'
- * in their name dropped when asked, X-Forwarded-For appended to,
- * X-Forwarded-Proto and -Host set, and one X-Request-Id.
+ * in their name dropped when asked, one X-Request-Id, and X-Forwarded-For,
+ * -Proto and -Host set: what the client sent of them is kept (and its
+ * X-Forwarded-For appended to) only when it is a trusted proxy, as anyone
+ * else could write any address there.
  * Responses keep their framing (the body is relayed as it came) and lose
  * their hop-by-hop fields. No I/O, no libev: tested on plain buffers.
  */
@@ -24,7 +26,8 @@ struct http_str;
 
 struct rewrite_request {
 	/* in */
-	const char *client_ip;		/* appended to X-Forwarded-For */
+	const char *client_ip;		/* X-Forwarded-For, or appended to it when trusted */
+	int trusted;			/* the client is a trusted proxy ("trustedProxies") */
 	int upgrade;			/* pass the client's Upgrade offer on */
 	int tls;			/* the client came over TLS: X-Forwarded-Proto https */
 	const char *fresh_id;		/* the X-Request-Id when the client sent none usable */

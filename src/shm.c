@@ -84,6 +84,8 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 			break;
 		}
 	}
+	/* An instance drained by the admin stays so over a reload. */
+	shm_monitor_set(seg, SHM_MONITOR_DRAIN, (shm_monitor(old) & SHM_MONITOR_DRAIN) != 0);
 	stats_carry(seg, old);
 	shm_accept_update(seg);
 }

@@ -13,6 +13,7 @@
  *   wactive[w]                 worker slot w (and the master once w died)
  *   responses, latency         every worker, relaxed atomic adds
  *   drain, weight, accept      the master (admin requests)
+ *   monitor                    the master (admin requests, SIGQUIT with stopGrace)
  *   fails, down_until_ms       workers (passive health); the health child clears down_until_ms
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare);
  *                              its q_* fields also the master, once it died
@@ -25,6 +26,7 @@
  *   struct shm_seg        header: magic, version, size, generation, nbackends, nworkers,
  *                         alone in the first page, which shm_seal makes read-only
  *     rr                  own cache line: the round-robin counter
+ *     monitor             own cache line: why the monitor path answers 503
  *     workers[64]         one cache line per worker: its open connections and totals
  *     base                the worker totals of the generations before
  *   struct shm_backend[n] one cache-line-aligned slot per backend, in config order
@@ -39,13 +41,17 @@
 #include "stats.h"
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 4
+#define SHM_LAYOUT_VERSION 5
 #define SHM_HEADER_SIZE 4096		/* the header's own page, read-only once sealed */
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
 #define SHM_LATENCY_BUCKETS 12		/* see shm_latency_bounds_ms */
 #define SHM_RAMP_ONE 1024		/* shm_backend_ramp: the whole weight */
 #define SHM_RAMP_MIN 102		/* about 10%: where a slow start begins */
+
+/* Bits of shm_seg.monitor: why this instance tells the layer in front it is not ready. */
+#define SHM_MONITOR_DRAIN	0x1u	/* POST /instance/drain (until /instance/ready) */
+#define SHM_MONITOR_STOPPING	0x2u	/* SIGQUIT: the "stopGrace" before the stop */
 
 struct conf;
 
@@ -93,6 +99,7 @@ struct shm_seg {
 	_Atomic uint64_t rr __attribute__((aligned(SHM_HEADER_SIZE)));	/* round-robin counter */
 	_Atomic uint64_t q_tickets __attribute__((aligned(64)));	/* queue tickets given (queue.h) */
 	_Atomic uint32_t q_len;		/* requests in the queue, all workers */
+	_Atomic uint32_t monitor __attribute__((aligned(64)));	/* SHM_MONITOR_* (master) */
 	struct shm_worker workers[SHM_MAX_WORKERS];
 	struct shm_worker base;		/* counters of the generations before (carried; master) */
 	struct shm_backend backends[] __attribute__((aligned(64)));
@@ -115,7 +122,8 @@ void shm_destroy(struct shm_seg *seg);
 void shm_seal(struct shm_seg *seg);
 
 /*
- * Carries health state (and passive health), the admin's drain flag and every
+ * Carries health state (and passive health), the admin's drain flags (of the
+ * backends, and of the instance in seg->monitor) and every
  * counter (stats_carry) from old to seg for every backend whose name is in
  * both. Call before any process uses seg, so no request reaches a drained backend.
  */
@@ -214,6 +222,23 @@ static inline void
 shm_backend_ramp_from_now(struct shm_seg *seg, unsigned i)
 {
 	atomic_store_explicit(&seg->backends[i].up_since_ms, shm_now_ms(), memory_order_relaxed);
+}
+
+/* The SHM_MONITOR_* bits set now (workers read them on each monitor request). */
+static inline uint32_t
+shm_monitor(const struct shm_seg *seg)
+{
+	return atomic_load_explicit(&seg->monitor, memory_order_acquire);
+}
+
+/* Sets (on) or clears the SHM_MONITOR_* bit (the master). */
+static inline void
+shm_monitor_set(struct shm_seg *seg, uint32_t bit, int on)
+{
+	if (on)
+		atomic_fetch_or_explicit(&seg->monitor, bit, memory_order_release);
+	else
+		atomic_fetch_and_explicit(&seg->monitor, ~bit, memory_order_release);
 }
 
 static inline void

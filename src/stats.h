@@ -48,7 +48,9 @@
 	X(accepted, "rondo_client_connections_total", 1,			\
 	    "Client connections accepted.", "ACCEPTED")				\
 	X(requests, "rondo_proxied_requests_total", 1,				\
-	    "Requests answered by a backend and relayed whole.", "REQUESTS")
+	    "Requests answered by a backend and relayed whole.", "REQUESTS")	\
+	X(monitor_requests, "rondo_monitor_requests_total", 1,			\
+	    "Requests to the monitor path, answered by rondo itself.", "MONITOR")
 
 /* Queue counters of each worker slot, as STATS_WORKER_COUNTERS ("rondo -s" shows them with a queue). */
 #define STATS_WORKER_QUEUE(X)							\

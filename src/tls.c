@@ -545,8 +545,16 @@ tls_server_ctx(struct tls_ctx *t, const struct conf *c)
 		return NULL;
 	timeout_s = (long)(2 * ct->ticket_rotation_ms / 1000);	/* a ticket lives as long as its key */
 	SSL_CTX_set_app_data(ctx, t);
-	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/*
+	 * The transport (conn_tls.c) retries a blocked write with the same bytes,
+	 * possibly moved (a buffer compacted meanwhile) or followed by more; a
+	 * peer's close without close_notify reads as the end of the stream, as
+	 * on plain TCP (HTTP frames its own messages).
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_read_ahead(ctx, 1);	/* many records per read(2), not two reads per record */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_timeout(ctx, timeout_s);
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername_cb);
@@ -696,7 +704,37 @@ done:
 	sk_X509_pop_free(chain, X509_free);
 }
 
-/* The client SSL_CTX for https backends: TLS 1.2 at least, peers verified by default. */
+/* The ex_data slot of a client SSL where tls_client_resume keeps its session slot. */
+static int tls_resume_idx = -1;
+
+/*
+ * A backend granted a session (at the end of a TLS 1.2 handshake, or a
+ * TLS 1.3 ticket, which comes after it): a copy replaces the one kept for
+ * the next connection. A copy, because the SSL holds <sess> as its own and
+ * OpenSSL marks it not resumable when the SSL is freed without a
+ * close_notify, as rondo frees them (conn_tls.c). Returns 0: <sess> is left
+ * to OpenSSL.
+ */
+static int
+tls_client_session_cb(SSL *s, SSL_SESSION *sess)
+{
+	SSL_SESSION **slot = tls_resume_idx != -1 ? SSL_get_ex_data(s, tls_resume_idx) : NULL;
+	SSL_SESSION *copy;
+
+	if (slot == NULL || (copy = SSL_SESSION_dup(sess)) == NULL)
+		return 0;
+	SSL_SESSION_free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/*
+ * The client SSL_CTX for https backends: TLS 1.2 at least, peers verified by
+ * default. Sessions are kept by the caller (tls_client_resume), not in
+ * OpenSSL's cache. A backend that closes without close_notify ends the
+ * stream as a plain one would: many servers do so, and the HTTP framing
+ * tells a complete response from a truncated one.
+ */
 static void
 tls_client_ctx(struct tls_ctx *t, struct tls_errs *e, const struct conf *c)
 {
@@ -712,8 +750,16 @@ tls_client_ctx(struct tls_ctx *t, struct tls_errs *e, const struct conf *c)
 		tls_err(e, "tls: %s", tls_ossl_why());
 		return;
 	}
-	SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(t->client, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_read_ahead(t->client, 1);
 	SSL_CTX_set_verify(t->client, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(t->client,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(t->client, tls_client_session_cb);
+	if (tls_resume_idx == -1)
+		tls_resume_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if (SSL_CTX_set_min_proto_version(t->client, TLS1_2_VERSION) != 1)
 		tls_err(e, "tls: %s", tls_ossl_why());
 	else if (ca != NULL && SSL_CTX_load_verify_file(t->client, ca) != 1)
@@ -856,4 +902,32 @@ tls_client_new(struct tls_ctx *t, const char *host, int verify)
 fail:
 	SSL_free(s);
 	return NULL;
+}
+
+int
+tls_client_resume(SSL *s, SSL_SESSION **slot)
+{
+	SSL_SESSION *copy;
+	int r;
+
+	if (tls_resume_idx == -1 || SSL_set_ex_data(s, tls_resume_idx, slot) != 1)
+		return -1;
+	if (*slot == NULL)
+		return 0;
+	/*
+	 * A copy: OpenSSL marks the session of a connection freed without a
+	 * TLS close as not resumable, and backend connections end that way
+	 * (idle timeout, pool drain). The kept one must stay usable for the next.
+	 */
+	if ((copy = SSL_SESSION_dup(*slot)) == NULL) {
+		ERR_clear_error();
+		return -1;
+	}
+	r = SSL_set_session(s, copy);
+	SSL_SESSION_free(copy);		/* s holds its own reference */
+	if (r != 1) {
+		ERR_clear_error();
+		return -1;
+	}
+	return 0;
 }

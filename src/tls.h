@@ -88,4 +88,15 @@ SSL *tls_server_new(struct tls_ctx *t);
  */
 SSL *tls_client_new(struct tls_ctx *t, const char *host, int verify);
 
+/*
+ * Makes the client SSL <s> resume the session in *slot (if any), and keep in
+ * *slot every session the backend grants it from now on (at the end of a
+ * TLS 1.2 handshake; TLS 1.3 tickets after the handshake, whenever they are
+ * read), the previous one freed. Connections to the same backend share a
+ * slot. <slot> must outlive <s>; its owner frees the last session with
+ * SSL_SESSION_free. Returns 0, or -1 (then <s> starts a full handshake,
+ * and may still fill *slot).
+ */
+int tls_client_resume(SSL *s, SSL_SESSION **slot);
+
 #endif

@@ -2,14 +2,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <ev.h>
 
 #include "clock.h"
+#include "conf.h"
 #include "net.h"
+#ifdef HAVE_TLS
+#include "tls.h"
+#endif
 #include "upstream.h"
 
 #define SWEEP_MIN	0.05	/* seconds between sweeps of the pool, at least */
@@ -17,6 +23,11 @@
 
 struct upstream_pool {
 	struct ev_loop *loop;
+	const struct conf *conf;	/* the backends: URL host, https, verify */
+	struct tls_ctx *tls;		/* client context for https backends; NULL: none */
+#ifdef HAVE_TLS
+	SSL_SESSION **sessions;		/* per backend: the latest TLS session, to resume */
+#endif
 	size_t nbackends;
 	unsigned max_idle;		/* per backend */
 	double idle_timeout;		/* seconds */
@@ -29,19 +40,33 @@ struct upstream_pool {
 static void pool_sweep_cb(struct ev_loop *, ev_timer *, int);
 
 struct upstream_pool *
-upstream_pool_new(struct ev_loop *loop, size_t nbackends, unsigned max_idle, double idle_timeout)
+upstream_pool_new(struct ev_loop *loop, const struct conf *c, struct tls_ctx *tls,
+    unsigned max_idle, double idle_timeout)
 {
+	size_t nbackends = c->nbackends;
 	struct upstream_pool *p;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return NULL;
 	p->loop = loop;
+	p->conf = c;
+	p->tls = tls;
 	p->nbackends = nbackends;
 	p->max_idle = max_idle;
 	p->idle_timeout = idle_timeout;
 	p->idle = calloc(nbackends, sizeof(*p->idle));
 	p->nidle = calloc(nbackends, sizeof(*p->nidle));
+#ifdef HAVE_TLS
+	p->sessions = calloc(nbackends, sizeof(*p->sessions));
+	if (p->sessions == NULL) {
+		free(p->idle);
+		p->idle = NULL;
+	}
+#endif
 	if (p->idle == NULL || p->nidle == NULL) {
+#ifdef HAVE_TLS
+		free(p->sessions);
+#endif
 		free(p->idle);
 		free(p->nidle);
 		free(p);
@@ -68,6 +93,10 @@ upstream_destroy(struct upstream *up)
 void
 upstream_set_events(struct upstream *up, unsigned ev)
 {
+	if (up->conn.tls != NULL && ev != 0 && !up->connecting)
+		ev |= up->conn.wants;	/* a TLS read may wait to write, a write to read */
+	if ((ev & EV_READ) && conn_pending(&up->conn))
+		ev_feed_event(up->pool->loop, &up->io, EV_READ);
 	if (ev == up->events)
 		return;
 	ev_io_stop(up->pool->loop, &up->io);
@@ -93,12 +122,28 @@ pool_remove(struct upstream *up)
 	}
 }
 
-/* A pooled connection became readable (the backend closed it) or timed out: drop it. */
+/*
+ * Reads what came on an idle TLS connection: 1 when it was only TLS
+ * messages of its own (a session ticket, a key update) and the connection
+ * waits for more, 0 for data, close_notify, EOF or an error.
+ */
+static int
+upstream_tls_idle(struct upstream *up)
+{
+	char c;
+
+	return conn_recv(&up->conn, &c, 1) == -1 && errno == EAGAIN &&
+	    up->conn.wants == CONN_WANT_READ;
+}
+
+/* A pooled connection became readable (the backend closed it, or sent a TLS message). */
 static void
 pool_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct upstream *up = w->data;
 
+	if (up->conn.tls != NULL && upstream_tls_idle(up))
+		return;		/* still usable */
 	pool_remove(up);
 	upstream_destroy(up);
 }
@@ -147,11 +192,78 @@ upstream_connect(struct upstream_pool *p, int backend, const struct net_addr *ad
 	up->pool = p;
 	up->fd = fd;
 	conn_plain_init(&up->conn, fd);
+#ifdef HAVE_TLS
+	if (p->conf->backends[backend].tls) {
+		const struct conf_backend *b = &p->conf->backends[backend];
+		SSL *ssl = p->tls != NULL ? tls_client_new(p->tls, b->host, !b->no_verify) : NULL;
+
+		if (ssl == NULL) {
+			close(fd);
+			free(up);
+			errno = ENOMEM;
+			return NULL;
+		}
+		(void)tls_client_resume(ssl, &p->sessions[backend]);	/* else a full handshake */
+		conn_tls_init(&up->conn, fd, ssl);
+	}
+#endif
+	up->conn.wants = CONN_WANT_WRITE;	/* the connect's end */
 	up->backend = backend;
 	up->connecting = 1;
 	ev_io_init(&up->io, cb, fd, 0);
 	up->io.data = up;
 	return up;
+}
+
+int
+upstream_connected(struct upstream *up, char *why, size_t whylen)
+{
+	int r;
+
+	if (up->connecting == 1) {
+		if (net_connect_result(up->fd) == -1) {
+			snprintf(why, whylen, "connect failed (%s)", strerror(errno));
+			return CONN_ERR;
+		}
+		up->connecting = 2;
+		/*
+		 * The socket's buffer is empty and the preamble small: one send
+		 * takes it whole, ahead of the TLS handshake's first byte.
+		 */
+		if (up->preamble_len > 0 && send(up->fd, up->preamble, up->preamble_len,
+		    MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)up->preamble_len) {
+			snprintf(why, whylen, "cannot send the PROXY header (%s)", strerror(errno));
+			return CONN_ERR;
+		}
+		up->preamble_len = 0;
+	}
+	r = conn_handshake(&up->conn);
+	if (r == CONN_AGAIN)
+		return CONN_AGAIN;
+	if (r == CONN_ERR) {
+#ifdef HAVE_TLS
+		conn_tls_why(&up->conn, why, whylen);
+		/* No resuming what this backend may no longer honour: the next connection starts afresh. */
+		SSL_SESSION_free(up->pool->sessions[up->backend]);
+		up->pool->sessions[up->backend] = NULL;
+#else
+		snprintf(why, whylen, "handshake failed");
+#endif
+		return CONN_ERR;
+	}
+	up->connecting = 0;
+	up->conn.wants = 0;
+	return CONN_OK;
+}
+
+int
+upstream_preamble(struct upstream *up, const void *p, size_t len)
+{
+	if (len > sizeof(up->preamble))
+		return -1;
+	memcpy(up->preamble, p, len);
+	up->preamble_len = len;
+	return 0;
 }
 
 void
@@ -188,10 +300,12 @@ upstream_release(struct upstream *up, double now)
  * same turn would take the connection and read those bytes as its response.
  */
 static int
-upstream_clean(const struct upstream *up)
+upstream_clean(struct upstream *up)
 {
 	char c;
 
+	if (up->conn.tls != NULL)
+		return upstream_tls_idle(up);
 	return recv(up->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == -1 &&
 	    (errno == EAGAIN || errno == EWOULDBLOCK);
 }
@@ -245,9 +359,18 @@ upstream_pool_drain(struct upstream_pool *p)
 void
 upstream_pool_free(struct upstream_pool *p)
 {
+#ifdef HAVE_TLS
+	size_t b;
+#endif
+
 	if (p == NULL)
 		return;
 	upstream_pool_drain(p);
+#ifdef HAVE_TLS
+	for (b = 0; b < p->nbackends; b++)
+		SSL_SESSION_free(p->sessions[b]);
+	free(p->sessions);
+#endif
 	free(p->idle);
 	free(p->nidle);
 	free(p);

@@ -14,6 +14,7 @@
 #include <ev.h>
 
 #include "accesslog.h"
+#include "clock.h"
 #include "conf.h"
 #include "log.h"
 #include "proc.h"
@@ -345,6 +346,59 @@ worker_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* --- busy polling ----------------------------------------------------------------------- */
+
+/*
+ * After any I/O the worker keeps polling without sleeping for busy_poll_us
+ * (an active idle watcher makes libev poll with a zero timeout), then
+ * blocks again. Under load the next event usually comes within that window:
+ * catching it by polling saves the worker a sleep and the process that sent
+ * it (client or backend) the cost of waking the worker, which on a machine
+ * where the proxy, its clients and its backends share the CPUs is what
+ * otherwise limits throughput. At low load it costs at most the window of
+ * polling after each burst of I/O. See docs/PERFORMANCE.md for measurements.
+ */
+
+struct worker_spin {
+	struct ev_loop *loop;
+	ev_idle w;			/* active: libev polls with a zero timeout */
+	double window;			/* seconds */
+	double last_io;			/* when the proxy last did I/O (clock_mono) */
+};
+
+static void
+worker_spin_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct worker_spin *sp = w->data;
+
+	if (clock_mono() - sp->last_io >= sp->window)
+		ev_idle_stop(loop, w);
+}
+
+/* The proxy's hook (proxy_set_busy): polls on for the window from now. */
+static void
+worker_busy(void *arg, double now)
+{
+	struct worker_spin *sp = arg;
+
+	sp->last_io = now;
+	if (!ev_is_active(&sp->w))
+		ev_idle_start(sp->loop, &sp->w);
+}
+
+/* Busy polling for "busyPoll" microseconds after I/O; none when 0. */
+static void
+worker_spin_init(struct worker_spin *sp, struct worker *wk)
+{
+	sp->loop = wk->loop;
+	sp->window = (double)wk->conf->busy_poll_us / 1e6;
+	sp->last_io = 0.;
+	ev_idle_init(&sp->w, worker_spin_cb);
+	sp->w.data = sp;
+	if (sp->window > 0.)
+		proxy_set_busy(wk->px, worker_busy, sp);
+}
+
 int
 worker_main(const struct worker_args *a)
 {
@@ -357,6 +411,7 @@ worker_main(const struct worker_args *a)
 	unsigned i;
 	unsigned long long conns, reqs;
 	char name[32];
+	struct worker_spin spin;
 
 	snprintf(name, sizeof(name), "worker %d", id);
 	/* A predecessor that died left its count behind ("incoming" stays: the queue does). */
@@ -371,10 +426,11 @@ worker_main(const struct worker_args *a)
 		log_errx("cannot create an event loop");
 		return PROC_EXIT_FATAL;
 	}
-	if ((wk.px = proxy_new(wk.loop, c, seg, a->lb, id)) == NULL) {
+	if ((wk.px = proxy_new(wk.loop, c, seg, a->lb, id, a->tls)) == NULL) {
 		log_errx("out of memory");
 		return PROC_EXIT_FATAL;
 	}
+	worker_spin_init(&spin, &wk);
 	if (c->access_log != NULL) {
 		wk.alog = accesslog_open(c->access_log, (enum accesslog_format)c->access_log_format,
 		    err, sizeof(err));

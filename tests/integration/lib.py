@@ -162,6 +162,37 @@ def rss_kib(pid):
     return 0
 
 
+def accepted_open(port):
+    """Connections accepted on the loopback (IPv4) listener at port that the
+    server has not closed yet: established, or closed by the peer only."""
+    n = 0
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] in ("01", "08"):
+                n += 1
+    return n
+
+
+def holding_open(pids, path):
+    """Which of pids have path open (as /proc/PID/fd shows its name now)."""
+    out = []
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == path:
+                    out.append(pid)
+                    break
+            except OSError:
+                pass
+    return out
+
+
 _registry_lock = threading.Lock()
 _registry = []          # every Popen started by this file
 
@@ -227,6 +258,17 @@ def reap_strays(kill=True):
     return strays
 
 
+_cleanup_hooks = []     # run by cleanup_all once the processes are gone
+
+
+def at_cleanup(fn):
+    """Registers fn() to run at the end of every cleanup_all (end of the file,
+    atexit, the watchdog), after the processes are killed: for what a test
+    makes that is not a process (network namespaces). fn must be idempotent
+    and quick; its exceptions are ignored."""
+    _cleanup_hooks.append(fn)
+
+
 def cleanup_all(final=False):
     """Kills everything started by this file. final: keeps the registry
     locked afterwards, so that no other thread starts anything new."""
@@ -235,6 +277,11 @@ def cleanup_all(final=False):
         for p in list(_registry):
             kill_tree(p)
         reap_strays()
+        for fn in list(_cleanup_hooks):
+            try:
+                fn()
+            except Exception:
+                pass
     finally:
         if not final:
             _registry_lock.release()
@@ -553,6 +600,18 @@ def http_get(addr, path="/", headers=None, timeout=10.0, method="GET", body=None
     """One request on a fresh connection, closed afterwards."""
     with Client(addr, timeout) as c:
         return c.request(method, path, headers, body)
+
+
+def config(backends=(), servers=None, **extra):
+    """A configuration for ctx.rondo: the backends' URLs as servers (or the
+    servers given: URLs or objects), a 500 ms health check interval, two
+    workers; extra keys are added or replace these, None leaves one out
+    (rondo's default)."""
+    conf = {"healthCheckInterval": "500ms",
+            "servers": servers if servers is not None else [b.url for b in backends],
+            "workers": 2}
+    conf.update(extra)
+    return {k: v for k, v in conf.items() if v is not None}
 
 
 ADMIN_TOKEN = "t0k3n-for-the-admin-tests"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Round robin over three backends, forwarded headers, and the command line."""
 
+import os
 import re
 import sys
 
@@ -11,17 +12,10 @@ from lib import expect, expect_eq  # noqa: E402
 suite = lib.Suite("test_basic")
 
 
-def tutorial_config(backends, **extra):
-    """The configuration of the tutorial: a port, an interval, the servers."""
-    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends]}
-    conf.update(extra)
-    return conf
-
-
 @suite.test
 def round_robin_300(ctx):
     bs = ctx.backends_n(3)
-    r = ctx.rondo(tutorial_config(bs, workers=2))
+    r = ctx.rondo(lib.config(bs, workers=2))
     lib.warm_up(r, [b.name for b in bs])
     url_of = {b.name: b.url for b in bs}
     counts = {b.name: 0 for b in bs}
@@ -41,7 +35,7 @@ def round_robin_300(ctx):
 @suite.test(external_ok=True)
 def forwarded_headers(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(tutorial_config(bs, workers=2))
+    r = ctx.rondo(lib.config(bs, workers=2))
     resp = r.get("/headers", headers=[("Host", "client.example:8443")])
     expect_eq(resp.status, 200, "status")
     got = resp.json()["headers"]
@@ -58,14 +52,14 @@ def forwarded_headers(ctx):
     expect_eq(one("X-Forwarded-Host"), "client.example:8443", "X-Forwarded-Host")
     expect_eq(resp.json()["request_line"], "GET /headers HTTP/1.1", "request line")
 
-    # What a client claims is kept for X-Forwarded-For (the proxy's view is
-    # appended) and replaced for X-Forwarded-Proto and X-Forwarded-Host.
+    # What a client claims is replaced by rondo's view: without
+    # "trustedProxies" no client may put an address in front of its own.
     resp = r.get("/headers", headers=[("Host", "real.example"),
                                       ("X-Forwarded-For", "10.1.2.3"),
                                       ("X-Forwarded-Proto", "https"),
                                       ("X-Forwarded-Host", "spoofed.example")])
     got = resp.json()["headers"]
-    expect_eq(one("X-Forwarded-For"), "10.1.2.3, 127.0.0.1", "X-Forwarded-For appended to")
+    expect_eq(one("X-Forwarded-For"), "127.0.0.1", "X-Forwarded-For replaced")
     expect_eq(one("X-Forwarded-Proto"), "http", "X-Forwarded-Proto sent by the client")
     expect_eq(one("X-Forwarded-Host"), "real.example", "X-Forwarded-Host sent by the client")
 
@@ -73,7 +67,7 @@ def forwarded_headers(ctx):
 @suite.test(external_ok=True)
 def hop_by_hop_not_forwarded(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(tutorial_config(bs, workers=1))
+    r = ctx.rondo(lib.config(bs, workers=1))
     sent = [
         ("Connection", "foo, keep-alive"),
         ("Foo", "bar"),
@@ -99,7 +93,7 @@ def hop_by_hop_not_forwarded(ctx):
 @suite.test
 def server_header_hidden(ctx):
     bs = ctx.backends_n(2)
-    r = ctx.rondo(tutorial_config(bs, workers=1, exposeServerHeader=False))
+    r = ctx.rondo(lib.config(bs, workers=1, exposeServerHeader=False))
     lib.warm_up(r, [b.name for b in bs])
     for i in range(10):
         resp = r.get("/")
@@ -138,6 +132,19 @@ def configtest_bad(ctx):
     expect("syntax.json" in err, "error on broken JSON does not name the file: %r", err.strip())
     rc, out, err = ctx.run_rondo(["-t", "-c", "missing.json"])
     expect_eq(rc, 1, "exit status of rondo -t on a missing file")
+    expect("no configuration" not in err, "a hint for a file named with -c: %r", err)
+
+
+@suite.test
+def no_configuration_hint(ctx):
+    # Without -c and without ./config.json, rondo says how to give a configuration.
+    expect(not os.path.exists(os.path.join(ctx.tmpdir, "config.json")), "config.json in %s", ctx.tmpdir)
+    hint = "rondo: no configuration: give one with -c FILE (see examples/config.json)"
+    for args in ([], ["-t"]):
+        rc, out, err = ctx.run_rondo(args)
+        expect_eq(rc, 1, "exit status of rondo %s without config.json" % " ".join(args))
+        expect("config.json: cannot read: No such file or directory" in err and hint in err,
+               "rondo %s without config.json: %r", " ".join(args), err)
 
 
 @suite.test

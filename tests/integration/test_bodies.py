@@ -20,7 +20,7 @@ RSS_LIMIT_KIB = 32 * 1024
 
 def start(ctx, workers=2):
     bs = ctx.backends_n(1)
-    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url for b in bs], "workers": workers})
+    r = ctx.rondo(lib.config(bs, healthCheckInterval="1s", workers=workers))
     if not r.external:
         lib.warm_up(r, [b.name for b in bs])
     return r

@@ -21,12 +21,6 @@ SLOW_CHECKS = {"healthCheckInterval": "1m",
                "healthCheck": {"rise": 1, "fall": 1, "timeout": "500ms"}}
 
 
-def config(backends, **extra):
-    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends], "workers": 2}
-    conf.update(extra)
-    return conf
-
-
 def delayed_backend(ctx, name, delay_ms, record=False):
     return ctx.backend(name, record=record, delay_ms=delay_ms)
 
@@ -56,7 +50,7 @@ def records_of(backends):
 @suite.test
 def client_header_timeout_partial_head(ctx):
     bs = ctx.backends_n(1, record=True)
-    r = ctx.rondo(config(bs, timeouts={"clientHeader": "1s"}))
+    r = ctx.rondo(lib.config(bs, timeouts={"clientHeader": "1s"}))
     lib.warm_up(r, [b.name for b in bs])
     mark = r.mark()
     c = r.client(timeout=5)
@@ -78,7 +72,7 @@ def client_header_timeout_partial_head(ctx):
 @suite.test
 def client_header_timeout_not_extended_by_trickle(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, timeouts={"clientHeader": "1s"}))
+    r = ctx.rondo(lib.config(bs, timeouts={"clientHeader": "1s"}))
     lib.warm_up(r, [b.name for b in bs])
     head = b"GET /trickle HTTP/1.1\r\nHost: rondo.test\r\nX-Long: " + b"a" * 100 + b"\r\n\r\n"
     c = r.client(timeout=5)
@@ -110,7 +104,7 @@ def client_header_timeout_not_extended_by_trickle(ctx):
 def client_header_timeout_on_keepalive_second_request(ctx):
     # The clock starts with the first byte of each head, not at the connection
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, timeouts={"clientHeader": "1s", "idle": "10s"}))
+    r = ctx.rondo(lib.config(bs, timeouts={"clientHeader": "1s", "idle": "10s"}))
     lib.warm_up(r, [b.name for b in bs])
     with r.client(timeout=5) as c:
         expect_eq(c.request("GET", "/").status, 200, "first request")
@@ -126,7 +120,7 @@ def client_header_timeout_on_keepalive_second_request(ctx):
 @suite.test
 def client_body_timeout(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, timeouts={"clientBody": "500ms"}))
+    r = ctx.rondo(lib.config(bs, timeouts={"clientBody": "500ms"}))
     lib.warm_up(r, [b.name for b in bs])
     # A body with gaps shorter than the timeout goes through, however long it takes.
     with r.client(timeout=5) as c:
@@ -157,7 +151,7 @@ def client_body_timeout(ctx):
 @suite.test
 def server_timeout_504(ctx):
     slow = delayed_backend(ctx, "slow", 2000)
-    r = ctx.rondo(config([slow], timeouts={"server": "300ms"}, retries=0))
+    r = ctx.rondo(lib.config([slow], timeouts={"server": "300ms"}, retries=0))
     wait_all_checked(r, [slow])         # probes (HEAD) are not delayed
     mark = r.mark()
     t0 = time.monotonic()
@@ -171,7 +165,7 @@ def server_timeout_504(ctx):
 @suite.test
 def server_timeout_only_waits_for_the_head(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, timeouts={"server": "500ms"}))
+    r = ctx.rondo(lib.config(bs, timeouts={"server": "500ms"}))
     lib.warm_up(r, [b.name for b in bs])
     expect_eq(r.get("/delay?ms=200").status, 200, "backend answering in 200ms (server 500ms)")
     t0 = time.monotonic()
@@ -184,7 +178,7 @@ def server_timeout_only_waits_for_the_head(ctx):
 @suite.test
 def idle_timeout(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, timeouts={"idle": "300ms"}))
+    r = ctx.rondo(lib.config(bs, timeouts={"idle": "300ms"}))
     lib.warm_up(r, [b.name for b in bs])
     # requests every 150ms keep the connection for 1.2s: idle is a gap
     with r.client(timeout=5) as c:
@@ -215,13 +209,15 @@ def pooled_backend_connection_idle_timeout(ctx):
     # After a response the backend connection waits in the worker's pool; it
     # is closed once idle for timeouts.idle (checked a quarter of it apart).
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, workers=1, healthCheckInterval="30s", timeouts={"idle": "1s"}))
+    r = ctx.rondo(lib.config(bs, workers=1, healthCheckInterval="30s", timeouts={"idle": "1s"}))
     lib.warm_up(r, [b.name for b in bs])
     expect_eq(lib.http_get(r.addr, "/").status, 200, "request")
     t0 = time.monotonic()
     expect(established_to(bs[0].port) >= 1, "no pooled connection to the backend after a request")
     time.sleep(0.5)
-    expect(established_to(bs[0].port) >= 1, "pooled connection closed within 0.5s (idle 1s)")
+    still = established_to(bs[0].port) >= 1
+    if time.monotonic() - t0 < 0.9:    # a loaded machine may have slept past the timeout
+        expect(still, "pooled connection closed within 0.5s (idle 1s)")
     lib.wait_until(lambda: established_to(bs[0].port) == 0, 5 * lib.SLOW,
                    "pooled backend connections closed after idle 1s")
     took = time.monotonic() - t0
@@ -235,7 +231,7 @@ def pooled_backend_connection_idle_timeout(ctx):
 @suite.test
 def limits_431_414(ctx):
     bs = ctx.backends_n(1, record=True)
-    r = ctx.rondo(config(bs, limits={"headerSize": 2048, "uriSize": 512, "headers": 10}))
+    r = ctx.rondo(lib.config(bs, limits={"headerSize": 2048, "uriSize": 512, "headers": 10}))
     lib.warm_up(r, [b.name for b in bs])
 
     def fields(n, tag):
@@ -307,7 +303,7 @@ def slowloris_does_not_starve_clients(ctx):
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     bs = ctx.backends_n(2)
     aaddr = (lib.LOOPBACK, lib.free_port())
-    r = ctx.rondo(config(bs, workers=2, timeouts={"clientHeader": "60s"},
+    r = ctx.rondo(lib.config(bs, workers=2, timeouts={"clientHeader": "60s"},
                          admin={"listen": "%s:%d" % aaddr}))
     lib.warm_up(r, [b.name for b in bs])
     base = latencies(r, 50)
@@ -377,7 +373,7 @@ def slowloris_does_not_starve_clients(ctx):
 @suite.test
 def retry_connect_failure_any_method(ctx):
     bs = ctx.backends_n(2, record=True)
-    r = ctx.rondo(config(bs, **SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, **SLOW_CHECKS))
     wait_all_checked(r, bs)             # a kill during the first probe would mark it down
     lib.warm_up(r, [b.name for b in bs])
     dead, alive = bs
@@ -407,7 +403,7 @@ def wait_all_checked(r, backends):
 @suite.test
 def post_reset_after_sending_not_retried(ctx):
     bs = ctx.backends_n(2, record=True)
-    r = ctx.rondo(config(bs, **SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, **SLOW_CHECKS))
     wait_all_checked(r, bs)
     for i in range(4):          # round robin: each backend comes first twice
         body = b"z" * 1000
@@ -425,7 +421,7 @@ def post_reset_after_sending_not_retried(ctx):
 def get_retried_at_most_retries_plus_one(ctx):
     bs = ctx.backends_n(3, record=True)
     retries = 1
-    r = ctx.rondo(config(bs, retries=retries, **SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, retries=retries, **SLOW_CHECKS))
     wait_all_checked(r, bs)
     for i in range(3):
         mark = r.mark()
@@ -443,7 +439,7 @@ def get_retried_with_pooled_connections(ctx):
     # backends (a failure on one of those may be replayed on a new connection
     # to the same backend): still no more than 1 + retries sends in all.
     bs = ctx.backends_n(3, record=True)
-    r = ctx.rondo(config(bs, retries=2, **SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, retries=2, **SLOW_CHECKS))
     lib.warm_up(r, [b.name for b in bs])
     for i in range(3):
         resp = r.get("/die?again=%d" % i, timeout=5)
@@ -457,7 +453,7 @@ def get_retried_with_pooled_connections(ctx):
 def backend_killed_under_load(ctx):
     bs = ctx.backends_n(3)
     aaddr = (lib.LOOPBACK, lib.free_port())
-    r = ctx.rondo(config(bs, admin={"listen": "%s:%d" % aaddr}))
+    r = ctx.rondo(lib.config(bs, admin={"listen": "%s:%d" % aaddr}))
     wait_all_checked(r, bs)
     lib.warm_up(r, [b.name for b in bs])
     victim = bs[1]
@@ -510,7 +506,7 @@ def down_line_rx(b):
 def passive_health_takes_backend_out(ctx):
     fast = ctx.backend("fast")
     slow = delayed_backend(ctx, "slow", 1500)
-    r = ctx.rondo(config([fast, slow], workers=2, timeouts={"server": "200ms"},
+    r = ctx.rondo(lib.config([fast, slow], workers=2, timeouts={"server": "200ms"},
                          maxFails=2, failTimeout="3s", **SLOW_CHECKS))
     wait_all_checked(r, [fast, slow])
     mark = r.mark()
@@ -551,7 +547,7 @@ def passive_health_takes_backend_out(ctx):
 def passive_health_health_check_brings_back_early(ctx):
     fast = ctx.backend("fast")
     slow = delayed_backend(ctx, "slow", 1500)
-    r = ctx.rondo(config([fast, slow], workers=2, timeouts={"server": "200ms"}, maxFails=1,
+    r = ctx.rondo(lib.config([fast, slow], workers=2, timeouts={"server": "200ms"}, maxFails=1,
                          failTimeout="1m", healthCheckInterval="300ms",
                          healthCheck={"rise": 1, "fall": 1, "timeout": "500ms"}))
     wait_all_checked(r, [fast, slow])
@@ -581,7 +577,7 @@ def passive_health_ignores_5xx_by_default(ctx):
     """A 5xx is the backend answering: unless passiveHealth.statuses lists it,
     clients asking for error pages cannot take backends out."""
     bs = ctx.backends_n(2)
-    r = ctx.rondo(config(bs, maxFails=2, failTimeout="1m", **SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, maxFails=2, failTimeout="1m", **SLOW_CHECKS))
     wait_all_checked(r, bs)
     mark = r.mark()
     for i in range(8):
@@ -602,7 +598,7 @@ def passive_health_ignores_5xx_by_default(ctx):
 def passive_health_statuses_opt_in(ctx):
     """passiveHealth.statuses: the listed codes count, the others still do not."""
     b1, b2 = ctx.backends_n(2)
-    r = ctx.rondo(config([b1, b2], workers=1, maxFails=2, failTimeout="1m",
+    r = ctx.rondo(lib.config([b1, b2], workers=1, maxFails=2, failTimeout="1m",
                          passiveHealth={"statuses": [503]}, **SLOW_CHECKS))
     wait_all_checked(r, [b1, b2])
     mark = r.mark()
@@ -623,10 +619,11 @@ def passive_health_statuses_opt_in(ctx):
 @suite.test
 def max_connections_global_cap(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config(bs, workers=2, maxConnections=2, timeouts={"idle": "30s"}))
+    r = ctx.rondo(lib.config(bs, workers=2, maxConnections=2, timeouts={"idle": "30s"}))
     lib.warm_up(r, [b.name for b in bs])
-    # let the warm-up's connections go
-    time.sleep(0.2)
+    # the warm-up's connections must be gone, or they count
+    lib.wait_until(lambda: lib.accepted_open(r.port) == 0, 5 * lib.SLOW,
+                   "rondo closing the warm-up's connections")
     held = [r.client(timeout=5) for _ in range(2)]
     third = None
     try:

@@ -20,12 +20,6 @@ SLOW_CHECKS = {"healthCheckInterval": "1m",
 TRANSITION_S = (3 * INTERVAL_MS + 200) / 1000.0 + 1.5
 
 
-def config(servers, base, workers=2):
-    conf = dict(base)
-    conf.update(servers=servers, workers=workers)
-    return conf
-
-
 def down_rx(port):
     return r"backend http://127\.0\.0\.1:%d is down" % port
 
@@ -37,7 +31,7 @@ def up_rx(port):
 @suite.test
 def all_dead_503(ctx):
     ports = [lib.free_port(), lib.free_port()]         # nothing listens there
-    r = ctx.rondo(config(["http://127.0.0.1:%d" % p for p in ports], FAST))
+    r = ctx.rondo(lib.config(servers=["http://127.0.0.1:%d" % p for p in ports], **FAST))
     last = []
 
     def got_503():
@@ -58,7 +52,7 @@ def all_dead_503(ctx):
 @suite.test
 def down_then_up(ctx):
     bs = ctx.backends_n(3)
-    r = ctx.rondo(config([b.url for b in bs], FAST))
+    r = ctx.rondo(lib.config(bs, **FAST))
     lib.warm_up(r, [b.name for b in bs])
     victim = bs[1]
     mark = r.mark()
@@ -92,7 +86,7 @@ def down_then_up(ctx):
 @suite.test
 def dead_but_marked_up_fails_over(ctx):
     bs = ctx.backends_n(3)
-    r = ctx.rondo(config([b.url for b in bs], SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, **SLOW_CHECKS))
     lib.warm_up(r, [b.name for b in bs])
     bs[0].kill()                        # the next check is a minute away
     seen = {}
@@ -106,7 +100,7 @@ def dead_but_marked_up_fails_over(ctx):
 @suite.test
 def all_dead_but_marked_up_502(ctx):
     bs = ctx.backends_n(2)
-    r = ctx.rondo(config([b.url for b in bs], SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, **SLOW_CHECKS))
     lib.warm_up(r, [b.name for b in bs])
     for b in bs:
         b.kill()
@@ -121,7 +115,7 @@ def backend_dies_mid_request(ctx):
     # /die closes without answering: with a single backend, whatever rondo
     # does (retry or not), the client gets a 502 and the next request works.
     bs = ctx.backends_n(1)
-    r = ctx.rondo(config([b.url for b in bs], SLOW_CHECKS))
+    r = ctx.rondo(lib.config(bs, **SLOW_CHECKS))
     lib.warm_up(r, [b.name for b in bs])
     resp = r.get("/die")
     expect_eq(resp.status, 502, "status when the backend closes without answering")

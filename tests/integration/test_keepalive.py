@@ -15,7 +15,7 @@ suite = lib.Suite("test_keepalive")
 
 def start(ctx, nbackends=1, workers=2):
     bs = ctx.backends_n(nbackends)
-    r = ctx.rondo({"healthCheckInterval": "1s", "servers": [b.url for b in bs], "workers": workers})
+    r = ctx.rondo(lib.config(bs, healthCheckInterval="1s", workers=workers))
     if not r.external:
         lib.warm_up(r, [b.name for b in bs])
     return r, bs

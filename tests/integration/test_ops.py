@@ -21,12 +21,6 @@ REQ_ID_RX = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 GENERATED_ID_RX = re.compile(r"^[0-9a-f]{24}$")
 
 
-def base_config(backends, **extra):
-    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends], "workers": 2}
-    conf.update(extra)
-    return conf
-
-
 # ---------------------------------------------------------------------------
 # Admin helpers
 # ---------------------------------------------------------------------------
@@ -246,7 +240,7 @@ def wait_parsed(path, parse, keys):
 def exercise_access_log(ctx, fmt, explicit=True):
     bs = ctx.backends_n(1)
     path = os.path.join(ctx.tmpdir, "access.log")
-    conf = base_config(bs, accessLog=path)
+    conf = lib.config(bs, accessLog=path)
     if explicit:
         conf["accessLogFormat"] = fmt
     r = ctx.rondo(conf)
@@ -377,7 +371,7 @@ def access_log_json_long_fields_cut(ctx):
     """Lines have a size limit: long fields are cut with "...", never the record."""
     bs = ctx.backends_n(1)
     path = os.path.join(ctx.tmpdir, "access.log")
-    r = ctx.rondo(base_config(bs, accessLog=path, accessLogFormat="json",
+    r = ctx.rondo(lib.config(bs, accessLog=path, accessLogFormat="json",
                               limits={"headerSize": 14336, "uriSize": 8192}))
     lib.warm_up(r, [b.name for b in bs])
     target = "/long?" + "u" * 6000 + "end"
@@ -407,7 +401,7 @@ def access_log_rejected_requests(ctx):
     connection shows neither, and the request line it had."""
     bs = ctx.backends_n(1)
     path = os.path.join(ctx.tmpdir, "access.log")
-    r = ctx.rondo(base_config(bs, workers=1, accessLog=path, accessLogFormat="json",
+    r = ctx.rondo(lib.config(bs, workers=1, accessLog=path, accessLogFormat="json",
                               limits={"headerSize": 14336}))
     lib.warm_up(r, [b.name for b in bs])
     with r.client() as c:
@@ -430,10 +424,29 @@ def access_log_rejected_requests(ctx):
 
 
 @suite.test
+def access_log_request_head_timeout(ctx):
+    """A head that never ends gets a 408 and a log line with what came of it."""
+    bs = ctx.backends_n(1)
+    path = os.path.join(ctx.tmpdir, "access.log")
+    r = ctx.rondo(lib.config(bs, workers=1, accessLog=path, accessLogFormat="json",
+                              timeouts={"clientHeader": "1s"}))
+    lib.warm_up(r, [b.name for b in bs])
+    with r.client() as c:
+        c.send(b"GET /never-ends HTTP/1.1\r\nHost: x\r\nX-Half: ")
+        resp = c.read_response()
+        expect_eq(resp.status, 408, "a head that stops halfway")
+    lines = lib.wait_until(lambda: [d for d in map(parse_json_line, read_lines(path))
+                                    if d["status"] == 408], 5 * lib.SLOW, "the 408's line")
+    d = lines[0]
+    expect_eq((d["method"], d["target"], d["protocol"]), ("GET", "/never-ends", "HTTP/1.1"),
+              "request line of the 408")
+
+
+@suite.test
 def access_log_reopen_on_sigusr1(ctx):
     bs = ctx.backends_n(2)
     path = os.path.join(ctx.tmpdir, "access.log")
-    r = ctx.rondo(base_config(bs, accessLog=path, accessLogFormat="json"))
+    r = ctx.rondo(lib.config(bs, accessLog=path, accessLogFormat="json"))
     lib.warm_up(r, [b.name for b in bs])
     before = ["rot-a-%d" % i for i in range(20)]
     for rid in before:
@@ -445,9 +458,11 @@ def access_log_reopen_on_sigusr1(ctx):
     mark = r.mark()
     r.signal(signal.SIGUSR1)
     r.wait_log(r"reopening log files", 5 * lib.SLOW, since=mark)
-    # Every worker creates the file again; give them all a moment to get there.
+    # Every worker creates the file again and closes the old one.
     lib.wait_until(lambda: os.path.exists(path), 5 * lib.SLOW, "a new access log at " + path)
-    time.sleep(0.5 * lib.SLOW)
+    lib.wait_until(lambda: not lib.holding_open(r.children(), rotated), 5 * lib.SLOW,
+                   lambda: "workers closing the rotated log (still open in %s)"
+                   % lib.holding_open(r.children(), rotated))
     after = ["rot-b-%d" % i for i in range(20)]
     for rid in after:
         expect_eq(r.get("/", headers=[("X-Request-Id", rid)]).status, 200, "request " + rid)
@@ -478,7 +493,7 @@ def received_ids(resp):
 @suite.test
 def request_id_kept_replaced_generated(ctx):
     bs = ctx.backends_n(1)
-    r = ctx.rondo(base_config(bs))
+    r = ctx.rondo(lib.config(bs))
     lib.warm_up(r, [b.name for b in bs])
     valid = ["abc", "A-Z_a.z:0-9", "x" * 64, "0", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"]
     for v in valid:
@@ -505,7 +520,7 @@ def request_id_kept_replaced_generated(ctx):
 @suite.test
 def request_id_generated_unique(ctx):
     bs = ctx.backends_n(2)
-    r = ctx.rondo(base_config(bs, workers=2))
+    r = ctx.rondo(lib.config(bs, workers=2))
     lib.warm_up(r, [b.name for b in bs])
     seen = {}
     n = 0
@@ -536,7 +551,7 @@ def request_id_generated_unique(ctx):
 # ---------------------------------------------------------------------------
 
 def pid_file_run(ctx, bs, path, reload, sig):
-    r = ctx.rondo(base_config(bs, pidFile=path))
+    r = ctx.rondo(lib.config(bs, pidFile=path))
     what = "%s%s" % ("reload, then " if reload else "", sig.name)
     expect(os.path.exists(path), "no pid file at %s once ready", path)
     with open(path) as f:
@@ -580,7 +595,7 @@ def pid_file_removed_after_reload(ctx):
 def admin_status_and_metrics_count(ctx):
     bs = ctx.backends_n(2)
     aaddr = admin_addr()
-    r = ctx.rondo(base_config(bs, workers=2, admin=admin_conf(aaddr)))
+    r = ctx.rondo(lib.config(bs, workers=2, admin=admin_conf(aaddr)))
     st = wait_admin_up(aaddr, bs)
 
     # Shape, before any request
@@ -722,7 +737,7 @@ def admin_status_and_metrics_count(ctx):
 def admin_errors(ctx):
     bs = ctx.backends_n(1)
     aaddr = admin_addr()
-    ctx.rondo(base_config(bs, admin=admin_conf(aaddr)))
+    ctx.rondo(lib.config(bs, admin=admin_conf(aaddr)))
     wait_admin_up(aaddr, bs)
     name = backend_name(bs[0])
     for method, path, want in (
@@ -748,7 +763,7 @@ def admin_errors(ctx):
 def admin_drain_and_ready(ctx):
     bs = ctx.backends_n(2)
     aaddr = admin_addr()
-    r = ctx.rondo(base_config(bs, workers=2, admin=admin_conf(aaddr)))
+    r = ctx.rondo(lib.config(bs, workers=2, admin=admin_conf(aaddr)))
     lib.warm_up(r, [b.name for b in bs])
     a, b = bs
     mark = r.mark()
@@ -831,14 +846,14 @@ def daemon_reports_startup_failure(ctx):
     taken.bind((lib.LOOPBACK, 0))
     taken.listen(1)
     port = taken.getsockname()[1]
-    conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, port))
+    conf = lib.config(bs, port="%s:%d" % (lib.LOOPBACK, port))
     rc, err = run_daemon(ctx, conf)
     taken.close()
     expect_eq(rc, 1, "exit status of -D with the port taken (stderr %r)" % err)
     expect("in use" in err, "no reason on stderr: %r", err)
 
     pidfile = os.path.join(ctx.tmpdir, "d.pid")
-    conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()), pidFile=pidfile)
+    conf = lib.config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()), pidFile=pidfile)
     rc, err = run_daemon(ctx, conf)
     expect_eq(rc, 0, "exit status of -D (stderr %r)" % err)
     with open(pidfile) as f:
@@ -862,7 +877,7 @@ def admin_port_in_use_is_fatal(ctx):
     taken.bind((lib.LOOPBACK, 0))
     taken.listen(1)
     try:
-        conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()),
+        conf = lib.config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()),
                            admin=admin_conf(taken.getsockname()))
         rc, out, err = ctx.run_rondo(["-c", "config.json"], config=conf, timeout=5)
     finally:
@@ -875,7 +890,7 @@ def admin_port_in_use_is_fatal(ctx):
 def access_log_that_cannot_open_is_fatal(ctx):
     bs = ctx.backends_n(1)
     path = os.path.join(ctx.tmpdir, "no-such-dir", "access.log")
-    conf = base_config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()), accessLog=path)
+    conf = lib.config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()), accessLog=path)
     rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
     expect_eq(rc, 1, "rondo -t with the access log's directory missing (out %r)" % out)
     expect("accessLog: directory %s: No such file or directory" % os.path.dirname(path) in err,
@@ -908,7 +923,7 @@ def pid_file_with_user_is_removed(ctx):
     os.mkdir(run, 0o755)
     os.chmod(ctx.tmpdir, 0o755)
     path = os.path.join(run, "rondo.pid")
-    r = ctx.rondo(base_config(bs, pidFile=path, user="nobody"))
+    r = ctx.rondo(lib.config(bs, pidFile=path, user="nobody"))
     with open(path) as f:
         expect_eq(int(f.read()), r.pid, "pid in the pid file")
     r.signal(signal.SIGTERM)
@@ -926,7 +941,7 @@ def pid_file_does_not_follow_symlink(ctx):
     path = os.path.join(ctx.tmpdir, "rondo.pid")
     os.symlink(victim, path)
     os.symlink(victim, path + ".tmp")
-    r = ctx.rondo(base_config(bs, pidFile=path))
+    r = ctx.rondo(lib.config(bs, pidFile=path))
     with open(victim) as f:
         expect_eq(f.read(), "keep me\n", "the symlink's target")
     expect(not os.path.islink(path), "the pid file is still a symlink")
@@ -940,7 +955,7 @@ def admin_counts_local_responses_and_keeps_counters_over_reload(ctx):
     # starts again at 0 on a reload.
     bs = ctx.backends_n(1)
     aaddr = admin_addr()
-    r = ctx.rondo(base_config(bs, workers=2, retries=0, admin=admin_conf(aaddr)))
+    r = ctx.rondo(lib.config(bs, workers=2, retries=0, admin=admin_conf(aaddr)))
     wait_admin_up(aaddr, bs)
     for i in range(3):
         expect_eq(r.get("/die").status, 502, "GET /die %d" % i)
@@ -1014,7 +1029,12 @@ def admin_counts_local_responses_and_keeps_counters_over_reload(ctx):
     rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ok.json"], config=r.config, name="ok.json")
     expect_eq(rc, 0, "rondo -s status (%s)" % err)
     expect("the last reload failed" in out and re.search(r"totals: ACCEPTED 12, REQUESTS 3, "
-           r"local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
+           r"MONITOR 0, local_responses 1xx 0 2xx 0 3xx 0 4xx 0 5xx 9", out), "rondo -s status output:\n%s", out)
+    # The worker table's classes are the responses rondo made itself, and say so.
+    heads = [l.split() for l in out.splitlines() if l.startswith(("BACKEND ", "WORKER "))]
+    expect(len(heads) == 2 and heads[0][-5:] == ["1XX", "2XX", "3XX", "4XX", "5XX"] and
+           heads[1][-5:] == ["LOCAL-1XX", "LOCAL-2XX", "LOCAL-3XX", "LOCAL-4XX", "LOCAL-5XX"],
+           "rondo -s status headings:\n%s", out)
 
 
 @suite.test
@@ -1023,7 +1043,7 @@ def admin_token_host_origin(ctx):
     # POSTs need the token, Host must name the listener, a foreign Origin is refused.
     bs = ctx.backends_n(1)
     aaddr = admin_addr()
-    r = ctx.rondo(base_config(bs, admin=admin_conf(aaddr)))
+    r = ctx.rondo(lib.config(bs, admin=admin_conf(aaddr)))
     wait_admin_up(aaddr, bs)
     drain = "/backends/%s/drain" % backend_name(bs[0])
     for token, want in ((None, 401), ("wrong-token-of-the-same-size", 401), (TOKEN + "x", 401),
@@ -1085,7 +1105,7 @@ def admin_without_token_refuses_posts(ctx):
     # No token configured (loopback only): reading works, changing does not.
     bs = ctx.backends_n(1)
     aaddr = admin_addr()
-    ctx.rondo(base_config(bs, admin=admin_conf(aaddr, token=None)))
+    ctx.rondo(lib.config(bs, admin=admin_conf(aaddr, token=None)))
     wait_admin_up(aaddr, bs)
     for tok in (None, TOKEN):
         resp = admin_request(aaddr, "POST", "/backends/0/drain", token=tok)
@@ -1098,7 +1118,7 @@ def admin_without_token_refuses_posts(ctx):
 def admin_beyond_loopback_needs_token(ctx):
     bs = ctx.backends_n(1)
     port = lib.free_port()
-    conf = base_config(bs, admin={"listen": "0.0.0.0:%d" % port})
+    conf = lib.config(bs, admin={"listen": "0.0.0.0:%d" % port})
     conf["port"] = "127.0.0.1:%d" % lib.free_port()
     rc, out, err = ctx.run_rondo(["-t", "-c", "open.json"], config=conf, name="open.json")
     expect_eq(rc, 1, "rondo -t exit status for a wildcard admin.listen without token (%s)" % err)
@@ -1132,6 +1152,20 @@ def admin_beyond_loopback_needs_token(ctx):
     rc, out, err = ctx.run_rondo(["-s", "status", "-c", r.conf_path])
     expect_eq(rc, 0, "rondo -s status exit status (%s)" % err)
     expect(bs[0].url.split("//")[1] in out, "rondo -s status output: %r", out)
+
+    # A wrong token, or none, is said in words, not shown as a raw answer.
+    with open(os.path.join(ctx.tmpdir, "wrong.token"), "w") as f:
+        f.write("not-the-token-at-all\n")
+    for name, admin, says in (
+            ("wrong.json", {"listen": "0.0.0.0:%d" % port, "tokenFile": "wrong.token"},
+             "rondo: admin listener 0.0.0.0:%d refused the token in wrong.json (401)\n" % port),
+            ("none.json", {"listen": "127.0.0.1:%d" % port},
+             "rondo: admin listener 127.0.0.1:%d asks for a token, and none.json gives none (401)" % port)):
+        conf["admin"] = admin
+        rc, out, err = ctx.run_rondo(["-s", "status", "-c", name], config=conf, name=name)
+        expect_eq(rc, 1, "rondo -s status exit status with %s (%s)" % (name, err))
+        expect(says in err and "\r" not in err and "HTTP/1.1" not in err,
+               "rondo -s status with %s: %r", name, err)
 
 
 if __name__ == "__main__":

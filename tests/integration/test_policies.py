@@ -45,17 +45,17 @@ def get_from(r, source, path="/"):
         return c.request("GET", path)
 
 
-def config(bs, algorithm, servers=None, **extra):
-    conf = {"healthCheckInterval": "200ms",
+def policy_config(bs, algorithm, servers=None, **extra):
+    """lib.config with fast health checks, WORKERS workers and the algorithm."""
+    opts = {"healthCheckInterval": "200ms",
             "healthCheck": {"rise": 1, "fall": 1, "timeout": "500ms"},
-            "workers": WORKERS, "algorithm": algorithm,
-            "servers": servers if servers is not None else [b.url for b in bs]}
-    conf.update(extra)
-    return conf
+            "workers": WORKERS, "algorithm": algorithm}
+    opts.update(extra)
+    return lib.config(bs, servers, **opts)
 
 
 def start(ctx, bs, algorithm, servers=None, **extra):
-    r = ctx.rondo(config(bs, algorithm, servers, **extra))
+    r = ctx.rondo(policy_config(bs, algorithm, servers, **extra))
     lib.warm_up(r, [b.name for b in bs])
     return r
 
@@ -163,7 +163,7 @@ def leastconn_avoids_slow_backend(ctx):
 @suite.test
 def ip_hash_sticky_and_failover(ctx):
     bs = ctx.backends_n(3)
-    r = ctx.rondo(config(bs, "ip-hash"))
+    r = ctx.rondo(policy_config(bs, "ip-hash"))
     clients = ["127.0.0.%d" % i for i in range(2, 62)]
     # Warm up from every address: from one, only its own backend answers.
     lib.wait_until(lambda: {get_from(r, c).header("X-Backend") for c in clients} >= {"b1", "b2", "b3"},
@@ -286,7 +286,7 @@ def max_connections_503_not_hang(ctx):
 def backup_only_when_primaries_down(ctx):
     bs = ctx.backends_n(3)
     servers = [bs[0].url, bs[1].url, {"url": bs[2].url, "backup": True}]
-    r = ctx.rondo(config(bs, "least-connections", servers))
+    r = ctx.rondo(policy_config(bs, "least-connections", servers))
     lib.warm_up(r, ["b1", "b2"])
     counts = count_backends(r, 20)
     expect("b3" not in counts and len(counts) == 2, "primaries up: %s", counts)
@@ -321,7 +321,7 @@ def down_backends_share_evenly(ctx):
     dead = [lib.free_port() for _ in range(3)]
     servers = [b.url for b in bs] + ["http://127.0.0.1:%d" % p for p in dead]
     for algorithm in ("round-robin", "least-connections"):
-        r = ctx.rondo(config(bs, algorithm, servers))
+        r = ctx.rondo(policy_config(bs, algorithm, servers))
         for p in dead:
             r.wait_log(down_rx(p), 5 * lib.SLOW)
         lib.warm_up(r, ["b1", "b2"])
@@ -360,7 +360,7 @@ def hash_header_same_everywhere(ctx):
     extra = {"hashKey": "header:X-User", "hashSeed": "test-fleet"}
     r = start(ctx, bs, "hash", **extra)
     servers = [b.url + "/" for b in reversed(bs)]     # other order, other spelling
-    r2 = second_rondo(ctx, config(bs, "hash", servers=servers, **extra), "second")
+    r2 = second_rondo(ctx, policy_config(bs, "hash", servers=servers, **extra), "second")
     lib.warm_up(r2, [b.name for b in bs])
     keys = ["user-%d" % i for i in range(20)]
     home = {}
@@ -590,7 +590,7 @@ def runtime_weight(ctx):
 def runtime_weight_refused_by_hash(ctx):
     bs = ctx.backends_n(2)
     aaddr = ("127.0.0.1", lib.free_port())
-    ctx.rondo(config(bs, "hash", admin=lib.admin_conf(aaddr)))
+    ctx.rondo(policy_config(bs, "hash", admin=lib.admin_conf(aaddr)))
     resp = admin_post(aaddr, "/backends/0/weight", b'{"weight": 4}')
     expect_eq(resp.status, 409, "POST weight with hash (%r)" % resp.body)
 

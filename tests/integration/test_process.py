@@ -21,9 +21,9 @@ WORKERS = 2
 
 def start(ctx, workers=WORKERS, record=False):
     bs = ctx.backends_n(2, record=record)
-    r = ctx.rondo({"healthCheckInterval": "200ms",
-                   "healthCheck": {"rise": 1, "fall": 1, "timeout": "200ms"},
-                   "servers": [b.url for b in bs], "workers": workers})
+    r = ctx.rondo(lib.config(bs, healthCheckInterval="200ms",
+                             healthCheck={"rise": 1, "fall": 1, "timeout": "200ms"},
+                             workers=workers))
     wait_children(r, workers + 1)
     lib.warm_up(r, [b.name for b in bs])
     return r, bs
@@ -347,7 +347,8 @@ def busy_poll_stops_when_idle(ctx):
         for i in range(200):
             c.send(lib.build_request("GET", "/"))
             expect_eq(c.read_response().status, 200, "request %d" % i)
-    time.sleep(0.3)
+    lib.wait_until(lambda: lib.accepted_open(r.port) == 0, 5 * lib.SLOW,
+                   "rondo closing the client connections")
     kids = r.children()
     before = cpu_seconds(kids)
     time.sleep(1.5)

@@ -198,21 +198,27 @@ def counters_carry_over(ctx):
 def requests_in_flight_count_after_reload(ctx):
     # A request still running on the old generation's worker counts against
     # its backend's maxConnections in the new generation.
-    bs = ctx.backends_n(2)
+    bs = ctx.backends_n(2, record=True)
     r = ctx.rondo({"healthCheckInterval": "30s", "workers": 1,
                    "servers": [{"url": b.url, "maxConnections": 1} for b in bs]})
+
+    def arrive(target):
+        line = b"GET %s HTTP/1.1" % target.encode()
+        lib.wait_until(lambda: any(line in b.records() for b in bs), 5 * lib.SLOW,
+                       "%s at a backend" % target)
+
     lib.warm_up(r, [b.name for b in bs])
     slow = r.client(timeout=20)
     other = r.client(timeout=20)
     try:
         slow.send(lib.build_request("GET", "/delay?ms=%d" % (3000 * lib.SLOW)))
-        time.sleep(0.3)
+        arrive("/delay?ms=%d" % (3000 * lib.SLOW))
         mark = r.mark()
         r.signal(signal.SIGHUP)
         r.wait_log(r"master: reload done", 5 * lib.SLOW, since=mark)
         # The new generation sees one backend busy: one more request fits, not two.
         other.send(lib.build_request("GET", "/delay?ms=%d" % (1500 * lib.SLOW)))
-        time.sleep(0.3)
+        arrive("/delay?ms=%d" % (1500 * lib.SLOW))
         third = lib.http_get(r.addr, "/")
         expect_eq(third.status, 503, "a third request while both backends hold one (%s)"
                   % third.header("X-Backend"))

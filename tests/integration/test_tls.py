@@ -99,13 +99,13 @@ class TLSClient(lib.Client):
 
 
 def tls_config(backends, pki, certs, **extra):
-    conf = {"healthCheckInterval": "500ms", "servers": [b.url for b in backends],
-            "tls": {"port": "127.0.0.1:%d" % lib.free_port(),
-                    "certificates": [{"cert": c, "key": k} for c, k in certs]}}
-    tls_extra = extra.pop("tls", {})
-    conf["tls"].update(tls_extra)
-    conf.update(extra)
-    return conf
+    """lib.config with a TLS listener for certs (rondo's default workers)."""
+    tls = {"port": "127.0.0.1:%d" % lib.free_port(),
+           "certificates": [{"cert": c, "key": k} for c, k in certs]}
+    tls.update(extra.pop("tls", {}))
+    opts = {"workers": None, "tls": tls}
+    opts.update(extra)
+    return lib.config(backends, **opts)
 
 
 def tls_addr(r):
@@ -400,7 +400,7 @@ def tunnel_over_tls(ctx):
 @suite.test
 def big_download_and_upload_over_tls(ctx):
     r, _, pki, _ = start(ctx)
-    n = 256 * MiB
+    n = (64 if lib.SANITIZERS else 256) * MiB
     with TLSClient(tls_addr(r), client_context(pki), timeout=60) as c:
         c.request("GET", "/stream?bytes=1000000")
         base = r.total_rss_kib()
@@ -416,7 +416,38 @@ def big_download_and_upload_over_tls(ctx):
         expect(hashlib.sha256(body).hexdigest() in resp.body.decode(),
                "upload sha256: %r", resp.body[:200])
         grew = r.total_rss_kib() - base
-        expect(grew < 8 * 1024, "rondo's RSS grew by %d KiB over TLS transfers", grew)
+        # AddressSanitizer keeps freed memory in quarantine: OpenSSL's
+        # released buffers would count as growth there.
+        if not lib.SANITIZERS:
+            expect(grew < 8 * 1024, "rondo's RSS grew by %d KiB over TLS transfers", grew)
+
+
+@suite.test
+def slow_reader_over_tls(ctx):
+    # The client's socket fills: rondo's writes block mid-record while more
+    # of the body arrives from the backend and its buffer moves. Every byte
+    # must still arrive, in order.
+    r, _, pki, _ = start(ctx)
+    n = 8 * MiB
+    with TLSClient(tls_addr(r), client_context(pki), timeout=60) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        c.send(lib.build_request("GET", "/stream?bytes=%d" % n))
+        h, got, t0 = hashlib.sha256(), 0, time.monotonic()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            d = c.sock.recv(1)
+            expect(d, "closed inside the head")
+            head += d
+        expect(head.startswith(b"HTTP/1.1 200"), "status: %r", head[:40])
+        while got < n:
+            d = c.sock.recv(min(65536, n - got))
+            expect(d, "closed after %d of %d body bytes" % (got, n))
+            h.update(d)
+            got += len(d)
+            if got < MiB:
+                time.sleep(0.001)      # slow at first: many blocked writes
+            expect(time.monotonic() - t0 < 50 * lib.SLOW, "download too slow: %d of %d bytes", got, n)
+        expect_eq(h.hexdigest(), lib.pattern_sha(n), "sha256 of a slowly read TLS download")
 
 
 @suite.test

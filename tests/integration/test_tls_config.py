@@ -93,6 +93,24 @@ def configtest_names_bad_files(ctx):
 
 
 @suite.test
+def configtest_reports_directories_and_certificates(ctx):
+    # Past the file itself, -t checks the directories it names and the TLS
+    # files: one run shows the problems of both, not only the first found.
+    need_tls(ctx)
+    make_cert(ctx, "a", ["example.com"])
+    conf = tls_conf([("missing", "a")])
+    conf["accessLog"] = "nodir/access.log"
+    conf["pidFile"] = "nodir2/rondo.pid"
+    rc, out, err = ctx.run_rondo(["-t", "-c", "t.json"], config=conf, name="t.json")
+    expect_eq(rc, 1, "exit status of rondo -t (stderr %r)" % err.strip())
+    for says in ("t.json: accessLog: directory nodir: No such file or directory",
+                 "t.json: pidFile: directory nodir2: No such file or directory",
+                 "t.json: tls.certificates[0].cert: missing.pem: cannot read: No such file"):
+        expect(says in err, "expected %r in %r", says, err)
+    expect(err.rstrip().endswith("rondo: configuration t.json is invalid"), "no verdict last in %r", err)
+
+
+@suite.test
 def reload_with_broken_certificate_keeps_old(ctx):
     need_tls(ctx)
     make_cert(ctx, "a", ["example.com"])

@@ -15,8 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
+#include "ppin.h"
 #include "proxyproto.h"
 
 #define LIT(s)		s, sizeof(s) - 1	/* a literal and its length, NULs included */
@@ -460,6 +464,44 @@ START_TEST(test_write_local_forms)
 }
 END_TEST
 
+/* ppin_read takes the header off a socket and not one byte more, in pieces too. */
+START_TEST(test_ppin_read)
+{
+	static const char hdr[] = "PROXY TCP4 192.0.2.1 192.0.2.2 1000 80\r\n";
+	struct proxyproto_hdr h;
+	char buf[PROXYPROTO_V2_MAX], rest[16];
+	size_t have = 0;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* a piece: taken, nothing left behind for a level-triggered watcher */
+	ck_assert_int_eq(write(sv[1], hdr, 14), 14);
+	ck_assert_int_eq(ppin_read(sv[0], buf, sizeof(buf), &have, &h), PP_AGAIN);
+	ck_assert_uint_eq(have, 14);
+	ck_assert_int_eq(recv(sv[0], rest, sizeof(rest), MSG_PEEK | MSG_DONTWAIT), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	ck_assert_int_eq(ppin_read(sv[0], buf, sizeof(buf), &have, &h), PP_AGAIN);
+	/* the rest, with the first bytes of what follows (a TLS hello, say) */
+	ck_assert_int_eq(write(sv[1], hdr + 14, sizeof(hdr) - 1 - 14), (ssize_t)(sizeof(hdr) - 1 - 14));
+	ck_assert_int_eq(write(sv[1], "\x16\x03\x01", 3), 3);
+	ck_assert_int_eq(ppin_read(sv[0], buf, sizeof(buf), &have, &h), PP_OK);
+	ck_assert_uint_eq(have, sizeof(hdr) - 1);
+	ck_assert_uint_eq(h.len, sizeof(hdr) - 1);
+	ck_assert_int_eq(recv(sv[0], rest, sizeof(rest), MSG_DONTWAIT), 3);
+	ck_assert_int_eq(memcmp(rest, "\x16\x03\x01", 3), 0);
+	/* not a header; then the peer closing */
+	have = 0;
+	ck_assert_int_eq(write(sv[1], "GET / HTTP/1.1\r\n", 16), 16);
+	ck_assert_int_eq(ppin_read(sv[0], buf, sizeof(buf), &have, &h), PP_E_NOT_PROXY);
+	ck_assert_int_eq(recv(sv[0], rest, sizeof(rest), MSG_DONTWAIT), 16);
+	close(sv[1]);
+	have = 0;
+	ck_assert_int_eq(ppin_read(sv[0], buf, sizeof(buf), &have, &h), PPIN_E_CLOSED);
+	ck_assert_str_eq(ppin_strerror(PPIN_E_CLOSED), "connection closed before the PROXY header");
+	close(sv[0]);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -476,6 +518,7 @@ main(void)
 	tcase_add_test(tc, test_v2_max);
 	tcase_add_test(tc, test_v2_unix);
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_ppin_read);
 	suite_add_tcase(s, tc);
 	tcase_set_timeout(tw, 10);
 	tcase_add_loop_test(tw, test_write_round_trip, 0, NELEM(trips));

@@ -17,6 +17,7 @@ static char id[REWRITE_ID_MAX + 1];
 static struct rewrite_request rq;
 
 static int drop_underscore = 1;
+static int trusted;		/* the client is a trusted proxy */
 
 /* Rewrites request text req; returns the result's parse. */
 static const struct http_msg *
@@ -28,6 +29,7 @@ request(const char *req, int upgrade)
 	rq.client_ip = "192.0.2.7";
 	rq.upgrade = upgrade;
 	rq.drop_underscore = drop_underscore;
+	rq.trusted = trusted;
 	rq.fresh_id = "00000000000000000000002a";
 	rq.id = id;
 	ck_assert_int_eq(rewrite_request(&b, &in, &rq), 0);
@@ -91,7 +93,8 @@ START_TEST(test_forwarded_fields)
 	    "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
 	    "X-Forwarded-For: 10.0.0.2, 10.0.0.3\r\nX-Forwarded-Host: evil.test\r\n\r\n", 0);
 
-	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7");
+	/* From anyone but a trusted proxy, what the client says is replaced. */
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
 	ck_assert_str_eq(fields(m, "X-Forwarded-Proto"), "http");
 	ck_assert_str_eq(fields(m, "X-Forwarded-Host"), "site.test:8080");
 	m = request("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0);
@@ -100,6 +103,31 @@ START_TEST(test_forwarded_fields)
 	m = request("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-For\r\n"
 	    "X-Forwarded-For: 10.9.9.9\r\n\r\n", 0);
 	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
+}
+END_TEST
+
+/* A trusted proxy's fields are kept: X-Forwarded-For appended to, -Proto and -Host as sent. */
+START_TEST(test_forwarded_fields_trusted)
+{
+	const struct http_msg *m;
+
+	trusted = 1;
+	m = request("GET / HTTP/1.1\r\nHost: site.test:8080\r\n"
+	    "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+	    "X-Forwarded-For: 10.0.0.2, 10.0.0.3\r\nX-Forwarded-Host: front.test\r\n\r\n", 0);
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "10.0.0.1, 10.0.0.2, 10.0.0.3, 192.0.2.7");
+	ck_assert_str_eq(fields(m, "X-Forwarded-Proto"), "https");
+	ck_assert_str_eq(fields(m, "X-Forwarded-Host"), "front.test");
+	/* none sent: rondo's own */
+	m = request("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0);
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
+	ck_assert_str_eq(fields(m, "X-Forwarded-Proto"), "http");
+	ck_assert_str_eq(fields(m, "X-Forwarded-Host"), "a");
+	/* hop-by-hop ones are not kept, even from a trusted proxy */
+	m = request("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Forwarded-Proto\r\n"
+	    "X-Forwarded-Proto: https\r\n\r\n", 0);
+	ck_assert_str_eq(fields(m, "X-Forwarded-Proto"), "http");
+	trusted = 0;
 }
 END_TEST
 
@@ -185,7 +213,7 @@ START_TEST(test_long_connection_list)
 	ck_assert_ptr_null(fields(m, "X-Gone"));
 	ck_assert_ptr_null(fields(m, "Connection"));
 	ck_assert_str_eq(fields(m, "X-Kept"), "1");
-	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "10.0.0.1, 192.0.2.7");
+	ck_assert_str_eq(fields(m, "X-Forwarded-For"), "192.0.2.7");
 }
 END_TEST
 
@@ -369,6 +397,7 @@ main(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_hop_by_hop_dropped);
 	tcase_add_test(tc, test_forwarded_fields);
+	tcase_add_test(tc, test_forwarded_fields_trusted);
 	tcase_add_test(tc, test_absolute_form);
 	tcase_add_test(tc, test_absolute_form_authority);
 	tcase_add_test(tc, test_underscore_dropped);
