@@ -15,16 +15,18 @@
 #include <unistd.h>
 
 #include <ev.h>
+#include <json-c/json.h>
 
 #include "admin.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
 #include "net.h"
+#include "pool.h"
 #include "shm.h"
 #include "stats.h"
 
-#define ADMIN_REQ_MAX	8192	/* an admin request head; no bodies are read */
+#define ADMIN_REQ_MAX	8192	/* an admin request head and its body (a weight's JSON) */
 #define ADMIN_OUT_MAX	(512 * 1024)
 #define ADMIN_TIMEOUT	5.0
 
@@ -317,6 +319,48 @@ admin_refuse(struct admin_conn *ac, const struct http_msg *m, int post)
 /* --- routes ----------------------------------------------------------------------------- */
 
 /*
+ * POST /backends/<id>/weight, body {"weight": N} (1..CONF_WEIGHT_MAX): the
+ * backend's weight from now on, for the policies that weigh backends and
+ * keep no table by weight (not hash, whose keys it would move). It stays
+ * over reloads unless the configuration changes that backend's weight.
+ */
+static void
+admin_weight(struct admin_conn *ac, const struct http_msg *m, int b)
+{
+	struct admin *a = ac->a;
+	const struct lb_policy *pol = a->conf->policy;
+	struct json_tokener *tok;
+	struct json_object *o = NULL, *w;
+	int64_t n = 0;
+	int ok = 0;
+
+	if (pol == NULL || !(pol->flags & LB_WEIGHTED) || (pol->flags & LB_NEEDS_KEY)) {
+		admin_text(ac, 409, "", "weights mean nothing to algorithm %s here\n",
+		    a->conf->algorithm);
+		return;
+	}
+	if (m->body == HTTP_BODY_LENGTH && (tok = json_tokener_new()) != NULL) {
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+		o = json_tokener_parse_ex(tok, ac->in + m->head_len, (int)m->content_length);
+		ok = o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+		    json_object_is_type(o, json_type_object) && json_object_object_length(o) == 1 &&
+		    json_object_object_get_ex(o, "weight", &w) &&
+		    json_object_is_type(w, json_type_int) &&
+		    (n = json_object_get_int64(w)) >= 1 && n <= CONF_WEIGHT_MAX;
+		json_tokener_free(tok);
+	}
+	json_object_put(o);
+	if (!ok) {
+		admin_text(ac, 400, "", "expected {\"weight\": N}, N from 1 to %d\n", CONF_WEIGHT_MAX);
+		return;
+	}
+	shm_backend_set_weight(a->seg, (unsigned)b, (unsigned)n);
+	log_info("admin: backend %s weight set to %lld", a->conf->backends[b].url, (long long)n);
+	admin_text(ac, 200, "", "%s weight %lld\n", admin_backend_name(a->conf, (size_t)b),
+	    (long long)n);
+}
+
+/*
  * POST /instance/drain, /instance/ready: the monitor path answers 503 (or no
  * longer does) while requests are served as before, so that the balancer
  * in front takes this instance out (or back) without a stop.
@@ -362,6 +406,7 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 		if (admin_refuse(ac, m, is_post) == 0)
 			admin_text(ac, 404, "", "endpoints: GET /status, GET /metrics, "
 			    "POST /backends/<host:port>/drain, POST /backends/<host:port>/ready, "
+			    "POST /backends/<host:port>/weight, "
 			    "POST /instance/drain, POST /instance/ready\n");
 		return;
 	}
@@ -404,15 +449,21 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 		return;
 	}
 	n = tl - (size_t)(slash + 1 - t);
+	if (n == 6 && memcmp(slash + 1, "weight", 6) == 0) {
+		admin_weight(ac, m, b);
+		return;
+	}
 	if (n == 5 && memcmp(slash + 1, "drain", 5) == 0)
 		drain = 1;
 	else if (n == 5 && memcmp(slash + 1, "ready", 5) == 0)
 		drain = 0;
 	else {
-		admin_text(ac, 404, "", "actions: drain, ready\n");
+		admin_text(ac, 404, "", "actions: drain, ready, weight\n");
 		return;
 	}
-	atomic_store(&a->seg->backends[b].drain, (uint32_t)drain);
+	/* Back from a drain: its slow start begins (slowStart). */
+	if (atomic_exchange(&a->seg->backends[b].drain, (uint32_t)drain) != 0 && !drain)
+		shm_backend_ramp_from_now(a->seg, (unsigned)b);
 	log_info("admin: backend %s set to %s", a->conf->backends[b].url,
 	    drain ? "drain" : "ready");
 	admin_text(ac, 200, "", "%s %s\n", admin_backend_name(a->conf, (size_t)b),
@@ -448,7 +499,17 @@ admin_conn_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	r = http_parse_request(m, ac->in, ac->inlen, sizeof(ac->in));
-	if (r == HTTP_OK)
+	/* A body (POST .../weight) is read whole before the route runs. */
+	if (r == HTTP_OK && m->body == HTTP_BODY_LENGTH &&
+	    ac->inlen - m->head_len < m->content_length) {
+		if (m->content_length > sizeof(ac->in) - m->head_len)
+			admin_text(ac, 413, "", "request body too large\n");
+		free(m);
+		return;
+	}
+	if (r == HTTP_OK && m->body == HTTP_BODY_CHUNKED)
+		admin_text(ac, 411, "", "send the body with a Content-Length\n");
+	else if (r == HTTP_OK)
 		admin_route(ac, m);
 	else if (r != HTTP_AGAIN)
 		admin_text(ac, http_status_code(r), "", "bad request\n");

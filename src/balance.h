@@ -11,7 +11,9 @@
  * when balance_pick returns (that is how maxConnections holds across workers
  * without a lock). Each successful pick is paired with one balance_release.
  *
- * Policies never touch sockets: tests drive them with a plain segment.
+ * The policies themselves are in src/policy/, each behind struct lb_policy
+ * (pool.h), found by name in the registry (policy.h); they never touch
+ * sockets: tests drive them with a plain segment.
  */
 #ifndef RONDO_BALANCE_H
 #define RONDO_BALANCE_H
@@ -20,53 +22,27 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "pool.h"
+
 struct conf;
 struct lb;
 struct shm_seg;
 
-#define BALANCE_MAX 256		/* == CONF_MAX_BACKENDS */
-
-/* balance_pick results when no backend is given. */
-#define BALANCE_NONE_HEALTHY	(-1)	/* no backend is up: 503 "No healthy server available" */
-#define BALANCE_ALL_FULL	(-2)	/* some are up but all at maxConnections: 503 */
-#define BALANCE_ALL_TRIED	(-3)	/* the healthy ones were tried and failed: 502 */
-
-/* Backends already tried for one request, so a retry goes elsewhere. */
-struct balance_tried {
-	uint64_t bits[BALANCE_MAX / 64];
-};
-
-static inline void
-balance_tried_add(struct balance_tried *t, int i)
-{
-	t->bits[i / 64] |= UINT64_C(1) << (i % 64);
-}
-
-static inline int
-balance_tried_has(const struct balance_tried *t, int i)
-{
-	return (t->bits[i / 64] >> (i % 64)) & 1;
-}
-
-/* One request's view: what was tried, who asks, from where. */
-struct balance_ctx {
-	struct balance_tried tried;
-	uint64_t key;		/* balance_client_key() of the client address (ip-hash) */
-	unsigned worker;	/* 0-based worker slot doing the pick */
-};
+#define BALANCE_MAX POOL_MAX
 
 /*
- * Builds the balancer for configuration c (c->algorithm, and each backend's
- * weight, max_connections and backup; a weight of 0 counts as 1). hash_key
- * is a secret the master draws once at startup and keeps across reloads
- * (clients keep their backend under ip-hash, and nobody outside can aim many
- * clients at one backend). Precomputes the smooth weighted sequence and, for
- * ip-hash, the Maglev table (64 KiB to 2 MiB): call it before forking, not in
- * a worker. Refuses more than BALANCE_MAX backends. Returns NULL with err
- * filled on failure. Free with balance_free; c may be freed before.
+ * Builds the balancer for configuration c (c->policy, and each backend's
+ * weight, max_connections and backup; a weight of 0 counts as 1). Whatever
+ * is hashed (client addresses, hash keys, the backends' ids) is keyed with
+ * c->hash_seed, and a backend's id comes from its normalised URL (scheme,
+ * lower-case host, explicit port): two instances, or two generations, with
+ * the same servers and seed hash alike, whatever the order of the servers.
+ * Precomputes the smooth weighted sequence and what the policy's init builds
+ * (for hash, a Maglev table of 64 KiB to 2 MiB): call it before forking,
+ * not in a worker. Refuses more than BALANCE_MAX backends. Returns NULL with
+ * err filled on failure. Free with balance_free; c may be freed before.
  */
-struct lb *balance_new(const struct conf *c, const uint8_t hash_key[16], char *err,
-    size_t errlen);
+struct lb *balance_new(const struct conf *c, char *err, size_t errlen);
 void balance_free(struct lb *lb);
 
 /*
@@ -79,6 +55,27 @@ void balance_free(struct lb *lb);
  */
 void balance_set_previous(struct lb *lb, const struct shm_seg *seg, const struct shm_seg *prev);
 
+/* The keyed hash of a request's hash key, <n> bytes at <p> (pick_ctx.key). */
+uint64_t balance_key(const struct lb *lb, const void *p, size_t n);
+
+/*
+ * The id of backend i: a hash of its normalised URL keyed with "hashSeed",
+ * the same in every instance and generation (sticky cookies carry it).
+ */
+uint64_t balance_backend_id(const struct lb *lb, int i);
+
+/* The backend whose id is <id>, or -1 (a forged or outdated id). */
+int balance_backend_by_id(const struct lb *lb, uint64_t id);
+
+/* Tests: the clock of slow starts, shm_now_ms unless set (a fake one). */
+void balance_set_clock(struct lb *lb, uint64_t (*now_ms)(void));
+
+/*
+ * The weight backend i has now, in thousandths: its weight times the part a
+ * slow start gives it (weight * 1000 once the ramp is over or without one).
+ */
+unsigned balance_effective_weight(const struct lb *lb, const struct shm_seg *seg, int i);
+
 /* The keyed hash of a client address (IPv4 or IPv6, port ignored). */
 uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
 
@@ -86,11 +83,15 @@ uint64_t balance_client_key(const struct lb *lb, const struct sockaddr *sa);
  * Picks a backend for one request by the configured policy among backends that
  * are up, not in ctx->tried and below their maxConnections (backups only when
  * no primary is up), and acquires it. Returns its index, or one of the
- * BALANCE_* codes: BALANCE_ALL_FULL as soon as one backend up and untried was
- * passed over for its limit, BALANCE_ALL_TRIED when every one up was tried.
+ * PICK_* codes (pool.h). With ctx->has_sticky the backend ctx->sticky comes
+ * first when it can take the request (ctx->stuck says whether it did); when
+ * it is up but full, PICK_ALL_FULL with ctx->sticky_wait (the request waits
+ * for it), else the policy picks another.
+ * PICK_ALL_FULL as soon as one backend up and untried was
+ * passed over for its limit, PICK_ALL_TRIED when every one up was tried.
  * Safe to call from any number of processes at once; no allocation, no lock.
  */
-int balance_pick(const struct lb *lb, struct shm_seg *seg, struct balance_ctx *ctx);
+int balance_pick(const struct lb *lb, struct shm_seg *seg, struct pick_ctx *ctx);
 
 /* Counts one more request on backend i for worker slot w, ignoring its limit (a retry). */
 void balance_acquire(struct shm_seg *seg, unsigned w, int i);

@@ -31,7 +31,10 @@
 #include "accesslog.h"
 #include "cidr.h"
 #include "conf.h"
+#include "hashkey.h"
 #include "net.h"
+#include "policy.h"
+#include "pool.h"
 
 #define CONF_FILE_MAX		(1024 * 1024)		/* bigger files are refused */
 #define CONF_NS_PER_MS		1000000ULL
@@ -46,6 +49,7 @@
 #define CONF_RETRIES_MAX	10
 #define CONF_BUSY_POLL_MAX	1000	/* "busyPoll", microseconds */
 #define CONF_MAX_FAILS_MAX	1000
+#define CONF_QUEUE_MAX		100000	/* "queue.max" */
 #define CONF_HEADER_SIZE_MIN	1024
 #define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
 #define CONF_URI_SIZE_MIN	256
@@ -91,16 +95,8 @@ static conf_set_fn conf_set_listen, conf_set_duration, conf_set_servers,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
     conf_set_string, conf_set_verify, conf_set_cidrs, conf_set_proxy_protocol,
-    conf_set_send_proxy;
-
-/* Indexed by enum conf_algorithm. */
-static const char *const conf_algorithms[] = {
-	"round-robin",
-	"weighted-round-robin",
-	"least-connections",
-	"ip-hash",
-	"random-two-choices",
-};
+    conf_set_send_proxy, conf_set_hash_key, conf_set_hash_seed, conf_set_sticky_cookie,
+    conf_set_cookie_attr;
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -191,6 +187,23 @@ static const struct conf_key conf_tls_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
+/* "sticky"; base is its struct conf_sticky. */
+static const struct conf_key conf_sticky_keys[] = {
+	{ "cookie",		conf_set_sticky_cookie,	offsetof(struct conf_sticky, cookie),		0, 0, 1, NULL },
+	{ "maxAge",		conf_set_duration,	offsetof(struct conf_sticky, max_age_ms),	0, 0, 0, NULL },
+	{ "path",		conf_set_cookie_attr,	offsetof(struct conf_sticky, path),		0, 0, 0, NULL },
+	{ "domain",		conf_set_cookie_attr,	offsetof(struct conf_sticky, domain),		0, 0, 0, NULL },
+	{ "keepInRequest",	conf_set_bool,		offsetof(struct conf_sticky, keep_in_request),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
+/* "queue"; base is its struct conf_queue. */
+static const struct conf_key conf_queue_keys[] = {
+	{ "max",		conf_set_uint,		offsetof(struct conf_queue, max),		1, CONF_QUEUE_MAX, 1, NULL },
+	{ "timeout",		conf_set_duration,	offsetof(struct conf_queue, timeout_ms),	0, 0, 0, NULL },
+	{ NULL, NULL, 0, 0, 0, 0, NULL }
+};
+
 static const struct conf_key conf_keys[] = {
 	{ "port",		conf_set_listen,	offsetof(struct conf, listen),			0, 0, CONF_REQUIRED_NO_TLS, NULL },
 	{ "healthCheckInterval", conf_set_duration,	offsetof(struct conf, health_interval_ms),	0, 0, 0, NULL },
@@ -200,7 +213,12 @@ static const struct conf_key conf_keys[] = {
 	{ "exposeServerHeader",	conf_set_bool,		offsetof(struct conf, expose_server_header),	0, 0, 0, NULL },
 	{ "dropUnderscoreHeaders", conf_set_bool,	offsetof(struct conf, drop_underscore_headers),	0, 0, 0, NULL },
 	{ "splice",		conf_set_bool,		offsetof(struct conf, splice),			0, 0, 0, NULL },
-	{ "algorithm",		conf_set_algorithm,	offsetof(struct conf, algorithm),		0, 0, 0, NULL },
+	{ "algorithm",		conf_set_algorithm,	0,						0, 0, 0, NULL },
+	{ "hashKey",		conf_set_hash_key,	offsetof(struct conf, hash_key),		0, 0, 0, NULL },
+	{ "hashSeed",		conf_set_hash_seed,	offsetof(struct conf, hash_seed),		0, 0, 0, NULL },
+	{ "sticky",		conf_set_object,	offsetof(struct conf, sticky),			0, 0, 0, conf_sticky_keys },
+	{ "slowStart",		conf_set_duration,	offsetof(struct conf, slow_start_ms),		0, 0, 0, NULL },
+	{ "queue",		conf_set_object,	offsetof(struct conf, queue),			0, 0, 0, conf_queue_keys },
 	{ "timeouts",		conf_set_object,	offsetof(struct conf, timeouts),		0, 0, 0, conf_timeout_keys },
 	{ "limits",		conf_set_object,	offsetof(struct conf, limits),			0, 0, 0, conf_limit_keys },
 	{ "retries",		conf_set_uint,		offsetof(struct conf, retries),			0, CONF_RETRIES_MAX, 0, NULL },
@@ -224,20 +242,20 @@ static const struct conf_key conf_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
-/* conf_walk marks the keys it has seen in a 32-bit mask. */
+/* conf_walk marks the keys it has seen in a 64-bit mask. */
 #define CONF_NKEYS(t)	(sizeof(t) / sizeof((t)[0]) - 1)
-_Static_assert(CONF_NKEYS(conf_keys) <= 32, "too many keys in conf_keys");
-_Static_assert(CONF_NKEYS(conf_health_keys) <= 32, "too many keys in conf_health_keys");
-_Static_assert(CONF_NKEYS(conf_server_keys) <= 32, "too many keys in conf_server_keys");
-_Static_assert(CONF_NKEYS(conf_timeout_keys) <= 32, "too many keys in conf_timeout_keys");
-_Static_assert(CONF_NKEYS(conf_limit_keys) <= 32, "too many keys in conf_limit_keys");
-_Static_assert(CONF_NKEYS(conf_admin_keys) <= 32, "too many keys in conf_admin_keys");
-_Static_assert(CONF_NKEYS(conf_passive_keys) <= 32, "too many keys in conf_passive_keys");
+_Static_assert(CONF_NKEYS(conf_keys) <= 64, "too many keys in conf_keys");
+_Static_assert(CONF_NKEYS(conf_health_keys) <= 64, "too many keys in conf_health_keys");
+_Static_assert(CONF_NKEYS(conf_server_keys) <= 64, "too many keys in conf_server_keys");
+_Static_assert(CONF_NKEYS(conf_timeout_keys) <= 64, "too many keys in conf_timeout_keys");
+_Static_assert(CONF_NKEYS(conf_limit_keys) <= 64, "too many keys in conf_limit_keys");
+_Static_assert(CONF_NKEYS(conf_admin_keys) <= 64, "too many keys in conf_admin_keys");
+_Static_assert(CONF_NKEYS(conf_passive_keys) <= 64, "too many keys in conf_passive_keys");
 _Static_assert(sizeof(((struct conf_passive_health *)0)->statuses) * 8 >
     CONF_PASSIVE_STATUS_MAX - CONF_PASSIVE_STATUS_MIN, "passiveHealth.statuses bitmap too small");
-_Static_assert(CONF_NKEYS(conf_tls_keys) <= 32, "too many keys in conf_tls_keys");
-_Static_assert(CONF_NKEYS(conf_pp_keys) <= 32, "too many keys in conf_pp_keys");
-_Static_assert(CONF_NKEYS(conf_monitor_keys) <= 32, "too many keys in conf_monitor_keys");
+_Static_assert(CONF_NKEYS(conf_tls_keys) <= 64, "too many keys in conf_tls_keys");
+_Static_assert(CONF_NKEYS(conf_pp_keys) <= 64, "too many keys in conf_pp_keys");
+_Static_assert(CONF_NKEYS(conf_monitor_keys) <= 64, "too many keys in conf_monitor_keys");
 
 static void
 conf_errs_vadd(struct conf_errs *e, const char *fmt, va_list ap)
@@ -1331,22 +1349,87 @@ conf_set_servers(struct conf_errs *e, const struct conf_key *k, struct json_obje
 	}
 }
 
-/* "algorithm": one of conf_algorithms. */
+/* "algorithm": a name in the policy registry (policy.h); base is the struct conf. */
 static void
 conf_set_algorithm(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	struct conf *c = base;
+	char names[256];
+	const char *s;
+
+	if ((s = conf_string(v)) != NULL && (c->policy = policy_find(s, NULL)) != NULL) {
+		snprintf(c->algorithm, sizeof(c->algorithm), "%s", s);
+		return;
+	}
+	policy_names(names, sizeof(names));
+	conf_err(e, jpath, "must be one of %s", names);
+}
+
+/* "hashKey": what "hash" hashes on (hashkey.h). */
+static void
+conf_set_hash_key(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	char msg[CONF_MSG_MAX];
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string such as \"header:X-User\"")) == NULL)
+		return;
+	if (hashkey_parse((struct hashkey *)((char *)base + k->off), s, msg, sizeof(msg)) == -1)
+		conf_err(e, jpath, "%s", msg);
+}
+
+/* "hashSeed": any string; the same one gives the same tables everywhere. */
+static void
+conf_set_hash_seed(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string")) != NULL)
+		conf_store_string(e, k, base, jpath, s);
+}
+
+/* "sticky.cookie": a cookie name (an RFC 9110 token), at most 64 bytes. */
+static void
+conf_set_sticky_cookie(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
     void *base, const char *jpath)
 {
 	const char *s;
 	size_t i;
 
-	if ((s = conf_string(v)) != NULL)
-		for (i = 0; i < sizeof(conf_algorithms) / sizeof(conf_algorithms[0]); i++)
-			if (strcmp(s, conf_algorithms[i]) == 0) {
-				*(enum conf_algorithm *)((char *)base + k->off) = (enum conf_algorithm)i;
-				return;
-			}
-	conf_err(e, jpath, "must be one of \"round-robin\", \"weighted-round-robin\", "
-	    "\"least-connections\", \"ip-hash\" or \"random-two-choices\"");
+	if ((s = conf_nonempty(e, v, jpath, "a cookie name such as \"RONDOSRV\"")) == NULL)
+		return;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') || strchr("!#$%&'*+-.^_`|~", s[i]) != NULL))
+			break;
+	if (s[i] != '\0' || i > 64) {
+		conf_err(e, jpath, "must be a cookie name of 1 to 64 letters, digits or !#$%%&'*+-.^_`|~");
+		return;
+	}
+	conf_store_string(e, k, base, jpath, s);
+}
+
+/* "sticky.path", "sticky.domain": visible ASCII but ';', at most 200 bytes. */
+static void
+conf_set_cookie_attr(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
+    void *base, const char *jpath)
+{
+	const char *s;
+	size_t i;
+
+	if ((s = conf_nonempty(e, v, jpath, "a string")) == NULL)
+		return;
+	for (i = 0; s[i] != '\0'; i++)
+		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ';')
+			break;
+	if (s[i] != '\0' || i > 200) {
+		conf_err(e, jpath, "must be 1 to 200 visible characters, without ';'");
+		return;
+	}
+	conf_store_string(e, k, base, jpath, s);
 }
 
 /* "workers": a count, or "auto" (left UNSET for conf_defaults). */
@@ -1510,7 +1593,7 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
     void *base, const char *jpath)
 {
 	char kpath[CONF_JPATH_MAX];
-	uint32_t seen = 0;
+	uint64_t seen = 0;
 	size_t i;
 
 	{
@@ -1523,7 +1606,7 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
 				conf_err(e, kpath, "unknown key");
 				continue;
 			}
-			seen |= 1u << i;
+			seen |= UINT64_C(1) << i;
 			keys[i].set(e, &keys[i], val, base, kpath);
 		}
 	}
@@ -1531,7 +1614,7 @@ conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *
 		/* Only conf_keys has CONF_REQUIRED_NO_TLS: base is the struct conf. */
 		if (keys[i].required == CONF_REQUIRED_NO_TLS && ((struct conf *)base)->tls.enabled)
 			continue;
-		if (keys[i].required && !(seen & (1u << i))) {
+		if (keys[i].required && !(seen & (UINT64_C(1) << i))) {
 			conf_jpath(kpath, sizeof(kpath), jpath, keys[i].name);
 			conf_err(e, kpath, "required key is missing");
 		}
@@ -1560,6 +1643,12 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 			c->backends[i].weight = 1;
 	if (c->workers == 0)
 		c->workers = conf_cpus();
+	if (c->queue.timeout_ms == 0)
+		c->queue.timeout_ms = 5 * 1000;
+	if (c->policy == NULL) {
+		c->policy = policy_default();
+		snprintf(c->algorithm, sizeof(c->algorithm), "%s", c->policy->name);
+	}
 	if (c->health_interval_ms == 0)
 		c->health_interval_ms = 2000;
 	if (c->health.path[0] == '\0')
@@ -1696,30 +1785,47 @@ conf_check_tls(struct conf_errs *e, const struct conf *c)
 }
 
 /*
+ * "hashKey" only with a policy that hashes on it (LB_NEEDS_KEY), and not with
+ * an alias that implies its own ("ip-hash" is "hash" on "clientIp"). A policy
+ * that needs a key and has none hashes on the client address.
+ */
+static void
+conf_check_hash_key(struct conf_errs *e, struct conf *c)
+{
+	const char *implied = NULL;
+
+	(void)policy_find(c->algorithm, &implied);
+	if (c->hash_key.kind != 0 && !(c->policy->flags & LB_NEEDS_KEY))
+		conf_err(e, "hashKey", "has no effect with algorithm %s", c->algorithm);
+	else if (c->hash_key.kind != 0 && c->hash_key.kind != HASHKEY_CLIENT_IP && implied != NULL)
+		conf_err(e, "hashKey", "algorithm %s always hashes on %s; use \"hash\"",
+		    c->algorithm, implied);
+	if ((c->policy->flags & LB_NEEDS_KEY) && c->hash_key.kind == 0)
+		c->hash_key.kind = HASHKEY_CLIENT_IP;
+}
+
+/*
  * Cross-field checks, once every key is valid and defaulted: a weight the
  * algorithm would ignore, a list with no primary server, a request line
  * allowed to be longer than the whole head, and an admin listener on the
  * address of the main one or reachable beyond loopback without a token.
  */
 static void
-conf_check(struct conf_errs *e, const struct conf *c)
+conf_check(struct conf_errs *e, struct conf *c)
 {
 	char jpath[CONF_JPATH_MAX];
 	size_t i, nbackup = 0;
 
 	for (i = 0; i < c->nbackends; i++) {
 		nbackup += c->backends[i].backup != 0;
-		if (c->backends[i].weight == 1 || (c->algorithm != CONF_ALGO_ROUND_ROBIN &&
-		    c->algorithm != CONF_ALGO_RANDOM_TWO_CHOICES))
+		if (c->backends[i].weight == 1 || (c->policy->flags & LB_WEIGHTED))
 			continue;
 		snprintf(jpath, sizeof(jpath), "servers[%zu].weight", i);
-		conf_err(e, jpath, "weight has no effect with algorithm %s; use %s",
-		    conf_algorithm_name(c->algorithm),
-		    c->algorithm == CONF_ALGO_ROUND_ROBIN ? "weighted-round-robin" :
-		    "least-connections or weighted-round-robin");
+		conf_err(e, jpath, "weight has no effect with algorithm %s", c->algorithm);
 	}
 	if (nbackup == c->nbackends)
 		conf_err(e, "servers", "every server is a backup: at least one must not be");
+	conf_check_hash_key(e, c);
 	if (c->limits.uri_size > c->limits.header_size)
 		conf_err(e, "limits.uriSize", "must not be larger than limits.headerSize (%u)",
 		    c->limits.header_size);
@@ -2098,14 +2204,6 @@ conf_load_string(struct conf **out, const char *json, const char *name, char *er
 	return conf_parse(out, json, len, name, err, errlen);
 }
 
-const char *
-conf_algorithm_name(enum conf_algorithm a)
-{
-	if ((size_t)a >= sizeof(conf_algorithms) / sizeof(conf_algorithms[0]))
-		return "?";
-	return conf_algorithms[a];
-}
-
 int
 conf_passive_status(const struct conf *c, int status)
 {
@@ -2129,6 +2227,10 @@ conf_free(struct conf *c)
 	free(c->user);
 	free(c->group);
 	free(c->access_log);
+	free(c->hash_seed);
+	free(c->sticky.cookie);
+	free(c->sticky.path);
+	free(c->sticky.domain);
 	if (c->admin_token != NULL)
 		explicit_bzero(c->admin_token, strlen(c->admin_token));
 	free(c->admin_token);

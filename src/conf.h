@@ -12,7 +12,11 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "hashkey.h"
 #include "net.h"
+#include "sticky.h"
+
+struct lb_policy;
 
 #define CONF_MAX_BACKENDS 256
 #define CONF_URL_MAX 256
@@ -30,15 +34,6 @@ struct cidr;
 struct conf_cidrs {
 	struct cidr *v;			/* NULL when n is 0 */
 	size_t n;
-};
-
-/* "algorithm": how a backend is chosen for each request (balance.h). */
-enum conf_algorithm {
-	CONF_ALGO_ROUND_ROBIN,		/* "round-robin": the default */
-	CONF_ALGO_WEIGHTED_ROUND_ROBIN,	/* "weighted-round-robin": smooth, by weight */
-	CONF_ALGO_LEAST_CONNECTIONS,	/* "least-connections": fewest active/weight */
-	CONF_ALGO_IP_HASH,		/* "ip-hash": consistent hash of the client address */
-	CONF_ALGO_RANDOM_TWO_CHOICES,	/* "random-two-choices": less loaded of two at random */
 };
 
 struct conf_backend {
@@ -121,6 +116,12 @@ struct conf_tls {
 					   the system's CA store */
 };
 
+/* "queue": requests wait for a backend when every eligible one is full. */
+struct conf_queue {
+	unsigned max;			/* "max": requests waiting at most, all workers; 0: no queue */
+	uint64_t timeout_ms;		/* "timeout": the longest wait: 5s */
+};
+
 struct conf {
 	char *path;			/* the file it came from */
 	struct conf_timeouts timeouts;
@@ -151,7 +152,14 @@ struct conf {
 	int expose_server_header;	/* exposeServerHeader: 1 */
 	int drop_underscore_headers;	/* dropUnderscoreHeaders: 1 */
 	int splice;			/* "splice": bodies relayed by splice(2) where possible: 1 */
-	enum conf_algorithm algorithm;	/* round-robin */
+	const struct lb_policy *policy;	/* "algorithm": round-robin (policy.h) */
+	char algorithm[32];		/* its name as written, for messages */
+	struct hashkey hash_key;	/* "hashKey": kind 0 unless the policy needs a key; then
+					   "clientIp" by default */
+	char *hash_seed;		/* "hashSeed": keys the hash tables and sticky ids; NULL: "" */
+	struct conf_sticky sticky;	/* "sticky" (sticky.h); cookie NULL: off */
+	struct conf_queue queue;	/* "queue" */
+	uint64_t slow_start_ms;		/* "slowStart": a backend back up ramps its weight; 0: off */
 	int proxy_protocol;		/* "proxyProtocol" given: client connections start with a
 					   PROXY header, and come from its "trusted" ranges */
 	struct conf_cidrs pp_trusted;	/* "proxyProtocol": {"trusted": [...]} */
@@ -177,9 +185,6 @@ void conf_free(struct conf *c);
 
 /* Whether a response with <status> counts as a backend failure ("passiveHealth.statuses"). */
 int conf_passive_status(const struct conf *c, int status);
-
-/* The name of algorithm a as written in the configuration ("ip-hash"). */
-const char *conf_algorithm_name(enum conf_algorithm a);
 
 /*
  * Go-style duration: "500ms", "2s", "1m30s", "1h", "1.5s", "250us" is refused

@@ -209,6 +209,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		if (c->tls.enabled) {
 			STATS_WORKER_TLS(CTL_TOTAL)
 		}
+		if (c->queue.max > 0) {
+			STATS_WORKER_QUEUE(CTL_TOTAL)
+		}
 		STATS_WORKER_CLASSES(CTL_TOTAL_CLASSES)
 		fprintf(out, "\n\n");
 	}
@@ -218,7 +221,7 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 #define CTL_HEAD_CLASSES(f, ...)	ctl_classes(out, NULL, #f, 1);
 #define CTL_COL(f, ...)		fprintf(out, " %10lld", jint(b, #f));
 #define CTL_COL_CLASSES(f, ...)	ctl_classes(out, b, #f, 1);
-	fprintf(out, "%-28s %-6s %-6s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE");
+	fprintf(out, "%-28s %-6s %-6s %7s %7s", "BACKEND", "HEALTH", "STATE", "ACTIVE", "WEIGHT");
 	STATS_BACKEND_COUNTERS(CTL_HEAD)
 	STATS_BACKEND_CLASSES(CTL_HEAD_CLASSES)
 	fprintf(out, "\n");
@@ -226,8 +229,8 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 		n = json_object_array_length(arr);
 		for (i = 0; i < n; i++) {
 			b = json_object_array_get_idx(arr, i);
-			fprintf(out, "%-28s %-6s %-6s %7lld", jstr(b, "name"), jstr(b, "health"),
-			    jstr(b, "state"), jint(b, "active"));
+			fprintf(out, "%-28s %-6s %-6s %7lld %7lld", jstr(b, "name"), jstr(b, "health"),
+			    jstr(b, "state"), jint(b, "active"), jint(b, "weight"));
 			STATS_BACKEND_COUNTERS(CTL_COL)
 			STATS_BACKEND_CLASSES(CTL_COL_CLASSES)
 			fprintf(out, "\n");
@@ -237,6 +240,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 	STATS_WORKER_COUNTERS(CTL_HEAD)
 	if (c->tls.enabled) {
 		STATS_WORKER_TLS(CTL_HEAD)
+	}
+	if (c->queue.max > 0) {
+		STATS_WORKER_QUEUE(CTL_HEAD)
 	}
 	STATS_WORKER_CLASSES(CTL_HEAD_CLASSES)
 	fprintf(out, "\n");
@@ -248,6 +254,9 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 			STATS_WORKER_COUNTERS(CTL_COL)
 			if (c->tls.enabled) {
 				STATS_WORKER_TLS(CTL_COL)
+			}
+			if (c->queue.max > 0) {
+				STATS_WORKER_QUEUE(CTL_COL)
 			}
 			STATS_WORKER_CLASSES(CTL_COL_CLASSES)
 			fprintf(out, "\n");

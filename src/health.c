@@ -91,6 +91,7 @@ probe_finish(struct probe *p, int ok, const char *why)
 		if (atomic_load(&sb->down_until_ms) > shm_now_ms()) {
 			atomic_store(&sb->down_until_ms, 0);
 			atomic_store(&sb->fails, 0);
+			shm_backend_ramp_from_now(h->seg, p->idx);
 			log_info("backend %s passed its health check: back in rotation", url);
 		}
 	} else {
@@ -105,6 +106,8 @@ probe_finish(struct probe *p, int ok, const char *why)
 		p->state = 0;
 	if (p->state == was)
 		return;
+	if (was == 0)
+		shm_backend_ramp_from_now(h->seg, p->idx);	/* not on the first probe: no ramp at start */
 	shm_backend_set_up(h->seg, p->idx, p->state);
 	atomic_store_explicit(&sb->checked, 1, memory_order_release);
 	if (p->state)

@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -36,6 +35,7 @@
 #include "master.h"
 #include "net.h"
 #include "proc.h"
+#include "queue.h"
 #include "shm.h"
 #ifdef HAVE_TLS
 #include "tls.h"
@@ -104,7 +104,6 @@ struct master {
 	ev_timer respawn_w;
 	ev_timer stop_w;
 	ev_timer grace_w;		/* SIGQUIT: the "stopGrace" before the workers stop */
-	uint8_t hash_key[16];		/* ip-hash key, drawn once, kept across reloads */
 	int stopping;			/* 0, or the signal that asked for it */
 	int ready;			/* the first children are started */
 	int ready_fd;			/* -D: tells the waiting parent; -1 once done */
@@ -456,8 +455,10 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	ch->pid = 0;
 	g->live--;
 	/* Whatever it had in flight is gone: no phantom connections for the policies. */
-	if (ch->role == ROLE_WORKER)
+	if (ch->role == ROLE_WORKER) {
 		balance_worker_reset(g->seg, (unsigned)(ch->id - 1));
+		queue_worker_reset(g->seg, (unsigned)(ch->id - 1));
+	}
 	if (m->stopping || g != m->cur) {
 		if (WIFSIGNALED(st) && WTERMSIG(st) != SIGTERM && WTERMSIG(st) != SIGQUIT)
 			log_warnx("%s (pid %d, generation %u) killed by signal %d", name,
@@ -665,7 +666,7 @@ master_reload(struct master *m)
 		return;
 	}
 	if ((g->seg = shm_create(c, g->workers, err, sizeof(err))) == NULL ||
-	    (g->lb = balance_new(c, m->hash_key, err, sizeof(err))) == NULL) {
+	    (g->lb = balance_new(c, err, sizeof(err))) == NULL) {
 		log_errx("reload failed: %s", err);
 		generation_unshare(g, old);
 		generation_free(g, 1);
@@ -694,7 +695,7 @@ master_reload(struct master *m)
 	log_info("reload done, generation %u: listening on %s, %u %s, %zu %s, %s",
 	    g->id, master_listen_names(c, names, sizeof(names)), g->workers, plural(g->workers, "worker", "workers"),
 	    c->nbackends, plural(c->nbackends, "backend", "backends"),
-	    conf_algorithm_name(c->algorithm));
+	    c->algorithm);
 }
 
 /*
@@ -1041,12 +1042,7 @@ master_run(struct conf *c, const struct master_opts *o)
 		generation_free(g, 1);
 		return 1;
 	}
-	if (getrandom(m.hash_key, sizeof(m.hash_key), 0) != (ssize_t)sizeof(m.hash_key)) {
-		log_err("getrandom");
-		generation_free(g, 1);
-		return 1;
-	}
-	if ((g->lb = balance_new(c, m.hash_key, err, sizeof(err))) == NULL) {
+	if ((g->lb = balance_new(c, err, sizeof(err))) == NULL) {
 		log_errx("%s", err);
 		generation_free(g, 1);
 		return 1;
@@ -1109,7 +1105,7 @@ master_run(struct conf *c, const struct master_opts *o)
 	log_info("ready: listening on %s, %u %s, %zu %s, %s",
 	    master_listen_names(c, names, sizeof(names)), g->workers,
 	    plural(g->workers, "worker", "workers"), c->nbackends,
-	    plural(c->nbackends, "backend", "backends"), conf_algorithm_name(c->algorithm));
+	    plural(c->nbackends, "backend", "backends"), c->algorithm);
 	if (m.ready_fd != -1) {
 		/* -D: the command that started rondo exits 0 now. */
 		if (write(m.ready_fd, "", 1) != 1)

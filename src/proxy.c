@@ -47,6 +47,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "conn.h"
+#include "hashkey.h"
 #include "http.h"
 #include "log.h"
 #include "monitor.h"
@@ -54,10 +55,12 @@
 #include "ppin.h"
 #include "proxy.h"
 #include "proxyproto.h"
+#include "queue.h"
 #include "rewrite.h"
 #include "shm.h"
 #include "splice.h"
 #include "stats.h"
+#include "sticky.h"
 #include "upstream.h"
 #include "xff.h"
 
@@ -104,7 +107,12 @@ struct session {
 	struct buf *cin, *sin, *rqh, *rsh;
 	struct upstream *up;
 	int backend;			/* chosen backend, -1 before */
-	struct balance_ctx pick;	/* tried backends, client key, worker slot */
+	struct pick_ctx pick;	/* tried backends, client key, worker slot */
+	int queued;			/* waiting in the queue for a backend (queue.h) */
+	uint64_t q_ticket;		/* its place there, over all workers */
+	double q_since;			/* when it started waiting (clock_mono) */
+	struct session *q_prev, *q_next;	/* the worker's queue, in ticket order */
+	int retry_after;		/* the 503 of our own says Retry-After: 1 */
 	int counted;			/* holds what balance_pick acquired */
 
 	/* request */
@@ -200,6 +208,8 @@ struct proxy {
 	struct splice_pool pipes;	/* empty pipes for splicing */
 	int splice;			/* "splice" and the kernel has not refused it */
 	int splice_rq;			/* ... and every backend is plain (a retry keeps the pipe) */
+	struct session *q_first, *q_last;	/* requests of this worker in the queue */
+	ev_timer queue_w;		/* looks whether the first one's turn came, while any waits */
 };
 
 static void client_cb(struct ev_loop *, ev_io *, int);
@@ -214,6 +224,7 @@ static void client_flush(struct session *);
 static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
+static void session_pick_and_connect(struct session *, int);
 static void respond_send(struct session *, int);
 static void session_keep_upstream(struct session *, struct upstream *);
 static void session_set_peer(struct session *, const struct sockaddr *);
@@ -445,6 +456,127 @@ backend_failed(struct session *s)
 		    c->backends[s->backend].url, MS(c->fail_timeout_ms), c->max_fails);
 }
 
+/* --- the queue (queue.h) --------------------------------------------------------------- */
+
+#define QUEUE_POLL	0.002	/* seconds between two looks at the queue while requests wait */
+
+/*
+ * Shows this worker's first waiting ticket to the others (of the requests
+ * waiting for any backend: those waiting for their sticky backend are in no
+ * one's way); polls while any waits.
+ */
+static void
+queue_sync(struct proxy *px)
+{
+	struct session *s = px->q_first;
+
+	while (s != NULL && s->pick.has_sticky)
+		s = s->q_next;
+	queue_publish(px->seg, px->worker, s != NULL, s != NULL ? s->q_ticket : 0);
+	if (px->q_first == NULL)
+		ev_timer_stop(px->loop, &px->queue_w);
+	else if (!ev_is_active(&px->queue_w))
+		ev_timer_again(px->loop, &px->queue_w);
+}
+
+/* Takes s out of the queue (served, timed out, or its client gone). */
+static void
+session_dequeue(struct session *s)
+{
+	struct proxy *px = s->px;
+
+	if (!s->queued)
+		return;
+	s->queued = 0;
+	if (s->q_prev != NULL)
+		s->q_prev->q_next = s->q_next;
+	else
+		px->q_first = s->q_next;
+	if (s->q_next != NULL)
+		s->q_next->q_prev = s->q_prev;
+	else
+		px->q_last = s->q_prev;
+	s->q_prev = s->q_next = NULL;
+	queue_leave(px->seg, px->worker);
+	shm_counter_add(&px->slot->queue_time_us, (uint64_t)((px->now - s->q_since) * 1e6));
+	queue_sync(px);
+}
+
+/*
+ * Has s wait for a backend, at the end of the queue: 1 when it waits (or
+ * already did) or was refused with a 503 because the queue is full, 0
+ * when there is no queue.
+ */
+static int
+session_enqueue(struct session *s)
+{
+	struct proxy *px = s->px;
+
+	if (s->queued)
+		return 1;
+	if (px->conf->queue.max == 0)
+		return 0;
+	if (queue_enter(px->seg, px->worker, px->conf->queue.max, &s->q_ticket) == -1) {
+		shm_counter_add(&px->slot->queue_rejected, 1);
+		s->retry_after = 1;
+		respond_local(s, 503, "All servers are busy and the queue is full");
+		return 1;
+	}
+	s->queued = 1;
+	s->q_since = px->now;
+	s->q_prev = px->q_last;
+	if (px->q_last != NULL)
+		px->q_last->q_next = s;
+	else
+		px->q_first = s;
+	px->q_last = s;
+	shm_counter_add(&px->slot->queued, 1);
+	queue_sync(px);
+	session_arm(s, MS(px->conf->queue.timeout_ms));
+	return 1;
+}
+
+/*
+ * While requests wait: the first one waiting for any backend tries a pick
+ * when no worker has an earlier one; each waiting for its sticky backend
+ * tries that one.
+ */
+static void
+queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct proxy *px = w->data;
+	struct session *s, *next;
+	int blocked = 0;
+
+	px->now = clock_mono();
+	for (s = px->q_first; s != NULL; s = next) {
+		next = s->q_next;
+		if (!s->pick.has_sticky && (blocked || !queue_turn(px->seg, s->q_ticket))) {
+			blocked = 1;
+			continue;
+		}
+		session_pick_and_connect(s, 0);
+		if (s->queued) {
+			blocked |= !s->pick.has_sticky;	/* every backend is still full */
+			continue;
+		}
+		if (s->cfd != -1)
+			session_update_io(s);
+	}
+}
+
+/* A queued request waited queue.timeout: 503 with Retry-After. */
+static void
+queue_expired(struct session *s)
+{
+	log_info("%s: no backend free after %.1fs in the queue", s->client_ip,
+	    s->px->now - s->q_since);
+	session_dequeue(s);
+	shm_counter_add(&s->px->slot->queue_rejected, 1);
+	s->retry_after = 1;
+	respond_local(s, 503, "All servers are busy");
+}
+
 /*
  * Connects the session to a backend: a pooled connection to the policy's
  * choice when there is one, else a new connect. A backend that refuses at once
@@ -467,12 +599,25 @@ session_pick_and_connect(struct session *s, int fresh)
 			b = s->backend;		/* same backend, a new connection */
 			balance_acquire(px->seg, px->worker, b);	/* no limit: a retry */
 		} else {
+			/* First come, first served: behind those already waiting. */
+			if (px->conf->queue.max > 0 && !s->queued && s->attempts == 1 &&
+			    !s->pick.has_sticky && queue_length(px->seg) > 0) {
+				s->attempts--;
+				session_enqueue(s);
+				return;
+			}
 			b = balance_pick(px->lb, px->seg, &s->pick);
-			if (b == BALANCE_NONE_HEALTHY) {
+			if (b == PICK_ALL_FULL && session_enqueue(s)) {
+				if (s->queued)
+					s->attempts--;	/* waits; tries again on its turn */
+				return;
+			}
+			session_dequeue(s);
+			if (b == PICK_NONE_HEALTHY) {
 				respond_local(s, 503, "No healthy server available");
 				return;
 			}
-			if (b == BALANCE_ALL_FULL) {
+			if (b == PICK_ALL_FULL) {
 				respond_local(s, 503, "All servers are at their connection limit");
 				return;
 			}
@@ -490,7 +635,7 @@ session_pick_and_connect(struct session *s, int fresh)
 			log_warn("connect to %s", px->conf->backends[b].url);
 			backend_failed(s);
 			session_drop_upstream(s, 0);
-			balance_tried_add(&s->pick.tried, b);
+			pick_tried_add(&s->pick.tried, b);
 			continue;
 		}
 		if (up->connecting && px->conf->backends[b].send_proxy &&
@@ -499,7 +644,7 @@ session_pick_and_connect(struct session *s, int fresh)
 			upstream_destroy(up);
 			up = NULL;
 			session_drop_upstream(s, 0);
-			balance_tried_add(&s->pick.tried, b);
+			pick_tried_add(&s->pick.tried, b);
 			continue;
 		}
 		break;
@@ -548,7 +693,7 @@ backend_failed_early(struct session *s, const char *why, int connect_failed)
 			return;
 		}
 		log_warnx("backend %s: %s, retrying on another backend", url, why);
-		balance_tried_add(&s->pick.tried, s->backend);
+		pick_tried_add(&s->pick.tried, s->backend);
 		session_pick_and_connect(s, 0);
 		return;
 	}
@@ -580,8 +725,9 @@ respond_local(struct session *s, int status, const char *body)
 	}
 	buf_reset(s->rsh);
 	if (buf_printf(s->rsh, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-	    status, http_reason(status), strlen(body), body) == -1) {
+	    "Content-Length: %zu\r\n%sConnection: close\r\n\r\n%s",
+	    status, http_reason(status), strlen(body), s->retry_after ? "Retry-After: 1\r\n" : "",
+	    body) == -1) {
 		session_close(s);
 		return;
 	}
@@ -745,6 +891,47 @@ request_keep_line(struct session *s)
 }
 
 /*
+ * A "hashKey" other than the client address is read from each request's
+ * head, while m still points into cin. A request without it goes round robin.
+ */
+static void
+request_hash_key(struct session *s, const struct http_msg *m)
+{
+	const struct hashkey *k = &s->px->conf->hash_key;
+	struct http_str v;
+
+	if (k->kind == 0 || k->kind == HASHKEY_CLIENT_IP)
+		return;
+	if ((s->pick.has_key = hashkey_get(k, m, &v)) != 0)
+		s->pick.key = balance_key(s->px->lb, v.p, v.len);
+	else
+		log_debug("%s: request without its hash key, round robin", s->client_ip);
+}
+
+/*
+ * "sticky": the backend the request's cookie names, if any, for the pick;
+ * the cookie is then taken out of m (before it is rewritten) unless kept.
+ */
+static void
+request_sticky(struct session *s, struct http_msg *m)
+{
+	const struct conf_sticky *st = &s->px->conf->sticky;
+	uint64_t id;
+	int b;
+
+	s->pick.has_sticky = 0;
+	if (st->cookie == NULL)
+		return;
+	s->pick.sticky_wait = s->px->conf->queue.max > 0;
+	if (sticky_get(st, m, &id) && (b = balance_backend_by_id(s->px->lb, id)) >= 0) {
+		s->pick.has_sticky = 1;
+		s->pick.sticky = (unsigned)b;
+	}
+	if (!st->keep_in_request)
+		sticky_strip(st, m);
+}
+
+/*
  * The client address for hashing and logs: the socket's (or the PROXY
  * header's), unless that is a trusted proxy: then the rightmost address of
  * X-Forwarded-For that is not one (xff.h), for this request only.
@@ -761,6 +948,7 @@ session_client_from_xff(struct session *s, const struct http_msg *m)
 		net_addr_host(sa, s->client_ip, sizeof(s->client_ip));
 	}
 	s->pick.key = balance_client_key(s->px->lb, sa);
+	s->pick.has_key = 1;
 }
 
 /* "monitor": rondo answers its path itself (monitor.h), never a backend; then closes. */
@@ -864,6 +1052,8 @@ request_start(struct session *s)
 	buf_reset(s->sin);
 	if (s->trusted)
 		session_client_from_xff(s, m);
+	request_hash_key(s, m);
+	request_sticky(s, m);
 	if (px->conf->monitor_path[0] != '\0' && monitor_match(px->conf, m)) {
 		request_answer_monitor(s, m);
 		return;
@@ -1061,6 +1251,11 @@ response_rewrite(struct session *s, const struct http_msg *m)
 	size_t before = buf_len(s->rsh);
 
 	if (rewrite_response(s->rsh, m, &rs) == -1)
+		return -1;
+	/* "sticky": a final response from a backend the cookie did not choose names it. */
+	if (c->sticky.cookie != NULL && !s->pick.stuck && m->status >= 200 &&
+	    sticky_set_cookie(s->rsh, &c->sticky, balance_backend_id(s->px->lb, s->backend),
+	    s->cc.tls != NULL) == -1)
 		return -1;
 	s->rsh_head += buf_len(s->rsh) - before;	/* heads come before any body in rsh */
 	return 0;
@@ -1599,6 +1794,11 @@ client_read(struct session *s)
 				conn_shutdown(&s->up->conn);
 			return;
 		}
+		if (s->queued) {
+			log_info("%s: client left the queue", s->client_ip);
+			session_close(s);
+			return;
+		}
 		if (n == 0 && !s->local && (s->rq == RQ_DONE || (s->rq == RQ_BODY && s->rq_all_in))) {
 			/* The request is in: a half-closed client still gets its answer. */
 			s->c_eof = 1;
@@ -1890,6 +2090,17 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	double left;
 
 	s->px->now = clock_mono();
+	if (s->queued) {
+		left = s->q_since + MS(s->px->conf->queue.timeout_ms) - s->px->now;
+		if (left > 0.) {
+			session_arm(s, left);
+			return;
+		}
+		queue_expired(s);
+		if (s->cfd != -1)
+			session_update_io(s);
+		return;
+	}
 	left = session_last(s) + s->timeout - s->px->now;
 	if (left > 0.) {
 		session_arm(s, left < s->timeout ? left : s->timeout);	/* progress since */
@@ -1966,6 +2177,7 @@ session_close(struct session *s)
 
 	if (s->cfd == -1)
 		return;
+	session_dequeue(s);
 	session_log(s);
 	session_drop_upstream(s, 0);
 	if (s->kept != NULL) {
@@ -2008,6 +2220,7 @@ session_set_peer(struct session *s, const struct sockaddr *peer)
 	memcpy(&s->peer, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 	    sizeof(struct sockaddr_in));
 	s->pick.key = balance_client_key(s->px->lb, peer);
+	s->pick.has_key = 1;
 	if (peer->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, s->conn_ip,
 		    sizeof(s->conn_ip));
@@ -2107,6 +2320,9 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
+	ev_init(&px->queue_w, queue_cb);
+	px->queue_w.repeat = QUEUE_POLL;
+	px->queue_w.data = px;
 	if (c->tls.enabled && c->tls.redirect_http)
 		px->redirect_port = net_addr_port(&c->tls.listen);
 	return px;
@@ -2161,6 +2377,7 @@ proxy_free(struct proxy *px)
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
+	ev_timer_stop(px->loop, &px->queue_w);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);

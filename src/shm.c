@@ -34,6 +34,8 @@ shm_create(const struct conf *c, unsigned nworkers, char *err, size_t errlen)
 		snprintf(seg->backends[i].name, sizeof(seg->backends[i].name), "%s",
 		    c->backends[i].url);
 		atomic_init(&seg->backends[i].up, 1);
+		seg->backends[i].conf_weight = c->backends[i].weight != 0 ? c->backends[i].weight : 1;
+		atomic_init(&seg->backends[i].accept, SHM_RAMP_ONE);
 	}
 	return seg;
 }
@@ -55,12 +57,16 @@ shm_seal(struct shm_seg *seg)
 		(void)mprotect(seg, SHM_HEADER_SIZE, PROT_READ);
 }
 
+static void shm_accept_update(struct shm_seg *seg);
+
 void
 shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 {
 	uint32_t i, j;
 
 	for (i = 0; i < seg->nbackends; i++) {
+		/* A backend the reload adds comes into service now (slowStart). */
+		atomic_store(&seg->backends[i].up_since_ms, shm_now_ms());
 		for (j = 0; j < old->nbackends; j++) {
 			if (strcmp(seg->backends[i].name, old->backends[j].name) != 0)
 				continue;
@@ -71,12 +77,48 @@ shm_carry_health(struct shm_seg *seg, const struct shm_seg *old)
 			atomic_store(&n->checked, atomic_load(&o->checked));
 			atomic_store(&n->down_until_ms, atomic_load(&o->down_until_ms));
 			atomic_store(&n->drain, atomic_load(&o->drain));
+			atomic_store(&n->up_since_ms, atomic_load(&o->up_since_ms));
+			/* A run-time weight stays unless the configuration changed that weight. */
+			if (o->conf_weight == n->conf_weight)
+				atomic_store(&n->weight, atomic_load(&o->weight));
 			break;
 		}
 	}
 	/* An instance drained by the admin stays so over a reload. */
 	shm_monitor_set(seg, SHM_MONITOR_DRAIN, (shm_monitor(old) & SHM_MONITOR_DRAIN) != 0);
 	stats_carry(seg, old);
+	shm_accept_update(seg);
+}
+
+void
+shm_backend_set_weight(struct shm_seg *seg, unsigned i, unsigned weight)
+{
+	atomic_store(&seg->backends[i].weight, weight);
+	shm_accept_update(seg);
+}
+
+/* Every backend's accept from the run-time weights. */
+static void
+shm_accept_update(struct shm_seg *seg)
+{
+	uint64_t best_num = 0, best_den = 1, num, den, a;
+	uint32_t k;
+
+	/* The largest run-time / configured ratio takes every turn; the others in proportion. */
+	for (k = 0; k < seg->nbackends; k++) {
+		num = shm_backend_weight(seg, k);
+		den = seg->backends[k].conf_weight;
+		if (num * best_den > best_num * den) {
+			best_num = num;
+			best_den = den;
+		}
+	}
+	for (k = 0; k < seg->nbackends && best_num != 0; k++) {
+		num = shm_backend_weight(seg, k);
+		den = seg->backends[k].conf_weight;
+		a = (num * best_den * SHM_RAMP_ONE + best_num * den / 2) / (best_num * den);
+		atomic_store(&seg->backends[k].accept, (uint32_t)(a < 1 ? 1 : a));
+	}
 }
 
 const double shm_latency_bounds_ms[SHM_LATENCY_BUCKETS] = {

@@ -12,10 +12,12 @@
  *   check_*                    the health child (stats_health_probe)
  *   wactive[w]                 worker slot w (and the master once w died)
  *   responses, latency         every worker, relaxed atomic adds
- *   drain                      the master (admin requests)
+ *   drain, weight, accept      the master (admin requests)
  *   monitor                    the master (admin requests, SIGQUIT with stopGrace)
  *   fails, down_until_ms       workers (passive health); the health child clears down_until_ms
- *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare)
+ *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare);
+ *                              its q_* fields also the master, once it died
+ *   q_tickets, q_len           every worker, atomic adds (the queue, queue.h)
  *   base                       the master, before the workers start (stats_carry)
  *   generation                 the master
  *
@@ -39,11 +41,13 @@
 #include "stats.h"
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 5
+#define SHM_LAYOUT_VERSION 6
 #define SHM_HEADER_SIZE 4096		/* the header's own page, read-only once sealed */
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
 #define SHM_LATENCY_BUCKETS 12		/* see shm_latency_bounds_ms */
+#define SHM_RAMP_ONE 1024		/* shm_backend_ramp: the whole weight */
+#define SHM_RAMP_MIN 102		/* about 10%: where a slow start begins */
 
 /* Bits of shm_seg.monitor: why this instance tells the layer in front it is not ready. */
 #define SHM_MONITOR_DRAIN	0x1u	/* POST /instance/drain (until /instance/ready) */
@@ -63,6 +67,12 @@ struct shm_backend {
 	_Atomic uint64_t latency_sum_us;	/* sum of those times (workers) */
 	_Atomic uint32_t fails;		/* failures in a row, for maxFails (workers) */
 	_Atomic uint64_t down_until_ms;	/* passive health: out until then, shm_now_ms (workers, health) */
+	_Atomic uint64_t up_since_ms;	/* came back up then (shm_now_ms), for slowStart; 0: never
+					   went (health, master) */
+	uint32_t conf_weight;		/* its weight in the configuration (1..1000) */
+	_Atomic uint32_t weight;	/* set at run time (admin), 0: conf_weight (master) */
+	_Atomic uint32_t accept;	/* of its rotation turns, those it takes, in 1/SHM_RAMP_ONE:
+					   its run-time weight against the others' (master) */
 	STATS_BACKEND_COUNTERS(STATS_FIELD)	/* stats.h: requests, failures (workers), checks... (health) */
 	STATS_BACKEND_CLASSES(STATS_CLASS_FIELD)	/* responses by class (workers) */
 } __attribute__((aligned(64)));
@@ -71,8 +81,11 @@ struct shm_worker {
 	_Atomic uint32_t sessions;	/* client connections open now */
 	_Atomic uint32_t incoming;	/* connections handed to it, not yet taken (others add, it subtracts) */
 	_Atomic uint32_t quitting;	/* it drains: hand it nothing more (seq_cst with incoming) */
+	_Atomic uint64_t q_first;	/* ticket of its first queued request, 0: none (queue.h) */
+	_Atomic uint32_t q_waiting;	/* its requests in the queue (the master clears them) */
 	STATS_WORKER_COUNTERS(STATS_FIELD)	/* stats.h: accepted, requests */
 	STATS_WORKER_TLS(STATS_FIELD)		/* stats.h: TLS handshakes and failures */
+	STATS_WORKER_QUEUE(STATS_FIELD)		/* stats.h: the queue */
 	STATS_WORKER_CLASSES(STATS_CLASS_FIELD)	/* local responses by class */
 } __attribute__((aligned(64)));
 
@@ -84,6 +97,8 @@ struct shm_seg {
 	uint32_t nbackends;
 	uint32_t nworkers;		/* workers of this generation */
 	_Atomic uint64_t rr __attribute__((aligned(SHM_HEADER_SIZE)));	/* round-robin counter */
+	_Atomic uint64_t q_tickets __attribute__((aligned(64)));	/* queue tickets given (queue.h) */
+	_Atomic uint32_t q_len;		/* requests in the queue, all workers */
 	_Atomic uint32_t monitor __attribute__((aligned(64)));	/* SHM_MONITOR_* (master) */
 	struct shm_worker workers[SHM_MAX_WORKERS];
 	struct shm_worker base;		/* counters of the generations before (carried; master) */
@@ -159,6 +174,54 @@ static inline void
 shm_backend_set_up(struct shm_seg *seg, unsigned i, int up)
 {
 	atomic_store_explicit(&seg->backends[i].up, up ? 1u : 0u, memory_order_release);
+}
+
+/*
+ * Sets the run-time weight of backend i (1..1000, or 0: back to its
+ * configured weight) and what every backend takes of its rotation turns
+ * (accept): its run-time weight over its configured one, against the
+ * largest such ratio, so that rotations built from the configured weights
+ * share requests by the run-time ones. Master only.
+ */
+void shm_backend_set_weight(struct shm_seg *seg, unsigned i, unsigned weight);
+
+/* The weight backend i has now: set at run time, else configured. */
+static inline unsigned
+shm_backend_weight(const struct shm_seg *seg, unsigned i)
+{
+	unsigned w = atomic_load_explicit(&seg->backends[i].weight, memory_order_relaxed);
+
+	return w != 0 ? w : seg->backends[i].conf_weight;
+}
+
+/*
+ * How much of its weight backend i has at <now> (shm_now_ms) under a slow
+ * start of slow_ms, in 1/SHM_RAMP_ONE: from SHM_RAMP_MIN when it came back
+ * (up_since_ms, or the end of its passive-health timeout, whichever is
+ * later) to SHM_RAMP_ONE. A backend that never came back does not ramp.
+ */
+static inline unsigned
+shm_backend_ramp(const struct shm_seg *seg, unsigned i, uint64_t slow_ms, uint64_t now)
+{
+	uint64_t start, until;
+
+	if (slow_ms == 0)
+		return SHM_RAMP_ONE;
+	start = atomic_load_explicit(&seg->backends[i].up_since_ms, memory_order_relaxed);
+	until = atomic_load_explicit(&seg->backends[i].down_until_ms, memory_order_relaxed);
+	if (until <= now && until > start)
+		start = until;
+	if (start == 0 || now >= start + slow_ms)
+		return SHM_RAMP_ONE;
+	return SHM_RAMP_MIN + (unsigned)((SHM_RAMP_ONE - SHM_RAMP_MIN) *
+	    (now > start ? now - start : 0) / slow_ms);
+}
+
+/* Backend i comes back into service now: its slow start begins (pool_ramp). */
+static inline void
+shm_backend_ramp_from_now(struct shm_seg *seg, unsigned i)
+{
+	atomic_store_explicit(&seg->backends[i].up_since_ms, shm_now_ms(), memory_order_relaxed);
 }
 
 /* The SHM_MONITOR_* bits set now (workers read them on each monitor request). */

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "conf.h"
+#include "pool.h"
+#include "queue.h"
 #include "shm.h"
 #include "stats.h"
 
@@ -104,6 +106,7 @@ stats_carry(struct shm_seg *seg, const struct shm_seg *old)
 		    offsetof(struct shm_worker, f) + k * sizeof(uint64_t)));
 	STATS_WORKER_COUNTERS(STATS_CARRY)
 	STATS_WORKER_TLS(STATS_CARRY)
+	STATS_WORKER_QUEUE(STATS_CARRY)
 	STATS_WORKER_CLASSES(STATS_CARRY_CLASSES)
 #undef STATS_CARRY
 #undef STATS_CARRY_CLASSES
@@ -180,6 +183,21 @@ stats_classes_total(const struct shm_seg *seg, size_t off, unsigned long long v[
 		v[k] = stats_worker_total(seg, off + k * sizeof(uint64_t));
 }
 
+/* The part of its weight backend i has now (slowStart, for the policies that ramp). */
+static unsigned
+stats_ramp(const struct conf *c, const struct shm_seg *seg, unsigned i)
+{
+	if (c->policy == NULL || !(c->policy->flags & LB_RAMPS))
+		return SHM_RAMP_ONE;
+	return shm_backend_ramp(seg, i, c->slow_start_ms, shm_now_ms());
+}
+
+static double
+stats_effective_weight(const struct conf *c, const struct shm_seg *seg, unsigned i)
+{
+	return (double)shm_backend_weight(seg, i) * stats_ramp(c, seg, i) / SHM_RAMP_ONE;
+}
+
 size_t
 stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct stats_info *in,
     char *buf, size_t buflen)
@@ -195,6 +213,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	    "\"last_reload_successful\":%s,\"listen\":", PACKAGE_VERSION, in->now - in->started,
 	    in->generation, in->reload_ok ? "true" : "false");
 	out_quoted(&o, c->listen_name);
+	out_printf(&o, ",\"queue_length\":%u", queue_length(seg));
 #define STATS_JSON(f, metric, scale, help, col)					\
 	out_printf(&o, ",\"" #f "\":%llu", stats_worker_total(seg, offsetof(struct shm_worker, f)));
 #define STATS_JSON_CLASSES(f, ...)						\
@@ -203,6 +222,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	out_classes(&o, v);
 	STATS_WORKER_COUNTERS(STATS_JSON)
 	STATS_WORKER_TLS(STATS_JSON)
+	STATS_WORKER_QUEUE(STATS_JSON)
 	STATS_WORKER_CLASSES(STATS_JSON_CLASSES)
 #undef STATS_JSON
 #undef STATS_JSON_CLASSES
@@ -221,6 +241,9 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 		    atomic_load(&b->checked) ? "true" : "false",
 		    (long long)atomic_load(&b->active),
 		    (double)atomic_load(&b->last_check_us) / 1000.);
+		out_printf(&o, ",\"weight\":%u", shm_backend_weight(seg, i));
+		if (stats_ramp(c, seg, i) < SHM_RAMP_ONE)
+			out_printf(&o, ",\"effectiveWeight\":%.3f", stats_effective_weight(c, seg, i));
 #define STATS_JSON(f, ...)	out_printf(&o, ",\"" #f "\":%llu", (unsigned long long)stats_load(&b->f));
 #define STATS_JSON_CLASSES(f, ...)						\
 	stats_classes_load(b->f, v);						\
@@ -245,6 +268,7 @@ stats_status_json(const struct conf *c, const struct shm_seg *seg, const struct 
 	out_classes(&o, v);
 		STATS_WORKER_COUNTERS(STATS_JSON)
 		STATS_WORKER_TLS(STATS_JSON)
+		STATS_WORKER_QUEUE(STATS_JSON)
 		STATS_WORKER_CLASSES(STATS_JSON_CLASSES)
 #undef STATS_JSON
 #undef STATS_JSON_CLASSES
@@ -324,6 +348,18 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 		out_backend(&o, "rondo_backend_requests_in_flight", &seg->backends[i], NULL);
 		out_printf(&o, "%lld\n", (long long)atomic_load(&seg->backends[i].active));
 	}
+	out_family(&o, "rondo_backend_weight", "gauge",
+	    "The backend's weight: configured, or set through the admin interface.");
+	for (i = 0; i < seg->nbackends; i++) {
+		out_backend(&o, "rondo_backend_weight", &seg->backends[i], NULL);
+		out_printf(&o, "%u\n", shm_backend_weight(seg, i));
+	}
+	out_family(&o, "rondo_backend_effective_weight", "gauge",
+	    "The weight the backend has now: less while its slow start ramps.");
+	for (i = 0; i < seg->nbackends; i++) {
+		out_backend(&o, "rondo_backend_effective_weight", &seg->backends[i], NULL);
+		out_printf(&o, "%.3f\n", stats_effective_weight(c, seg, i));
+	}
 	out_family(&o, "rondo_backend_health_check_last_seconds", "gauge",
 	    "How long the last health check probe of the backend took.");
 	for (i = 0; i < seg->nbackends; i++) {
@@ -381,6 +417,9 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 	for (i = 0; i < seg->nworkers; i++)
 		out_printf(&o, "rondo_client_connections_open{worker=\"%u\"} %u\n", i + 1,
 		    atomic_load(&seg->workers[i].sessions));
+	out_family(&o, "rondo_queue_length", "gauge",
+	    "Requests waiting in the queue for a backend, all workers.");
+	out_printf(&o, "rondo_queue_length %u\n", queue_length(seg));
 #define STATS_METRIC(f, metric, scale, help, col)				\
 	out_family(&o, metric, "counter", help);				\
 	if ((scale) == 1)							\
@@ -397,6 +436,7 @@ stats_metrics(const struct conf *c, const struct shm_seg *seg, const struct stat
 		    k * sizeof(uint64_t)));
 	STATS_WORKER_COUNTERS(STATS_METRIC)
 	STATS_WORKER_TLS(STATS_METRIC)
+	STATS_WORKER_QUEUE(STATS_METRIC)
 	STATS_WORKER_CLASSES(STATS_METRIC_CLASSES)
 #undef STATS_METRIC
 #undef STATS_METRIC_CLASSES

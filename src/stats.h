@@ -54,6 +54,16 @@
 	X(spliced_bytes, "rondo_spliced_bytes_total", 1,			\
 	    "Body bytes relayed with splice(2), both ways (never copied through rondo).", "SPLICED")
 
+/* Queue counters of each worker slot, as STATS_WORKER_COUNTERS ("rondo -s" shows them with a queue). */
+#define STATS_WORKER_QUEUE(X)							\
+	X(queued, "rondo_queued_requests_total", 1,				\
+	    "Requests that waited in the queue for a backend.", "QUEUED")	\
+	X(queue_time_us, "rondo_queue_wait_seconds_total", 1e6,			\
+	    "Time requests spent in the queue.", "QUEUE-US")			\
+	X(queue_rejected, "rondo_queue_rejected_total", 1,			\
+	    "Requests refused with 503: the queue was full or they waited too long.", \
+	    "Q-REJECT")
+
 /* TLS counters of each worker slot, as STATS_WORKER_COUNTERS ("rondo -s" shows them with TLS on). */
 #define STATS_WORKER_TLS(X)							\
 	X(tls_handshakes, "rondo_tls_handshakes_total{listener=\"tls\"}", 1,	\

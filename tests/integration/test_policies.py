@@ -342,6 +342,258 @@ def killed_backend_shared_evenly(ctx):
         r.stop()
         bs[1].start()
 
+def second_rondo(ctx, conf, name):
+    """A second instance beside the first, with its own config and log files."""
+    r = lib.Rondo(ctx, conf)
+    r.conf_path = os.path.join(ctx.tmpdir, name + ".json")
+    r.log_path = os.path.join(ctx.tmpdir, name + ".log")
+    ctx.rondos.append(r)
+    return r.start()
+
+
+@suite.test
+def hash_header_same_everywhere(ctx):
+    """hash on a header: each key always on one backend, whichever worker
+    takes the connection; a second rondo with the servers in another order
+    (written differently) sends every key to the same backend."""
+    bs = ctx.backends_n(4)
+    extra = {"hashKey": "header:X-User", "hashSeed": "test-fleet"}
+    r = start(ctx, bs, "hash", **extra)
+    servers = [b.url + "/" for b in reversed(bs)]     # other order, other spelling
+    r2 = second_rondo(ctx, policy_config(bs, "hash", servers=servers, **extra), "second")
+    lib.warm_up(r2, [b.name for b in bs])
+    keys = ["user-%d" % i for i in range(20)]
+    home = {}
+    for k in keys:
+        seen = set()
+        for _ in range(6):      # fresh connections: either worker may take each
+            resp = r.get("/", headers=[("X-User", k)])
+            expect_eq(resp.status, 200, "status for %s" % k)
+            seen.add(resp.header("X-Backend"))
+        expect(len(seen) == 1, "key %s went to %s", k, sorted(seen))
+        home[k] = seen.pop()
+    expect(len(set(home.values())) >= 3, "20 keys over 4 backends: %s", home)
+    for k in keys:
+        for _ in range(3):
+            expect_eq(r2.get("/", headers=[("X-User", k)]).header("X-Backend"), home[k],
+                      "backend of %s in the second rondo" % k)
+    # Without the header: round robin over all of them.
+    counts = count_backends(r, 40)
+    expect(len(counts) == 4, "requests without the key went to %s", counts)
+
+
+def sticky_cookie(resp, name="RONDOSRV"):
+    """The value of the sticky cookie a response sets, and its attributes; (None, None) if none."""
+    for v in resp.header_all("Set-Cookie"):
+        if v.startswith(name + "="):
+            first, _, attrs = v.partition(";")
+            return first.split("=", 1)[1], attrs
+    return None, None
+
+
+@suite.test
+def sticky_cookie_keeps_and_moves(ctx):
+    """sticky: the cookie of the first response keeps 50 requests (on fresh
+    connections, to either worker) on one backend, is not forwarded, and
+    moves to another backend, with a new cookie, when that one is killed."""
+    bs = ctx.backends_n(3)
+    r = start(ctx, bs, "round-robin", sticky={"cookie": "RONDOSRV", "maxAge": "1h"})
+    first = r.get("/")
+    expect_eq(first.status, 200, "first status")
+    value, attrs = sticky_cookie(first)
+    expect(value is not None and len(value) == 16, "Set-Cookie of the first response: %s",
+           first.header_all("Set-Cookie"))
+    expect("127.0.0.1" not in value and str(bs[0].port) not in value, "cookie %r", value)
+    for a in ("Path=/", "Max-Age=3600", "HttpOnly", "SameSite=Lax"):
+        expect(a in attrs, "attribute %s in %r", a, attrs)
+    expect("Secure" not in attrs, "Secure over plain HTTP: %r", attrs)
+    home = first.header("X-Backend")
+    cookie = [("Cookie", "a=1; RONDOSRV=%s; b=2" % value)]
+    for i in range(50):
+        resp = r.get("/", headers=cookie)
+        expect_eq(resp.header("X-Backend"), home, "backend of sticky request %d" % i)
+        expect_eq(sticky_cookie(resp)[0], None, "cookie set again on request %d" % i)
+    sent = [v for k, v in r.get("/headers", headers=cookie).json()["headers"] if k.lower() == "cookie"]
+    expect_eq(sent, ["a=1; b=2"], "Cookie the backend got")
+    # A forged value is ignored: the policy picks, and a real cookie is set.
+    resp = r.get("/", headers=[("Cookie", "RONDOSRV=0123456789abcdef")])
+    expect(sticky_cookie(resp)[0] not in (None, "0123456789abcdef"), "cookie after a forged one")
+
+    victim = next(b for b in bs if b.name == home)
+    mark = r.mark()
+    victim.kill()
+    r.wait_log(down_rx(victim.port), 5 * lib.SLOW, since=mark)
+    resp = r.get("/", headers=cookie)
+    expect_eq(resp.status, 200, "status once the sticky backend is down")
+    moved = resp.header("X-Backend")
+    expect(moved != home, "still sent to the dead backend %s", home)
+    value2, _ = sticky_cookie(resp)
+    expect(value2 is not None and value2 != value, "new cookie %r (old %r)", value2, value)
+    for i in range(10):
+        expect_eq(r.get("/", headers=[("Cookie", "RONDOSRV=%s" % value2)]).header("X-Backend"),
+                  moved, "backend of the new cookie, request %d" % i)
+
+
+def status(aaddr):
+    resp = lib.admin_request(aaddr, "GET", "/status")
+    expect_eq(resp.status, 200, "admin /status")
+    return resp.json()
+
+
+def timed_get(r, path, results, lock, i):
+    """GET path, appending (i, status, seconds since the start, headers, body) to results."""
+    t0 = time.monotonic()
+    try:
+        resp = r.get(path, timeout=30)
+        out = (i, resp.status, time.monotonic() - t0, resp, resp.body)
+    except Exception as e:      # noqa: BLE001
+        out = (i, None, time.monotonic() - t0, None, str(e).encode())
+    with lock:
+        results.append(out)
+
+
+@suite.test
+def queue_first_come_first_served(ctx):
+    """queue: with maxConnections 1 on two backends, 6 concurrent slow
+    requests all succeed, answered in the order they came."""
+    bs = ctx.backends_n(2)
+    servers = [{"url": b.url, "maxConnections": 1} for b in bs]
+    aaddr = ("127.0.0.1", lib.free_port())
+    r = start(ctx, bs, "round-robin", servers, queue={"max": 10, "timeout": "20s"},
+              admin=lib.admin_conf(aaddr, None))
+    results, lock, threads = [], threading.Lock(), []
+    start_t = time.monotonic()
+    for i in range(6):
+        t = threading.Thread(target=timed_get, args=(r, "/delay?ms=700", results, lock, i),
+                             daemon=True)
+        t.start()
+        threads.append(t)
+        time.sleep(0.15)        # a known order of arrival
+    for t in threads:
+        t.join(30 * lib.SLOW)
+    expect_eq(sorted(st for _, st, _, _, _ in results), [200] * 6, "statuses of the 6 requests")
+    done = {i: start_t + 0.15 * i + took for i, _, took, _, _ in results}
+    order = sorted(done, key=done.get)
+    expect_eq(order, list(range(6)), "order of the answers (ends %s)" %
+              ["%.2f" % (done[i] - start_t) for i in range(6)])
+    st = status(aaddr)
+    expect_eq((st["queued"], st["queue_rejected"], st["queue_length"]), (4, 0, 0),
+              "queued, rejected and waiting in /status")
+    expect(st["queue_time_us"] > 4 * 300000, "time queued %d us", st["queue_time_us"])
+    metrics = lib.admin_request(aaddr, "GET", "/metrics").body.decode()
+    expect("rondo_queue_length 0\n" in metrics and "rondo_queued_requests_total 4\n" in metrics,
+           "queue metrics in:\n%s", metrics)
+
+
+@suite.test
+def queue_timeout_503(ctx):
+    """A request that waits longer than queue.timeout gets 503 with Retry-After: 1."""
+    bs = ctx.backends_n(2)
+    servers = [{"url": b.url, "maxConnections": 1} for b in bs]
+    aaddr = ("127.0.0.1", lib.free_port())
+    r = start(ctx, bs, "round-robin", servers, queue={"max": 10, "timeout": "300ms"},
+              admin=lib.admin_conf(aaddr, None))
+    results, lock, threads = [], threading.Lock(), []
+    for i in range(2):
+        t = threading.Thread(target=timed_get, args=(r, "/delay?ms=2500", results, lock, i),
+                             daemon=True)
+        t.start()
+        threads.append(t)
+    lib.wait_until(lambda: sum(b["active"] for b in status(aaddr)["backends"]) == 2,
+                   5 * lib.SLOW, "both backends busy")
+    t0 = time.monotonic()
+    resp = r.get("/")
+    took = time.monotonic() - t0
+    expect_eq(resp.status, 503, "status after the queue timeout")
+    expect_eq(resp.header("Retry-After"), "1", "Retry-After")
+    expect(0.25 <= took < 2.0 * lib.SLOW, "the 503 came after %.2fs", took)
+    for t in threads:
+        t.join(30 * lib.SLOW)
+    expect_eq(sorted(st for _, st, _, _, _ in results), [200, 200], "the two slow requests")
+    expect_eq(status(aaddr)["queue_rejected"], 1, "queue_rejected in /status")
+
+
+@suite.test
+def slow_start_ramps_a_backend_back(ctx):
+    """slowStart: a backend back up gets a small share at first, its whole
+    share once the ramp is over; at start, no ramp."""
+    bs = ctx.backends_n(2)
+    r = start(ctx, bs, "round-robin", slowStart="3s")
+    expect_halves(count_backends(r, 60), ["b1", "b2"], "at start (no ramp)")
+    mark = r.mark()
+    bs[1].kill()
+    r.wait_log(down_rx(bs[1].port), 5 * lib.SLOW, since=mark)
+    mark = r.mark()
+    bs[1].start()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % bs[1].port, 5 * lib.SLOW, since=mark)
+    up_at = time.monotonic()
+    early = count_backends(r, 40)
+    took = time.monotonic() - up_at
+    expect(took < 1.5, "40 requests took %.2fs: too slow to see the ramp", took)
+    expect(early.get("b2", 0) <= 10, "b2 got %s of 40 in its first %.2fs", early.get("b2", 0), took)
+    lib.wait_until(lambda: time.monotonic() >= up_at + 3.2, 5, "the end of the 3s ramp")
+    expect_halves(count_backends(r, 60), ["b1", "b2"], "after the ramp")
+
+
+def admin_post(aaddr, path, body, token=lib.ADMIN_TOKEN):
+    """A POST with a body to the admin interface."""
+    headers = [("Authorization", "Bearer " + token)] if token else []
+    with lib.Client(aaddr, timeout=5) as c:
+        return c.request("POST", path, headers=headers, body=body, host="%s:%d" % aaddr)
+
+
+@suite.test
+def runtime_weight(ctx):
+    """POST /backends/<id>/weight: the share follows, /status and rondo -s
+    show it, a reload keeps it unless the configuration changes that
+    server's weight."""
+    bs = ctx.backends_n(2)
+    aaddr = ("127.0.0.1", lib.free_port())
+    servers = [{"url": b.url, "weight": 1} for b in bs]
+    r = start(ctx, bs, "weighted-round-robin", servers, admin=lib.admin_conf(aaddr))
+    b2 = "127.0.0.1:%d" % bs[1].port
+
+    def post(body, token=lib.ADMIN_TOKEN):
+        return admin_post(aaddr, "/backends/%s/weight" % b2, body, token)
+
+    def weight_of(st, name):
+        return [x for x in st["backends"] if x["name"] == name][0]["weight"]
+
+    expect_eq(post(b'{"weight": 4}', token=None).status, 401, "POST without the token")
+    for bad in (b'{"weight": 0}', b'{"weight": 1001}', b'{"weight": "4"}', b'{"w": 4}', b'4'):
+        expect_eq(post(bad).status, 400, "POST %r" % bad)
+    resp = post(b'{"weight": 4}')
+    expect_eq(resp.status, 200, "POST weight 4 (%r)" % resp.body)
+    expect_eq(weight_of(status(aaddr), b2), 4, "weight in /status")
+    counts = count_backends(r, 100)
+    expect(70 <= counts.get("b2", 0) <= 90, "weights 1 and 4 over 100 requests: %s", counts)
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", "ctl.json"], config=r.config, name="ctl.json")
+    expect_eq(rc, 0, "rondo -s status (%s)" % err)
+    line = [l for l in out.splitlines() if l.startswith(b2)]
+    expect(len(line) == 1 and line[0].split()[4] == "4", "rondo -s status:\n%s", out)
+
+    # A reload with the same file keeps it; one that changes this weight replaces it.
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload done, generation 2", 10 * lib.SLOW, since=mark)
+    expect_eq(weight_of(status(aaddr), b2), 4, "weight after a reload")
+    conf = dict(r.config)
+    conf["servers"] = [servers[0], {"url": bs[1].url, "weight": 2}]
+    r.rewrite_config(conf)
+    mark = r.mark()
+    r.signal(signal.SIGHUP)
+    r.wait_log(r"reload done, generation 3", 10 * lib.SLOW, since=mark)
+    expect_eq(weight_of(status(aaddr), b2), 2, "weight once the configuration changed it")
+
+
+@suite.test
+def runtime_weight_refused_by_hash(ctx):
+    bs = ctx.backends_n(2)
+    aaddr = ("127.0.0.1", lib.free_port())
+    ctx.rondo(policy_config(bs, "hash", admin=lib.admin_conf(aaddr)))
+    resp = admin_post(aaddr, "/backends/0/weight", b'{"weight": 4}')
+    expect_eq(resp.status, 409, "POST weight with hash (%r)" % resp.body)
+
 
 @suite.test
 def configtest_policy_errors(ctx):
@@ -350,8 +602,8 @@ def configtest_policy_errors(ctx):
                         {"url": "http://127.0.0.1:%d" % lib.free_port(), "weight": 3}]}
     rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
     expect_eq(rc, 1, "exit status of rondo -t (stderr %r)" % err.strip())
-    expect("config.json: servers[1].weight: weight has no effect with algorithm round-robin; "
-           "use weighted-round-robin" in err, "stderr %r", err)
+    expect("config.json: servers[1].weight: weight has no effect with algorithm round-robin\n"
+           in err, "stderr %r", err)
     conf["algorithm"] = "weighted-round-robin"
     rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
     expect_eq(rc, 0, "exit status of rondo -t (stderr %r)" % err.strip())

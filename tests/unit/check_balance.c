@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -18,20 +19,36 @@
 
 #include "balance.h"
 #include "conf.h"
+#include "policy.h"
+#include "policy/policies.h"
 #include "shm.h"
 
-#define NALGO		(CONF_ALGO_RANDOM_TWO_CHOICES + 1)
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-static struct conf_backend backends[64];
+/* The policies by the names of the configuration, for loop tests. */
+enum { ALGO_RR, ALGO_WRR, ALGO_LC, ALGO_IP_HASH, ALGO_TWO, NALGO };
+static const char *const algo_names[NALGO] = {
+	"round-robin", "weighted-round-robin", "least-connections", "ip-hash", "random-two-choices",
+};
+
+static struct conf_backend backends[256];
 static struct conf conf;
-static const uint8_t key[16] = "0123456789abcdef";
 
 /*
  * A segment for n backends at http://127.0.0.1:5000+i, all up, each of weight
  * 1, unlimited, primary; conf describes them (with round robin). Tests change
- * backends[] and conf.algorithm before lb_for().
+ * backends[] before lb_for().
  */
+/* Fills b from url as the configuration would (an IP literal: nothing to resolve), weight 1. */
+static void
+url_backend(struct conf_backend *b, const char *url)
+{
+	char err[256];
+
+	ck_assert_msg(conf_parse_url(url, b, err, sizeof(err)) == 0, "%s: %s", url, err);
+	b->weight = 1;
+}
+
 static struct shm_seg *
 seg_with(size_t n)
 {
@@ -42,8 +59,8 @@ seg_with(size_t n)
 
 	memset(backends, 0, sizeof(backends));
 	for (i = 0; i < n; i++) {
-		snprintf(backends[i].url, sizeof(backends[i].url), "http://127.0.0.1:%zu", 5000 + i);
-		backends[i].weight = 1;
+		snprintf(err, sizeof(err), "http://127.0.0.1:%zu", 5000 + i);
+		url_backend(&backends[i], err);
 	}
 	seg = shm_create(&c, 2, err, sizeof(err));
 	ck_assert_msg(seg != NULL, "%s", err);
@@ -53,11 +70,11 @@ seg_with(size_t n)
 
 /* Picks for a request that tried nothing yet, releasing at once. */
 static int
-pick(struct shm_seg *seg, const struct balance_tried *tried)
+pick(struct shm_seg *seg, const struct pick_tried *tried)
 {
-	struct balance_ctx ctx = { .worker = 0 };
+	struct pick_ctx ctx = { .worker = 0 };
 	char err[128];
-	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
+	struct lb *lb = balance_new(&conf, err, sizeof(err));
 	int b;
 
 	ck_assert_msg(lb != NULL, "%s", err);
@@ -132,7 +149,7 @@ START_TEST(test_none_healthy)
 
 	shm_backend_set_up(seg, 0, 0);
 	shm_backend_set_up(seg, 1, 0);
-	ck_assert_int_eq(pick(seg, NULL), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(pick(seg, NULL), PICK_NONE_HEALTHY);
 	ck_assert_uint_eq(healthy(seg), 0);
 	shm_destroy(seg);
 }
@@ -141,17 +158,17 @@ END_TEST
 START_TEST(test_tried_excluded)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct balance_tried tried;
+	struct pick_tried tried;
 	int i;
 
 	memset(&tried, 0, sizeof(tried));
-	balance_tried_add(&tried, 0);
-	balance_tried_add(&tried, 2);
+	pick_tried_add(&tried, 0);
+	pick_tried_add(&tried, 2);
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(pick(seg, &tried), 1);
-	balance_tried_add(&tried, 1);
-	ck_assert_int_eq(pick(seg, &tried), BALANCE_ALL_TRIED);
-	ck_assert(balance_tried_has(&tried, 2));
+	pick_tried_add(&tried, 1);
+	ck_assert_int_eq(pick(seg, &tried), PICK_ALL_TRIED);
+	ck_assert(pick_tried_has(&tried, 2));
 	shm_destroy(seg);
 }
 END_TEST
@@ -197,9 +214,9 @@ END_TEST
 START_TEST(test_worker_reset)
 {
 	struct shm_seg *seg = seg_with(2);
-	struct balance_ctx ctx = { .worker = 3 };
+	struct pick_ctx ctx = { .worker = 3 };
 	char err[128];
-	struct lb *lb = balance_new(&conf, key, err, sizeof(err));
+	struct lb *lb = balance_new(&conf, err, sizeof(err));
 	int i, b;
 
 	for (i = 0; i < 10; i++) {
@@ -238,13 +255,13 @@ END_TEST
 
 /* The balancer for conf with algorithm a. */
 static struct lb *
-lb_for(enum conf_algorithm a)
+lb_for(int a)
 {
 	char err[128];
 	struct lb *lb;
 
-	conf.algorithm = a;
-	lb = balance_new(&conf, key, err, sizeof(err));
+	conf.policy = policy_find(algo_names[a], NULL);
+	lb = balance_new(&conf, err, sizeof(err));
 	ck_assert_msg(lb != NULL, "%s", err);
 	return lb;
 }
@@ -253,7 +270,7 @@ lb_for(enum conf_algorithm a)
 static int
 take(const struct lb *lb, struct shm_seg *seg, unsigned w)
 {
-	struct balance_ctx ctx = { .worker = w };
+	struct pick_ctx ctx = { .worker = w };
 
 	return balance_pick(lb, seg, &ctx);
 }
@@ -262,7 +279,7 @@ take(const struct lb *lb, struct shm_seg *seg, unsigned w)
 static int
 take_key(const struct lb *lb, struct shm_seg *seg, uint64_t k)
 {
-	struct balance_ctx ctx = { .key = k };
+	struct pick_ctx ctx = { .has_key = 1, .key = k };
 	int b = balance_pick(lb, seg, &ctx);
 
 	if (b >= 0)
@@ -309,7 +326,7 @@ START_TEST(test_wrr_smooth)
 	int i, b;
 
 	backends[0].weight = 5;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	for (i = 0; i < 21; i++) {
 		b = pick_lb(lb, seg);
 		ck_assert_msg(b == want[i % 7], "pick %d: got %d, want %d", i, b, want[i % 7]);
@@ -327,7 +344,7 @@ START_TEST(test_wrr_3_to_1)
 	int i, run = 0, prev = -1;
 
 	backends[0].weight = 3;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	for (i = 0; i < 400; i++) {
 		int b = pick_lb(lb, seg);
 
@@ -351,7 +368,7 @@ START_TEST(test_wrr_reduced)
 	int i;
 
 	backends[0].weight = backends[1].weight = backends[2].weight = 400;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	for (i = 0; i < 9; i++)
 		ck_assert_int_eq(pick_lb(lb, seg), i % 3);
 	balance_free(lb);
@@ -368,7 +385,7 @@ START_TEST(test_wrr_skips_unhealthy)
 	int i;
 
 	backends[0].weight = 5;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	shm_backend_set_up(seg, 0, 0);
 	for (i = 0; i < 700; i++)
 		count[pick_lb(lb, seg)]++;
@@ -398,7 +415,7 @@ START_TEST(test_wrr_across_processes)
 	struct lb *lb;
 
 	backends[0].weight = 5;
-	lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	lb = lb_for(ALGO_WRR);
 	ck_assert_int_eq(pipe(fds), 0);
 	for (p = 0; p < 3; p++) {
 		pid_t pid = fork();
@@ -435,7 +452,7 @@ END_TEST
 START_TEST(test_leastconn_fewest)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	struct lb *lb = lb_for(ALGO_LC);
 	int i;
 
 	balance_acquire(seg, 0, 0);
@@ -470,7 +487,7 @@ START_TEST(test_previous_generation)
 	balance_acquire(old, 0, 0);
 	balance_acquire(old, 1, 1);
 	seg = seg_with(4);		/* the same three URLs and a new one */
-	lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	lb = lb_for(ALGO_LC);
 	for (i = 0; i < 10; i++) {
 		b = pick_lb(lb, seg);
 		ck_assert(b == 0 || b == 1 || b == 2 || b == 3);
@@ -495,16 +512,16 @@ START_TEST(test_previous_generation)
 	seg = seg_with(4);
 	for (i = 0; i < 4; i++)
 		backends[i].max_connections = 1;
-	lb = lb_for(CONF_ALGO_ROUND_ROBIN);
+	lb = lb_for(ALGO_RR);
 	balance_release(old, 0, 0);	/* old: 0 holds 1, 1 holds 1 */
 	balance_set_previous(lb, seg, old);
 	b = take(lb, seg, 0);
 	ck_assert_int_eq(b + take(lb, seg, 0), 5);
 	ck_assert(b == 2 || b == 3);
-	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_release(old, 0, 0);	/* an old request ends */
 	ck_assert_int_eq(take(lb, seg, 0), 0);
-	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_free(lb);
 	shm_destroy(seg);
 	shm_destroy(old);
@@ -515,7 +532,7 @@ END_TEST
 START_TEST(test_leastconn_ties_rotate)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	struct lb *lb = lb_for(ALGO_LC);
 	unsigned count[3] = { 0 };
 	int i, b, prev = -1;
 
@@ -542,7 +559,7 @@ START_TEST(test_leastconn_weighted)
 	int i;
 
 	backends[0].weight = 3;
-	lb = lb_for(CONF_ALGO_LEAST_CONNECTIONS);
+	lb = lb_for(ALGO_LC);
 	for (i = 0; i < 40; i++)
 		ck_assert_int_ge(take(lb, seg, (unsigned)i % 4), 0);
 	ck_assert_int_eq(active(seg, 0), 30);
@@ -567,7 +584,7 @@ END_TEST
 START_TEST(test_two_prefers_less_loaded)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	struct lb *lb = lb_for(ALGO_TWO);
 	unsigned count[3] = { 0 };
 	int i;
 
@@ -583,7 +600,7 @@ START_TEST(test_two_prefers_less_loaded)
 	balance_free(lb);
 	shm_destroy(seg);
 	seg = seg_with(2);
-	lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	lb = lb_for(ALGO_TWO);
 	balance_acquire(seg, 0, 1);
 	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(pick_lb(lb, seg), 0);
@@ -600,7 +617,7 @@ END_TEST
 START_TEST(test_two_balances_held)
 {
 	struct shm_seg *seg = seg_with(4);
-	struct lb *lb = lb_for(CONF_ALGO_RANDOM_TWO_CHOICES);
+	struct lb *lb = lb_for(ALGO_TWO);
 	unsigned count[4] = { 0 };
 	int64_t lo, hi;
 	int i, j;
@@ -628,7 +645,7 @@ END_TEST
 START_TEST(test_hash_stable)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	uint32_t c;
 	int i, b;
 
@@ -646,7 +663,7 @@ END_TEST
 START_TEST(test_hash_distribution)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	unsigned count[5] = { 0 };
 	uint32_t c;
 	int i;
@@ -669,7 +686,7 @@ START_TEST(test_hash_weighted)
 	uint32_t c;
 
 	backends[1].weight = 3;
-	lb = lb_for(CONF_ALGO_IP_HASH);
+	lb = lb_for(ALGO_IP_HASH);
 	for (c = 0; c < 100000; c++)
 		count[take_key(lb, seg, client_key(lb, c))]++;
 	ck_assert_msg(count[0] >= 23000 && count[0] <= 27000, "weight 1: %u of 100000", count[0]);
@@ -682,7 +699,7 @@ END_TEST
 START_TEST(test_hash_backend_down)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	static unsigned char before[100000];
 	unsigned moved_to[5] = { 0 }, orphans = 0;
 	uint32_t c;
@@ -719,8 +736,8 @@ START_TEST(test_hash_backend_removed)
 {
 	static char from[100000][CONF_URL_MAX / 8];
 	struct conf_backend five[5], four[4];
-	struct conf c5 = { .nbackends = 5, .backends = five, .algorithm = CONF_ALGO_IP_HASH };
-	struct conf c4 = { .nbackends = 4, .backends = four, .algorithm = CONF_ALGO_IP_HASH };
+	struct conf c5 = { .nbackends = 5, .backends = five, .policy = &policy_hash };
+	struct conf c4 = { .nbackends = 4, .backends = four, .policy = &policy_hash };
 	struct shm_seg *s5, *s4;
 	struct lb *l5, *l4;
 	unsigned moved = 0, moved_other = 0;
@@ -731,15 +748,15 @@ START_TEST(test_hash_backend_removed)
 	memset(five, 0, sizeof(five));
 	memset(four, 0, sizeof(four));
 	for (i = 0; i < 5; i++) {
-		snprintf(five[i].url, sizeof(five[i].url), "http://10.0.0.%d:8080", i + 1);
-		five[i].weight = 1;
+		snprintf(err, sizeof(err), "http://10.0.0.%d:8080", i + 1);
+		url_backend(&five[i], err);
 	}
 	memcpy(&four[0], &five[0], 2 * sizeof(five[0]));	/* five[2] removed */
 	memcpy(&four[2], &five[3], 2 * sizeof(five[0]));
 	ck_assert_ptr_nonnull(s5 = shm_create(&c5, 1, err, sizeof(err)));
 	ck_assert_ptr_nonnull(s4 = shm_create(&c4, 1, err, sizeof(err)));
-	ck_assert_ptr_nonnull(l5 = balance_new(&c5, key, err, sizeof(err)));
-	ck_assert_ptr_nonnull(l4 = balance_new(&c4, key, err, sizeof(err)));
+	ck_assert_ptr_nonnull(l5 = balance_new(&c5, err, sizeof(err)));
+	ck_assert_ptr_nonnull(l4 = balance_new(&c4, err, sizeof(err)));
 	for (c = 0; c < 100000; c++) {
 		b = take_key(l5, s5, client_key(l5, c));
 		snprintf(from[c], sizeof(from[c]), "%s", five[b].url);
@@ -821,7 +838,7 @@ START_TEST(test_even_k_of_n)
 
 	for (c = 0; c < NELEM(cases); c++) {
 		seg = seg_with(cases[c].n);
-		lb = lb_for((enum conf_algorithm)_i);
+		lb = lb_for(_i);
 		for (i = 0; i < cases[c].n; i++)
 			shm_backend_set_up(seg, (unsigned)i, (cases[c].up >> i) & 1);
 		assert_even(lb, seg, 0, cases[c].up, EVEN_PICKS);
@@ -842,7 +859,7 @@ END_TEST
 START_TEST(test_even_drained)
 {
 	struct shm_seg *seg = seg_with(5);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct lb *lb = lb_for(_i);
 
 	atomic_store(&seg->backends[1].drain, 1);
 	assert_even(lb, seg, 0, 0x1d, EVEN_PICKS);
@@ -860,7 +877,7 @@ START_TEST(test_even_full)
 	struct lb *lb;
 
 	backends[0].max_connections = 1;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	balance_acquire(seg, 1, 0);
 	assert_even(lb, seg, 0, 0x0e, EVEN_PICKS);
 	balance_release(seg, 1, 0);
@@ -877,7 +894,7 @@ START_TEST(test_even_backups)
 	struct lb *lb;
 
 	backends[2].backup = backends[3].backup = backends[4].backup = 1;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	shm_backend_set_up(seg, 0, 0);
 	shm_backend_set_up(seg, 1, 0);
 	shm_backend_set_up(seg, 3, 0);
@@ -894,7 +911,7 @@ START_TEST(test_even_across_processes)
 	unsigned count[5] = { 0 };
 	int fds[2], p, i, st;
 	unsigned char b;
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct lb *lb = lb_for(_i);
 
 	shm_backend_set_up(seg, 1, 0);
 	shm_backend_set_up(seg, 2, 0);
@@ -926,7 +943,7 @@ START_TEST(test_even_across_processes)
 	/* Least connections: a pick may see the other's request in flight. */
 	ck_assert_uint_eq(count[0] + count[3], 300);
 	ck_assert_msg((count[0] >= 149 && count[0] <= 151) ||
-	    (_i == CONF_ALGO_LEAST_CONNECTIONS && count[0] >= 135 && count[0] <= 165),
+	    (_i == ALGO_LC && count[0] >= 135 && count[0] <= 165),
 	    "300 picks over 0 and 3: %u and %u", count[0], count[3]);
 	balance_free(lb);
 	shm_destroy(seg);
@@ -954,7 +971,7 @@ START_TEST(test_wrr_heavy_down)
 		seg = seg_with(5);
 		for (i = 0; i < 5; i++)
 			backends[i].weight = weights[c][i];
-		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		lb = lb_for(ALGO_WRR);
 		shm_backend_set_up(seg, 0, 0);
 		shm_backend_set_up(seg, 1, 0);
 		shm_backend_set_up(seg, 2, 0);
@@ -962,7 +979,7 @@ START_TEST(test_wrr_heavy_down)
 		/* Weights 2 and 1 left: 200 and 100 of 300. */
 		backends[3].weight = 2;
 		balance_free(lb);
-		lb = lb_for(CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+		lb = lb_for(ALGO_WRR);
 		memset(count, 0, sizeof(count));
 		for (i = 0; i < 300; i++)
 			count[pick_lb(lb, seg)]++;
@@ -976,10 +993,350 @@ START_TEST(test_wrr_heavy_down)
 END_TEST
 
 /* ip-hash: when most are down, the clients left over spread over all the rest. */
+/* The backends of two balancers built alone: the URL (normalised) each key goes to. */
+struct hash_pair {
+	struct conf_backend a[8], b[8];
+	struct conf ca, cb;
+	struct shm_seg *sa, *sb;
+	struct lb *la, *lb;
+};
+
+static void
+hash_pair_build(struct hash_pair *h, const char *seed_a, const char *seed_b)
+{
+	/* Same servers, other order, written differently: same normalised URLs. */
+	static const char *const ua[8] = {
+		"http://10.0.0.1", "http://10.0.0.2:8080", "http://10.0.0.3:8080",
+		"http://10.0.0.4:8080", "https://10.0.0.5", "http://[::1]:9000",
+		"http://10.0.0.7:8080", "http://10.0.0.8:8080",
+	};
+	static const char *const ub[8] = {
+		"http://10.0.0.8:8080/", "https://10.0.0.5:443", "http://10.0.0.3:8080",
+		"http://10.0.0.1:80/", "http://[::1]:9000/", "http://10.0.0.7:8080",
+		"http://10.0.0.2:8080", "http://10.0.0.4:8080",
+	};
+	char err[128];
+	int i;
+
+	memset(h, 0, sizeof(*h));
+	for (i = 0; i < 8; i++) {
+		url_backend(&h->a[i], ua[i]);
+		url_backend(&h->b[i], ub[i]);
+	}
+	h->a[1].weight = h->b[6].weight = 3;	/* 10.0.0.2 weighs 3 in both */
+	h->ca = (struct conf){ .nbackends = 8, .backends = h->a, .policy = &policy_hash,
+	    .hash_seed = (char *)seed_a };
+	h->cb = (struct conf){ .nbackends = 8, .backends = h->b, .policy = &policy_hash,
+	    .hash_seed = (char *)seed_b };
+	ck_assert_ptr_nonnull(h->sa = shm_create(&h->ca, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(h->sb = shm_create(&h->cb, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(h->la = balance_new(&h->ca, err, sizeof(err)));
+	ck_assert_ptr_nonnull(h->lb = balance_new(&h->cb, err, sizeof(err)));
+}
+
+static void
+hash_pair_free(struct hash_pair *h)
+{
+	balance_free(h->la);
+	balance_free(h->lb);
+	shm_destroy(h->sa);
+	shm_destroy(h->sb);
+}
+
+/* How many of 20000 header values go to a different server under a and b. */
+static unsigned
+hash_pair_differ(struct hash_pair *h)
+{
+	char v[32];
+	unsigned c, differ = 0;
+	int x, y, n;
+
+	for (c = 0; c < 20000; c++) {
+		n = snprintf(v, sizeof(v), "user-%u", c);
+		x = take_key(h->la, h->sa, balance_key(h->la, v, (size_t)n));
+		y = take_key(h->lb, h->sb, balance_key(h->lb, v, (size_t)n));
+		ck_assert_int_ge(x, 0);
+		ck_assert_int_ge(y, 0);
+		differ += h->a[x].port != h->b[y].port || h->a[x].tls != h->b[y].tls ||
+		    strcmp(h->a[x].host, h->b[y].host) != 0;
+	}
+	return differ;
+}
+
+/* Two balancers built alone from the same servers in another order agree on every key. */
+START_TEST(test_hash_identical)
+{
+	struct hash_pair h;
+	unsigned differ;
+
+	hash_pair_build(&h, "s3cret", "s3cret");
+	ck_assert_uint_eq(hash_pair_differ(&h), 0);
+	hash_pair_free(&h);
+	hash_pair_build(&h, NULL, NULL);
+	ck_assert_uint_eq(hash_pair_differ(&h), 0);
+	hash_pair_free(&h);
+	/* The seed is all that tells two such tables apart. */
+	hash_pair_build(&h, "one", "two");
+	differ = hash_pair_differ(&h);
+	ck_assert_msg(differ > 10000, "only %u of 20000 keys moved with another seed", differ);
+	hash_pair_free(&h);
+}
+END_TEST
+
+/*
+ * Removing one of N moves about 1/N of the keys (those of the one removed, and
+ * few others); putting it back brings every key home. N = 5, 10 and 20.
+ */
+START_TEST(test_hash_one_of_n)
+{
+	static const size_t ns[] = { 5, 10, 20 };
+	static uint8_t home[50000];
+	size_t n = ns[_i], i;
+	struct conf_backend all[20], less[20];
+	struct conf call = { .nbackends = n, .backends = all, .policy = &policy_hash };
+	struct conf cless = { .nbackends = n - 1, .backends = less, .policy = &policy_hash };
+	struct shm_seg *sall, *sless;
+	struct lb *lall, *lless, *lback;
+	unsigned moved = 0, c;
+	char err[128], v[40];
+	int b, len;
+
+	for (i = 0; i < n; i++) {
+		snprintf(v, sizeof(v), "http://10.1.0.%zu", i + 1);
+		url_backend(&all[i], v);
+	}
+	memcpy(less, all, 3 * sizeof(all[0]));		/* all[3] removed */
+	memcpy(less + 3, all + 4, (n - 4) * sizeof(all[0]));
+	ck_assert_ptr_nonnull(sall = shm_create(&call, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(sless = shm_create(&cless, 1, err, sizeof(err)));
+	ck_assert_ptr_nonnull(lall = balance_new(&call, err, sizeof(err)));
+	ck_assert_ptr_nonnull(lless = balance_new(&cless, err, sizeof(err)));
+	for (c = 0; c < 50000; c++) {
+		len = snprintf(v, sizeof(v), "%u", c);
+		home[c] = (uint8_t)take_key(lall, sall, balance_key(lall, v, (size_t)len));
+	}
+	for (c = 0; c < 50000; c++) {
+		len = snprintf(v, sizeof(v), "%u", c);
+		b = take_key(lless, sless, balance_key(lless, v, (size_t)len));
+		if (strcmp(less[b].host, all[home[c]].host) != 0)
+			moved++;
+		else
+			ck_assert_int_ne(home[c], 3);
+	}
+	ck_assert_msg(moved <= 50000 / n * 11 / 10, "%u of 50000 keys moved, 1/%zu is %zu", moved,
+	    n, 50000 / n);
+	/* Back in the configuration: a new balancer, the same table. */
+	ck_assert_ptr_nonnull(lback = balance_new(&call, err, sizeof(err)));
+	for (c = 0; c < 50000; c++) {
+		len = snprintf(v, sizeof(v), "%u", c);
+		ck_assert_int_eq(take_key(lback, sall, balance_key(lback, v, (size_t)len)), home[c]);
+	}
+	balance_free(lall);
+	balance_free(lless);
+	balance_free(lback);
+	shm_destroy(sall);
+	shm_destroy(sless);
+}
+END_TEST
+
+/* A request without its key goes round robin: every backend in turn. */
+START_TEST(test_hash_no_key)
+{
+	struct shm_seg *seg = seg_with(4);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
+	struct pick_ctx ctx = { .has_key = 0 };
+	unsigned count[4] = { 0 };
+	int i, b;
+
+	for (i = 0; i < 400; i++) {
+		b = balance_pick(lb, seg, &ctx);
+		ck_assert_int_ge(b, 0);
+		balance_release(seg, 0, b);
+		count[b]++;
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_uint_eq(count[i], 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Slow start */
+
+static uint64_t fake_now_ms;
+
+static uint64_t
+fake_clock(void)
+{
+	return fake_now_ms;
+}
+
+/* Picks out of 2000 that backend 1 gets, each released at once. */
+static unsigned
+share_of_1(const struct lb *lb, struct shm_seg *seg)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < 2000; i++)
+		n += pick_lb(lb, seg) == 1;
+	return n;
+}
+
+/*
+ * Backend 1 of 2 comes back up at t = 1000 s with slowStart 10 s: its weight
+ * is about 10% of the other's at once, about 55% half-way, all of it at the
+ * end; for each policy that ramps, on a fake clock. hash does not ramp.
+ */
+START_TEST(test_slow_start_ramp)
+{
+	static const int algos[] = { ALGO_RR, ALGO_WRR, ALGO_LC, ALGO_TWO, ALGO_IP_HASH };
+	struct shm_seg *seg = seg_with(2);
+	unsigned n0, n5, n10;
+	struct lb *lb;
+
+	conf.slow_start_ms = 10000;
+	lb = lb_for(algos[_i]);
+	balance_set_clock(lb, fake_clock);
+	fake_now_ms = 1000000;
+	atomic_store(&seg->backends[1].up_since_ms, fake_now_ms);
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 0), 1000);
+	n0 = share_of_1(lb, seg);
+	fake_now_ms += 5000;
+	n5 = share_of_1(lb, seg);
+	fake_now_ms += 5000;
+	n10 = share_of_1(lb, seg);
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 1000);
+	if (algos[_i] == ALGO_IP_HASH) {
+		/* Keys are not moved around by a ramp: the same share all along. */
+		ck_assert_uint_eq(n0, n10);
+		ck_assert_uint_eq(n5, n10);
+	} else {
+		/* Weights 1 and 0.1: 1/11 of 2000; 1 and 0.55: 0.55/1.55 (random two choices, less). */
+		ck_assert_msg(n0 >= 60 && n0 <= 240, "%s: %u of 2000 at the start", algo_names[algos[_i]], n0);
+		ck_assert_msg(n5 >= 500 && n5 <= 800, "%s: %u of 2000 half-way", algo_names[algos[_i]], n5);
+		ck_assert_msg(n10 >= 900 && n10 <= 1100, "%s: %u of 2000 at the end", algo_names[algos[_i]],
+		    n10);
+	}
+	/* At the start, its effective weight is about a tenth, in thousandths. */
+	fake_now_ms -= 10000;
+	if (algos[_i] != ALGO_IP_HASH)
+		ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 100);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* The end of a passive-health timeout starts a ramp; a fresh start does not. */
+START_TEST(test_slow_start_passive)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+
+	conf.slow_start_ms = 10000;
+	lb = lb_for(ALGO_RR);
+	balance_set_clock(lb, fake_clock);
+	fake_now_ms = 1000000;
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 1000);	/* never went down */
+	ck_assert_uint_ge(share_of_1(lb, seg), 990);
+	atomic_store(&seg->backends[1].down_until_ms, fake_now_ms - 2000);	/* back 2 s ago */
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 279);	/* 10% + 90% * 2/10 */
+	fake_now_ms += 8000;
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 1000);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Slow start: the only backend that can take a request takes it, however early its ramp. */
+START_TEST(test_slow_start_alone)
+{
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	int i;
+
+	conf.slow_start_ms = 10000;
+	lb = lb_for(_i);
+	balance_set_clock(lb, fake_clock);
+	fake_now_ms = 1000000;
+	atomic_store(&seg->backends[1].up_since_ms, fake_now_ms);
+	shm_backend_set_up(seg, 0, 0);
+	for (i = 0; i < 200; i++)
+		ck_assert_int_eq(pick_lb(lb, seg), 1);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* Run-time weights */
+
+/*
+ * weighted-round-robin and least-connections built with weights 3 and 1
+ * follow weights set at run time: 1 and 1, then 1 and 4; back to the
+ * configured ones with 0.
+ */
+START_TEST(test_runtime_weight)
+{
+	static const int algos[] = { ALGO_WRR, ALGO_LC };
+	struct shm_seg *seg = seg_with(2);
+	struct lb *lb;
+	unsigned n;
+
+	backends[0].weight = 3;
+	seg->backends[0].conf_weight = 3;
+	lb = lb_for(algos[_i]);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 480 && n <= 520, "configured 3:1: %u of 2000", n);
+	shm_backend_set_weight(seg, 0, 1);
+	ck_assert_uint_eq(atomic_load(&seg->backends[0].accept), 341);	/* 1/3 */
+	ck_assert_uint_eq(atomic_load(&seg->backends[1].accept), 1024);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 880 && n <= 1120, "1:1: %u of 2000", n);
+	shm_backend_set_weight(seg, 1, 4);
+	ck_assert_uint_eq(balance_effective_weight(lb, seg, 1), 4000);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 1500 && n <= 1700, "1:4: %u of 2000", n);
+	shm_backend_set_weight(seg, 0, 0);
+	shm_backend_set_weight(seg, 1, 0);
+	ck_assert_uint_eq(atomic_load(&seg->backends[0].accept), 1024);
+	n = share_of_1(lb, seg);
+	ck_assert_msg(n >= 480 && n <= 520, "configured again: %u of 2000", n);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* A reload keeps a run-time weight, unless the configuration changed that weight. */
+START_TEST(test_runtime_weight_reload)
+{
+	struct conf_backend b[2];
+	struct conf c = { .nbackends = 2, .backends = b };
+	struct shm_seg *old, *seg;
+	char err[128];
+
+	memset(b, 0, sizeof(b));
+	url_backend(&b[0], "http://10.3.0.1:80");
+	url_backend(&b[1], "http://10.3.0.2:80");
+	b[1].weight = 2;
+	ck_assert_ptr_nonnull(old = shm_create(&c, 1, err, sizeof(err)));
+	shm_backend_set_weight(old, 0, 5);
+	shm_backend_set_weight(old, 1, 7);
+	b[1].weight = 3;		/* the new configuration changes b's weight only */
+	ck_assert_ptr_nonnull(seg = shm_create(&c, 1, err, sizeof(err)));
+	shm_carry_health(seg, old);
+	ck_assert_uint_eq(shm_backend_weight(seg, 0), 5);
+	ck_assert_uint_eq(shm_backend_weight(seg, 1), 3);
+	ck_assert_uint_eq(atomic_load(&seg->backends[0].accept), 1024);	/* 5/1 against 3/3 */
+	ck_assert_uint_eq(atomic_load(&seg->backends[1].accept), 205);
+	shm_destroy(old);
+	shm_destroy(seg);
+}
+END_TEST
+
 START_TEST(test_hash_most_down)
 {
 	struct shm_seg *seg = seg_with(40);
-	struct lb *lb = lb_for(CONF_ALGO_IP_HASH);
+	struct lb *lb = lb_for(ALGO_IP_HASH);
 	unsigned count[40] = { 0 };
 	uint32_t c;
 	int i;
@@ -1003,12 +1360,12 @@ END_TEST
 START_TEST(test_all_none_healthy)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
+	struct lb *lb = lb_for(_i);
 	int i;
 
 	for (i = 0; i < 3; i++)
 		shm_backend_set_up(seg, (unsigned)i, 0);
-	ck_assert_int_eq(pick_lb(lb, seg), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(pick_lb(lb, seg), PICK_NONE_HEALTHY);
 	shm_backend_set_up(seg, 1, 1);
 	for (i = 0; i < 20; i++)
 		ck_assert_int_eq(pick_lb(lb, seg), 1);
@@ -1020,36 +1377,36 @@ END_TEST
 START_TEST(test_all_tried)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
-	struct balance_ctx ctx = { .key = 42 };
+	struct lb *lb = lb_for(_i);
+	struct pick_ctx ctx = { .has_key = 1, .key = 42 };
 	int i, b;
 
 	for (i = 0; i < 3; i++) {
 		b = balance_pick(lb, seg, &ctx);
 		ck_assert_int_ge(b, 0);
-		ck_assert(!balance_tried_has(&ctx.tried, b));
+		ck_assert(!pick_tried_has(&ctx.tried, b));
 		balance_release(seg, 0, b);
-		balance_tried_add(&ctx.tried, b);
+		pick_tried_add(&ctx.tried, b);
 	}
-	ck_assert_int_eq(balance_pick(lb, seg, &ctx), BALANCE_ALL_TRIED);
+	ck_assert_int_eq(balance_pick(lb, seg, &ctx), PICK_ALL_TRIED);
 	ck_assert_int_eq(active(seg, 0) + active(seg, 1) + active(seg, 2), 0);
 	balance_free(lb);
 	shm_destroy(seg);
 }
 END_TEST
 
-/* A full backend is skipped like a down one; all full is BALANCE_ALL_FULL, over workers. */
+/* A full backend is skipped like a down one; all full is PICK_ALL_FULL, over workers. */
 START_TEST(test_all_max_connections)
 {
 	struct shm_seg *seg = seg_with(3);
 	struct lb *lb;
-	struct balance_ctx ctx = { .key = 7 };
+	struct pick_ctx ctx = { .has_key = 1, .key = 7 };
 	int i, b, got[3] = { 0 };
 
 	backends[0].max_connections = 1;
 	backends[1].max_connections = 2;
 	backends[2].max_connections = 3;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	for (i = 0; i < 6; i++) {
 		ctx.worker = (unsigned)i % 3;
 		b = balance_pick(lb, seg, &ctx);
@@ -1059,14 +1416,14 @@ START_TEST(test_all_max_connections)
 	ck_assert_int_eq(got[0], 1);
 	ck_assert_int_eq(got[1], 2);
 	ck_assert_int_eq(got[2], 3);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* A free place is found wherever it is. */
 	balance_release(seg, 1, 1);
 	ck_assert_int_eq(take(lb, seg, 5), 1);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* Down and full: full it is (503 either way); all down: none healthy. */
 	shm_backend_set_up(seg, 0, 0);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* A worker dies: its places come back. */
 	for (i = 0; i < 3; i++)
 		got[i] = (int)active(seg, i) - atomic_load(&seg->backends[i].wactive[2]);
@@ -1078,10 +1435,10 @@ START_TEST(test_all_max_connections)
 	if (got[1] < 2 || got[2] < 3)
 		ck_assert_int_ge(take(lb, seg, 5), 1);
 	else
-		ck_assert_int_eq(take(lb, seg, 5), BALANCE_ALL_FULL);
+		ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	for (i = 0; i < 3; i++)
 		shm_backend_set_up(seg, (unsigned)i, 0);
-	ck_assert_int_eq(take(lb, seg, 5), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(take(lb, seg, 5), PICK_NONE_HEALTHY);
 	balance_free(lb);
 	shm_destroy(seg);
 }
@@ -1097,7 +1454,7 @@ START_TEST(test_all_max_connections_race)
 
 	backends[0].max_connections = 5;
 	backends[1].max_connections = 5;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	ck_assert_int_eq(pipe(fds), 0);
 	for (p = 0; p < 8; p++) {
 		pid_t pid = fork();
@@ -1109,7 +1466,7 @@ START_TEST(test_all_max_connections_race)
 				ck_assert_int_le(active(seg, 0), 5);
 				ck_assert_int_le(active(seg, 1), 5);
 				r = b >= 0;
-				if (b < 0 && b != BALANCE_ALL_FULL)
+				if (b < 0 && b != PICK_ALL_FULL)
 					_exit(2);
 				if (write(fds[1], &r, 1) != 1)
 					_exit(1);
@@ -1148,7 +1505,7 @@ START_TEST(test_all_backup)
 	backends[3].backup = 1;
 	backends[0].max_connections = 1;
 	backends[1].max_connections = 1;
-	lb = lb_for((enum conf_algorithm)_i);
+	lb = lb_for(_i);
 	for (i = 0; i < 200; i++)
 		count[take_key(lb, seg, (uint64_t)i * 7919)]++;
 	ck_assert_uint_eq(count[2] + count[3], 0);
@@ -1157,7 +1514,7 @@ START_TEST(test_all_backup)
 	/* Primaries up but full: a 503, not a backup. */
 	ck_assert_int_ge(take(lb, seg, 0), 0);
 	ck_assert_int_ge(take(lb, seg, 0), 0);
-	ck_assert_int_eq(take(lb, seg, 0), BALANCE_ALL_FULL);
+	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_worker_reset(seg, 0);
 	/* One primary left: still no backup. */
 	shm_backend_set_up(seg, 0, 0);
@@ -1174,7 +1531,7 @@ START_TEST(test_all_backup)
 	/* Backups down too: none healthy. */
 	shm_backend_set_up(seg, 2, 0);
 	shm_backend_set_up(seg, 3, 0);
-	ck_assert_int_eq(take_key(lb, seg, 1), BALANCE_NONE_HEALTHY);
+	ck_assert_int_eq(take_key(lb, seg, 1), PICK_NONE_HEALTHY);
 	/* A primary back: it has it all again. */
 	shm_backend_set_up(seg, 3, 1);
 	shm_backend_set_up(seg, 0, 1);
@@ -1189,15 +1546,15 @@ END_TEST
 START_TEST(test_all_tried_excluded)
 {
 	struct shm_seg *seg = seg_with(3);
-	struct lb *lb = lb_for((enum conf_algorithm)_i);
-	struct balance_tried tried;
+	struct lb *lb = lb_for(_i);
+	struct pick_tried tried;
 	int i;
 
 	memset(&tried, 0, sizeof(tried));
-	balance_tried_add(&tried, 0);
-	balance_tried_add(&tried, 2);
+	pick_tried_add(&tried, 0);
+	pick_tried_add(&tried, 2);
 	for (i = 0; i < 10; i++) {
-		struct balance_ctx ctx = { .tried = tried, .key = (uint64_t)i };
+		struct pick_ctx ctx = { .tried = tried, .has_key = 1, .key = (uint64_t)i };
 		int b = balance_pick(lb, seg, &ctx);
 
 		ck_assert_int_eq(b, 1);
@@ -1213,9 +1570,76 @@ START_TEST(test_new_errors)
 	struct conf c = { .nbackends = BALANCE_MAX + 1, .backends = backends };
 	char err[128] = "";
 
-	ck_assert_ptr_null(balance_new(&c, key, err, sizeof(err)));
+	ck_assert_ptr_null(balance_new(&c, err, sizeof(err)));
 	ck_assert_str_eq(err, "balancer: 257 backends (at most 256)");
 	balance_free(NULL);
+}
+END_TEST
+
+/*
+ * The cost of one pick among 256 backends, each policy in turn, 20000 picks
+ * with every backend up and with half of them down: printed, and bounded
+ * loosely (the machine may be shared) so that a pick that scans the whole
+ * pool several times over, or allocates, shows.
+ */
+START_TEST(test_cost_256)
+{
+	struct shm_seg *seg = seg_with(256);
+	struct lb *lb;
+	struct timespec t0, t1;
+	double ns;
+	int i, b, half, failed;
+
+	for (i = 0; i < 256; i++)
+		backends[i].weight = (unsigned)(1 + i % 3);
+	if (_i == ALGO_RR || _i == ALGO_TWO)
+		for (i = 0; i < 256; i++)
+			backends[i].weight = 1;
+	lb = lb_for(_i);
+	for (half = 0; half < 2; half++) {
+		for (i = 0; half && i < 256; i += 2)
+			shm_backend_set_up(seg, (unsigned)i, 0);
+		/* No ck_assert in the loop: each one talks to the parent process. */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (failed = 0, i = 0; i < 20000; i++) {
+			struct pick_ctx ctx = { .has_key = 1, .key = (uint64_t)i * 0x9e3779b97f4a7c15ull };
+
+			if ((b = balance_pick(lb, seg, &ctx)) < 0)
+				failed++;
+			else
+				balance_release(seg, 0, b);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ck_assert_int_eq(failed, 0);
+		ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 20000;
+		fprintf(stderr, "%s, 256 backends, %s: %.0f ns per pick\n", algo_names[_i],
+		    half ? "half down" : "all up", ns);
+		ck_assert_msg(ns < 50000, "%s: %.0f ns per pick", algo_names[_i], ns);
+	}
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
+/* The registry: every name has a policy, aliases have their key, flags say what a policy uses. */
+START_TEST(test_registry)
+{
+	const char *k = "x";
+	char names[256];
+
+	ck_assert_ptr_eq(policy_find("round-robin", &k), &policy_round_robin);
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_eq(policy_find("ip-hash", &k), &policy_hash);
+	ck_assert_str_eq(k, "clientIp");
+	ck_assert_ptr_eq(policy_find("hash", &k), &policy_hash);
+	ck_assert_ptr_null(k);
+	ck_assert_ptr_null(policy_find("roundrobin", NULL));
+	ck_assert(policy_hash.flags & LB_NEEDS_KEY);
+	ck_assert(!(policy_round_robin.flags & (LB_WEIGHTED | LB_NEEDS_KEY)));
+	ck_assert(policy_weighted.flags & LB_WEIGHTED);
+	policy_names(names, sizeof(names));
+	ck_assert_str_eq(names, "\"round-robin\", \"weighted-round-robin\", \"least-connections\", "
+	    "\"hash\", \"ip-hash\" or \"random-two-choices\"");
 }
 END_TEST
 
@@ -1237,6 +1661,7 @@ main(void)
 	tcase_add_test(tc, test_carry_health);
 	tcase_add_test(tc, test_worker_reset);
 	tcase_add_test(tc, test_new_errors);
+	tcase_add_test(tc, test_registry);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("weighted-round-robin");
@@ -1271,15 +1696,18 @@ main(void)
 	tcase_add_test(tc, test_hash_backend_down);
 	tcase_add_test(tc, test_hash_backend_removed);
 	tcase_add_test(tc, test_hash_most_down);
+	tcase_add_test(tc, test_hash_identical);
+	tcase_add_loop_test(tc, test_hash_one_of_n, 0, 3);
+	tcase_add_test(tc, test_hash_no_key);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("even-spread");
 	tcase_set_timeout(tc, 20);
-	tcase_add_loop_test(tc, test_even_k_of_n, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_drained, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_full, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_backups, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
-	tcase_add_loop_test(tc, test_even_across_processes, 0, CONF_ALGO_LEAST_CONNECTIONS + 1);
+	tcase_add_loop_test(tc, test_even_k_of_n, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_drained, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_full, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_backups, 0, ALGO_LC + 1);
+	tcase_add_loop_test(tc, test_even_across_processes, 0, ALGO_LC + 1);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("every-policy");
@@ -1290,6 +1718,24 @@ main(void)
 	tcase_add_loop_test(tc, test_all_max_connections, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_max_connections_race, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_backup, 0, NALGO);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slow-start");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, test_slow_start_ramp, 0, 5);
+	tcase_add_test(tc, test_slow_start_passive);
+	tcase_add_loop_test(tc, test_slow_start_alone, 0, NALGO);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("runtime-weight");
+	tcase_set_timeout(tc, 20);
+	tcase_add_loop_test(tc, test_runtime_weight, 0, 2);
+	tcase_add_test(tc, test_runtime_weight_reload);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cost");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_cost_256, 0, NALGO);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);

@@ -21,6 +21,8 @@
 
 #include "accesslog.h"
 #include "conf.h"
+#include "policy.h"
+#include "pool.h"
 
 #define GOOD_DIR	FIXTURES "/good"
 #define BAD_DIR		FIXTURES "/bad"
@@ -413,7 +415,8 @@ START_TEST(test_policies)
 	char err[1024] = "";
 
 	ck_assert_msg(conf_load(&c, GOOD_DIR "/policies.json", err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(c->algorithm, CONF_ALGO_WEIGHTED_ROUND_ROBIN);
+	ck_assert_str_eq(c->algorithm, "weighted-round-robin");
+	ck_assert_ptr_eq(c->policy, policy_find("weighted-round-robin", NULL));
 	ck_assert_uint_eq(c->nbackends, 5);
 	ck_assert_str_eq(c->backends[0].url, "http://127.0.0.1:5001");
 	ck_assert_uint_eq(c->backends[0].weight, 1);
@@ -433,17 +436,92 @@ START_TEST(test_policies)
 }
 END_TEST
 
+/* "hash" on a header, with a seed; ip-hash and a bare hash hash on the client address. */
+START_TEST(test_hash_key)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/hash.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_eq(c->policy, policy_find("hash", NULL));
+	ck_assert_int_eq(c->hash_key.kind, HASHKEY_HEADER);
+	ck_assert_str_eq(c->hash_key.name, "X-User");
+	ck_assert_str_eq(c->hash_seed, "fleet-a");
+	ck_assert_uint_eq(c->backends[0].weight, 2);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"algorithm\": \"ip-hash\", "
+	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->hash_key.kind, HASHKEY_CLIENT_IP);
+	ck_assert_ptr_null(c->hash_seed);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"algorithm\": \"hash\", "
+	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->hash_key.kind, HASHKEY_CLIENT_IP);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"algorithm\": \"ip-hash\", "
+	    "\"hashKey\": \"clientIp\", \"servers\": [\"http://127.0.0.1:1\"]}", "x", err,
+	    sizeof(err)) == 0, "%s", err);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"servers\": [\"http://127.0.0.1:1\"]}",
+	    "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(c->hash_key.kind, 0);
+	conf_free(c);
+}
+END_TEST
+
+/* "sticky" with every key; absent, it is off. */
+START_TEST(test_sticky)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/sticky.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(c->sticky.cookie, "RONDOSRV");
+	ck_assert_uint_eq(c->sticky.max_age_ms, 3600 * 1000);
+	ck_assert_str_eq(c->sticky.path, "/app");
+	ck_assert_str_eq(c->sticky.domain, "example.com");
+	ck_assert_int_eq(c->sticky.keep_in_request, 1);
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_ptr_null(c->sticky.cookie);
+	ck_assert_int_eq(c->sticky.keep_in_request, 0);
+	conf_free(c);
+}
+END_TEST
+
+/* "queue": max and timeout; without it, no queue. */
+START_TEST(test_queue)
+{
+	struct conf *c;
+	char err[1024] = "";
+
+	ck_assert_msg(conf_load(&c, GOOD_DIR "/queue.json", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->queue.max, 500);
+	ck_assert_uint_eq(c->queue.timeout_ms, 2000);
+	ck_assert_uint_eq(c->slow_start_ms, 30000);
+	conf_free(c);
+	ck_assert_msg(conf_load_string(&c, "{\"port\": 8080, \"queue\": {\"max\": 1}, "
+	    "\"servers\": [\"http://127.0.0.1:1\"]}", "x", err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->queue.timeout_ms, 5000);
+	conf_free(c);
+	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_uint_eq(c->queue.max, 0);
+	ck_assert_uint_eq(c->slow_start_ms, 0);
+	conf_free(c);
+}
+END_TEST
+
 /* Each algorithm by name, and where a weight is accepted. */
 static const struct {
 	const char		*name;
-	enum conf_algorithm	 algorithm;
 	int			 weighted;
 } algorithms[] = {
-	{ "round-robin",		CONF_ALGO_ROUND_ROBIN,		0 },
-	{ "weighted-round-robin",	CONF_ALGO_WEIGHTED_ROUND_ROBIN,	1 },
-	{ "least-connections",		CONF_ALGO_LEAST_CONNECTIONS,	1 },
-	{ "ip-hash",			CONF_ALGO_IP_HASH,		1 },
-	{ "random-two-choices",		CONF_ALGO_RANDOM_TWO_CHOICES,	0 },
+	{ "round-robin",		0 },
+	{ "weighted-round-robin",	1 },
+	{ "least-connections",		1 },
+	{ "hash",			1 },
+	{ "ip-hash",			1 },
+	{ "random-two-choices",		0 },
 };
 
 START_TEST(test_algorithm)
@@ -452,12 +530,14 @@ START_TEST(test_algorithm)
 	char json[512], err[1024] = "";
 	int rc;
 
-	ck_assert_str_eq(conf_algorithm_name(algorithms[_i].algorithm), algorithms[_i].name);
+	ck_assert_ptr_nonnull(policy_find(algorithms[_i].name, NULL));
 	snprintf(json, sizeof(json), "{\"port\": 8080, \"algorithm\": \"%s\", \"servers\":"
 	    " [\"http://127.0.0.1:1\", {\"url\": \"http://127.0.0.1:2\", \"weight\": 1,"
 	    " \"maxConnections\": 5}]}", algorithms[_i].name);
 	ck_assert_msg(conf_load_string(&c, json, "x", err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(c->algorithm, algorithms[_i].algorithm);
+	ck_assert_str_eq(c->algorithm, algorithms[_i].name);
+	ck_assert_ptr_eq(c->policy, policy_find(algorithms[_i].name, NULL));
+	ck_assert_int_eq(!!(c->policy->flags & LB_WEIGHTED), algorithms[_i].weighted);
 	ck_assert_uint_eq(c->backends[1].max_connections, 5);
 	conf_free(c);
 	snprintf(json, sizeof(json), "{\"port\": 8080, \"algorithm\": \"%s\", \"servers\":"
@@ -482,12 +562,13 @@ START_TEST(test_algorithm_default)
 	char err[1024] = "";
 
 	ck_assert_msg(conf_load(&c, EXAMPLE, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(c->algorithm, CONF_ALGO_ROUND_ROBIN);
+	ck_assert_str_eq(c->algorithm, "round-robin");
+	ck_assert_ptr_eq(c->policy, policy_default());
 	ck_assert_uint_eq(c->backends[0].weight, 1);
 	ck_assert_uint_eq(c->backends[0].max_connections, 0);
 	ck_assert_int_eq(c->backends[0].backup, 0);
 	conf_free(c);
-	ck_assert_str_eq(conf_algorithm_name((enum conf_algorithm)99), "?");
+	ck_assert_ptr_null(policy_find("ip_hash", NULL));
 }
 END_TEST
 
@@ -516,10 +597,8 @@ START_TEST(test_server_object_errors)
 	    " \"backup\": true}, {\"url\": \"http://127.0.0.1:2\", \"weight\": 3, \"backup\": true}]}",
 	    "config.json", err, sizeof(err)), -1);
 	ck_assert_str_eq(err,
-	    "config.json: servers[0].weight: weight has no effect with algorithm round-robin; "
-	    "use weighted-round-robin\n"
-	    "config.json: servers[1].weight: weight has no effect with algorithm round-robin; "
-	    "use weighted-round-robin\n"
+	    "config.json: servers[0].weight: weight has no effect with algorithm round-robin\n"
+	    "config.json: servers[1].weight: weight has no effect with algorithm round-robin\n"
 	    "config.json: servers: every server is a backup: at least one must not be");
 }
 END_TEST
@@ -735,7 +814,7 @@ START_TEST(test_example_full)
 	ck_assert_uint_eq(c->tls.ncerts, 2);
 	ck_assert_str_eq(c->tls.listen_name, "127.0.0.1:8443");
 	ck_assert_uint_eq(c->workers, 4);
-	ck_assert_int_eq(c->algorithm, CONF_ALGO_LEAST_CONNECTIONS);
+	ck_assert_str_eq(c->algorithm, "least-connections");
 	ck_assert_uint_eq(c->nbackends, 3);
 	ck_assert_uint_eq(c->backends[0].weight, 2);
 	ck_assert_uint_eq(c->backends[0].max_connections, 200);
@@ -1289,15 +1368,25 @@ static const struct {
 	{ "splice-type.json",		": splice: expected true or false" },
 	{ "many-errors.json",		": port: port number must be between 1 and 65535\n" },
 	{ "algorithm-unknown.json",	": algorithm: must be one of \"round-robin\", \"weighted-round-robin\", "
-					  "\"least-connections\", \"ip-hash\" or \"random-two-choices\"" },
+					  "\"least-connections\", \"hash\", \"ip-hash\" or \"random-two-choices\"" },
 	{ "algorithm-type.json",	": algorithm: must be one of \"round-robin\"" },
+	{ "hash-key-no-effect.json",	": hashKey: has no effect with algorithm round-robin" },
+	{ "hash-key-ip-hash.json",	": hashKey: algorithm ip-hash always hashes on clientIp; use \"hash\"" },
+	{ "hash-key-unknown.json",	": hashKey: must be \"clientIp\", \"header:NAME\", \"cookie:NAME\", "
+					  "\"path\", \"uri\" or \"query:NAME\"" },
+	{ "hash-seed-empty.json",	": hashSeed: " },
+	{ "slow-start-number.json",	": slowStart: " },
+	{ "queue-max-missing.json",	": queue.max: required key is missing" },
+	{ "queue-max-range.json",	": queue.max: must be between 1 and 100000" },
+	{ "sticky-no-cookie.json",	": sticky.cookie: required key is missing" },
+	{ "sticky-cookie-name.json",	": sticky.cookie: must be a cookie name of 1 to 64 letters" },
+	{ "sticky-path.json",		": sticky.path: must be 1 to 200 visible characters, without ';'" },
 	{ "server-weight-range.json",	": servers[1].weight: must be between 1 and 1000" },
 	{ "server-weight-zero.json",	": servers[0].weight: must be between 1 and 1000" },
 	{ "server-weight-type.json",	": servers[0].weight: expected an integer between 1 and 1000" },
-	{ "server-weight-rr.json",	": servers[1].weight: weight has no effect with algorithm round-robin; "
-					  "use weighted-round-robin" },
+	{ "server-weight-rr.json",	": servers[1].weight: weight has no effect with algorithm round-robin" },
 	{ "server-weight-two-choices.json", ": servers[0].weight: weight has no effect with algorithm "
-					  "random-two-choices; use least-connections or weighted-round-robin" },
+					  "random-two-choices" },
 	{ "server-max-connections.json", ": servers[0].maxConnections: must be between 0 and 1000000" },
 	{ "server-max-connections-type.json", ": servers[0].maxConnections: expected an integer between 0 and 1000000" },
 	{ "server-backup-type.json",	": servers[1].backup: expected true or false" },
@@ -1674,6 +1763,9 @@ conf_suite(void)
 	tcase_add_test(tc, test_policies);
 	tcase_add_loop_test(tc, test_algorithm, 0, NELEM(algorithms));
 	tcase_add_test(tc, test_algorithm_default);
+	tcase_add_test(tc, test_hash_key);
+	tcase_add_test(tc, test_sticky);
+	tcase_add_test(tc, test_queue);
 	tcase_add_test(tc, test_server_object_errors);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_tuning);
