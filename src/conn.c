@@ -64,4 +64,5 @@ conn_plain_init(struct conn *c, int fd)
 	c->handshaken = 1;
 	c->error = NULL;
 	c->fail = CONN_FAIL_NONE;
+	c->blocked = 0;
 }

@@ -57,6 +57,7 @@ struct conn {
 	int handshaken;			/* the handshake (if any) is complete */
 	const char *error;		/* why the last call failed, for logs; static text */
 	enum conn_fail fail;		/* why the handshake failed */
+	size_t blocked;			/* TLS: bytes of a write that blocked, to offer again first */
 };
 
 /* Makes c a plain TCP connection over fd (which it owns from now on). */

@@ -112,21 +112,65 @@ tls_write(struct conn *c, const void *p, size_t len)
 	return -1;
 }
 
+/* Copies the first len bytes of iov (len <= TLS_GATHER_MAX, <= their total) into gather. */
+static void
+tls_gather(const struct iovec *iov, int cnt, size_t len)
+{
+	size_t room = 0, k;
+	int i;
+
+	for (i = 0; i < cnt && room < len; i++) {
+		k = iov[i].iov_len < len - room ? iov[i].iov_len : len - room;
+		memcpy(gather + room, iov[i].iov_base, k);
+		room += k;
+	}
+}
+
+/*
+ * A write that blocked inside OpenSSL must be offered again with at least
+ * the bytes it had (SSL_R_BAD_LENGTH otherwise): c->blocked remembers how
+ * many, and the retry offers exactly those, whatever the caller gathered
+ * since (a bigger body behind the same head), before anything new.
+ */
+static ssize_t
+tls_write_blocked(struct conn *c, const struct iovec *iov, int cnt, size_t total)
+{
+	size_t len = c->blocked;
+	ssize_t n;
+
+	if (len > total) {
+		errno = EPROTO;	/* the caller lost bytes it had offered: cannot happen */
+		c->error = "write retried with fewer bytes";
+		return -1;
+	}
+	if (len <= TLS_GATHER_MAX && (cnt > 1 || iov[0].iov_len < len)) {
+		tls_gather(iov, cnt, len);
+		n = tls_write(c, gather, len);
+	} else {
+		/* It was one piece, too long to have been gathered: it still comes first. */
+		n = tls_write(c, iov[0].iov_base, len);
+	}
+	if (n >= 0)
+		c->blocked = 0;
+	return n;
+}
+
 static ssize_t
 tls_send(struct conn *c, const struct iovec *iov, int cnt)
 {
-	size_t total = 0, room = 0;
+	size_t total = 0;
 	ssize_t n;
 	int i;
 
 	for (i = 0; i < cnt; i++)
 		total += iov[i].iov_len;
+	if (c->blocked > 0)
+		return tls_write_blocked(c, iov, cnt, total);
 	if (cnt > 1 && total <= TLS_GATHER_MAX) {
-		for (i = 0; i < cnt; i++) {
-			memcpy(gather + room, iov[i].iov_base, iov[i].iov_len);
-			room += iov[i].iov_len;
-		}
-		return tls_write(c, gather, total);
+		tls_gather(iov, cnt, total);
+		if ((n = tls_write(c, gather, total)) == -1 && errno == EAGAIN)
+			c->blocked = total;
+		return n;
 	}
 	/* Larger: piece by piece, stopping at the first that does not go whole. */
 	total = 0;
@@ -134,8 +178,11 @@ tls_send(struct conn *c, const struct iovec *iov, int cnt)
 		if (iov[i].iov_len == 0)
 			continue;
 		n = tls_write(c, iov[i].iov_base, iov[i].iov_len);
-		if (n == -1)
+		if (n == -1) {
+			if (errno == EAGAIN)
+				c->blocked = iov[i].iov_len;
 			return total > 0 ? (ssize_t)total : -1;
+		}
 		total += (size_t)n;
 		if ((size_t)n < iov[i].iov_len)
 			break;
@@ -283,6 +330,7 @@ conn_tls_init(struct conn *c, int fd, void *ssl)
 	c->handshaken = 0;
 	c->error = NULL;
 	c->fail = CONN_FAIL_NONE;
+	c->blocked = 0;
 	SSL_set_fd(ssl, fd);
 }
 

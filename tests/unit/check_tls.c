@@ -11,11 +11,14 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <check.h>
 #include <openssl/err.h>
@@ -25,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "tls.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -853,6 +857,93 @@ START_TEST(test_backend_system_store)
 }
 END_TEST
 
+/*
+ * The transport over a real socket: a write that blocks inside OpenSSL is
+ * retried by the session with more bytes gathered behind the same ones (a
+ * body that grew while the client did not read). It must go through, every
+ * byte in order, not fail with OpenSSL's "bad length".
+ */
+START_TEST(test_conn_retry_grows)
+{
+	static char head[100], body[40000], got[200000];
+	SSL_CTX *cctx = client_ctx();
+	struct tls_ctx *t;
+	struct conf *c;
+	struct conn k;
+	struct iovec iov[2];
+	SSL *cli;
+	int sv[2], i, small = 4096, blocked = 0;
+	size_t sent_body = 0, recvd = 0, want;
+	ssize_t n;
+
+	X509_free(make_pair("a", 0, "DNS:example.com", -DAY, 90 * DAY));
+	c = conf_certs("a", NULL, NULL);
+	t = ctx_of(c);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+	conn_tls_init(&k, sv[0], tls_server_new(t));
+	cli = client_new(cctx, "example.com", 0);
+	SSL_set_fd(cli, sv[1]);
+	SSL_set_connect_state(cli);
+	for (i = 0; i < HANDSHAKE_STEPS && !k.handshaken; i++) {
+		(void)conn_handshake(&k);
+		(void)SSL_do_handshake(cli);
+	}
+	ck_assert(k.handshaken);
+	memset(head, 'H', sizeof(head));
+	for (i = 0; i < (int)sizeof(body); i++)
+		body[i] = (char)('a' + i % 26);
+	/* head + 8000 body bytes, gathered: it blocks while the client reads nothing */
+	iov[0].iov_base = head;
+	iov[0].iov_len = sizeof(head);
+	iov[1].iov_base = body;
+	iov[1].iov_len = 8000;
+	for (i = 0; i < 1000 && !blocked; i++) {
+		n = conn_send(&k, iov, 2);
+		if (n == -1) {
+			ck_assert_int_eq(errno, EAGAIN);
+			blocked = 1;
+		} else {
+			recvd += (size_t)n;	/* went: start over, to fill the socket */
+		}
+	}
+	ck_assert_msg(blocked, "the socket never filled");
+	want = recvd;
+	recvd = 0;
+	/* the body grows before the retry, past what fits in one gathered write */
+	iov[1].iov_len = sizeof(body);
+	for (i = 0; i < 100000 && (iov[0].iov_len > 0 || sent_body < sizeof(body)); i++) {
+		n = conn_send(&k, iov[0].iov_len > 0 ? iov : iov + 1, iov[0].iov_len > 0 ? 2 : 1);
+		ck_assert_msg(n != -1 || errno == EAGAIN, "send: %s (%s)", strerror(errno),
+		    k.error != NULL ? k.error : "-");
+		if (n > 0) {
+			size_t h = (size_t)n < iov[0].iov_len ? (size_t)n : iov[0].iov_len;
+
+			iov[0].iov_base = (char *)iov[0].iov_base + h;
+			iov[0].iov_len -= h;
+			sent_body += (size_t)n - h;
+			iov[1].iov_base = body + sent_body;
+			iov[1].iov_len = sizeof(body) - sent_body;
+		}
+		/* the client reads a little now and then */
+		if ((n = SSL_read(cli, got, sizeof(got))) > 0)
+			recvd += (size_t)n;
+	}
+	ck_assert_uint_eq(sent_body, sizeof(body));
+	for (i = 0; i < 100000 && recvd < want + sizeof(head) + sizeof(body); i++)
+		if ((n = SSL_read(cli, got, sizeof(got))) > 0)
+			recvd += (size_t)n;
+	ck_assert_uint_eq(recvd, want + sizeof(head) + sizeof(body));
+	SSL_free(cli);
+	close(sv[1]);
+	conn_close(&k);
+	tls_ctx_free(t);
+	conf_free(c);
+	SSL_CTX_free(cctx);
+}
+END_TEST
+
 static Suite *
 tls_suite(void)
 {
@@ -886,6 +977,7 @@ tls_suite(void)
 	tcase_add_test(tc, test_client_ca);
 	tcase_add_test(tc, test_backend_verify);
 	tcase_add_test(tc, test_backend_system_store);
+	tcase_add_test(tc, test_conn_retry_grows);
 	suite_add_tcase(s, tc);
 	return s;
 }
