@@ -14,6 +14,7 @@ plain_recv(struct conn *c, void *p, size_t len)
 	ssize_t n = recv(c->fd, p, len, 0);
 
 	c->wants = n == -1 && errno == EAGAIN ? CONN_WANT_READ : 0;
+	c->eof_clean = n == 0;		/* TCP's end is all there is */
 	return n;
 }
 
@@ -50,6 +51,7 @@ static const struct conn_ops plain_ops = {
 	.handshake = NULL,
 	.shutdown = plain_shutdown,
 	.pending = NULL,
+	.notify = NULL,
 	.close = plain_close,
 	.splice = 1,
 };

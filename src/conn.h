@@ -45,6 +45,7 @@ struct conn_ops {
 	int (*handshake)(struct conn *);			/* enum conn_status; NULL: none */
 	int (*shutdown)(struct conn *);				/* end of our writes: 0 or -1 */
 	int (*pending)(const struct conn *);			/* readable without the socket */
+	void (*notify)(struct conn *);				/* a clean end (TLS close_notify); NULL: none */
 	void (*close)(struct conn *);				/* closes the fd, frees the rest */
 	int splice;		/* the socket carries the bytes as they are: splice(2) may move them */
 };
@@ -58,6 +59,7 @@ struct conn {
 	const char *error;		/* why the last call failed, for logs; static text */
 	enum conn_fail fail;		/* why the handshake failed */
 	size_t blocked;			/* TLS: bytes of a write that blocked, to offer again first */
+	int eof_clean;			/* the last EOF read was a clean end (TLS: close_notify came) */
 };
 
 /* Makes c a plain TCP connection over fd (which it owns from now on). */
@@ -108,6 +110,18 @@ static inline int
 conn_can_splice(const struct conn *c)
 {
 	return c->ops->splice;
+}
+
+/*
+ * Says the stream ends here on purpose before a close: TLS sends
+ * close_notify, so the peer can tell a complete stream from a cut one. Not
+ * called after an error or a truncated response: their close must look cut.
+ */
+static inline void
+conn_notify(struct conn *c)
+{
+	if (c->fd != -1 && c->ops->notify != NULL)
+		c->ops->notify(c);
 }
 
 /* Closes the connection (no-op when already closed); c->fd is -1 afterwards. */

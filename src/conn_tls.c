@@ -61,7 +61,8 @@ tls_fail(struct conn *c, int ret)
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
 		c->wants = 0;
-		return 0;	/* close_notify, or the end of the stream (SSL_OP_IGNORE_UNEXPECTED_EOF) */
+		c->eof_clean = 1;	/* close_notify */
+		return 0;
 	case SSL_ERROR_SYSCALL:
 		c->wants = 0;
 		if (errno == 0)
@@ -72,6 +73,16 @@ tls_fail(struct conn *c, int ret)
 	default:
 		c->wants = 0;
 		e = ERR_peek_last_error();
+		if (ERR_GET_LIB(e) == ERR_LIB_SSL &&
+		    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			/*
+			 * A bare TCP close: the end of the stream all the same (HTTP
+			 * frames most messages itself), but not a clean one.
+			 */
+			ERR_clear_error();
+			c->eof_clean = 0;
+			return 0;
+		}
 		c->error = e != 0 && ERR_reason_error_string(e) != NULL ?
 		    ERR_reason_error_string(e) : "TLS error";
 		ERR_clear_error();
@@ -240,18 +251,22 @@ tls_handshake(struct conn *c)
 	return CONN_ERR;
 }
 
-/*
- * Sends close_notify (once: a second SSL_shutdown would wait for the
- * peer's), then ends the TCP stream's writing side.
- */
-static int
-tls_shutdown(struct conn *c)
+/* Sends close_notify, once (a second SSL_shutdown would wait for the peer's). */
+static void
+tls_notify(struct conn *c)
 {
 	if (c->handshaken && !(SSL_get_shutdown(c->tls) & SSL_SENT_SHUTDOWN)) {
 		ERR_clear_error();
 		(void)SSL_shutdown(c->tls);
 		ERR_clear_error();
 	}
+}
+
+/* Sends close_notify, then ends the TCP stream's writing side. */
+static int
+tls_shutdown(struct conn *c)
+{
+	tls_notify(c);
 	return shutdown(c->fd, SHUT_WR);
 }
 
@@ -270,9 +285,8 @@ tls_pending(const struct conn *c)
 }
 
 /*
- * Frees the TLS state and closes. No close_notify here: a session closes
- * after an error or a finished exchange, when the peer has what it needs;
- * waiting for a clean TLS close would only hold the connection longer.
+ * Frees the TLS state and closes. close_notify only if conn_notify sent it:
+ * a close after an error or a cut response must look cut to the peer.
  */
 static void
 tls_close(struct conn *c)
@@ -288,6 +302,7 @@ static const struct conn_ops tls_ops = {
 	.handshake = tls_handshake,
 	.shutdown = tls_shutdown,
 	.pending = tls_pending,
+	.notify = tls_notify,
 	.close = tls_close,
 };
 

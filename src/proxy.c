@@ -138,6 +138,7 @@ struct session {
 	size_t rs_held;			/* as rq_held */
 	int rs_all_in;
 	int rs_started;			/* some response byte went to the client */
+	int rs_cut;			/* the backend's end of a close-delimited body was not clean */
 	int rs_status;
 	struct http_chunked rs_chunk;
 	struct spipe *rs_pipe;		/* as rq_pipe, from the backend to the client */
@@ -996,6 +997,7 @@ request_start(struct session *s)
 	int r;
 
 	s->rs_started = 0;	/* nothing of this exchange's response was sent yet */
+	s->rs_cut = 0;
 	r = http_parse_request(m, s->cin->data + s->cin->start, buf_len(s->cin), REQ_HEAD_MAX);
 	if (r == HTTP_OK && m->target.len + m->method.len + 10 > px->conf->limits.uri_size)
 		r = HTTP_E_URI_TOO_LONG;
@@ -1532,6 +1534,8 @@ exchange_check_done(struct session *s)
 	atomic_fetch_add_explicit(&px->slot->requests, 1, memory_order_relaxed);
 	session_drop_upstream(s, up_reusable);
 	if (s->client_close || px->draining) {
+		if (!s->rs_cut)
+			conn_notify(&s->cc);	/* the response is whole: say so (TLS) */
 		session_close(s);
 		return;
 	}
@@ -1917,6 +1921,16 @@ backend_read(struct session *s)
 			return;
 		}
 		if (s->rs == RS_BODY && s->rs_body == HTTP_BODY_EOF && n == 0) {
+			/*
+			 * A body delimited by the close ends with the backend's close.
+			 * Over TLS only a close_notify says it is whole; without one,
+			 * the TLS client is not told it is either.
+			 */
+			if (!up->conn.eof_clean) {
+				s->rs_cut = 1;
+				log_info("backend %s: TLS closed without close_notify: the response "
+				    "may be cut", s->px->conf->backends[s->backend].url);
+			}
 			s->rs_all_in = 1;
 			s->rs_body = HTTP_BODY_LENGTH;	/* now delimited: what is in sin */
 			s->rs_left = s->rs_ready;
@@ -2138,6 +2152,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				session_update_io(s);
 			return;
 		}
+		conn_notify(&s->cc);
 		session_close(s);	/* idle keep-alive client */
 		return;
 	}
@@ -2347,8 +2362,10 @@ proxy_drain(struct proxy *px)
 		 * Idle between requests, nothing buffered: nothing to lose. A new
 		 * connection whose first request has not arrived yet is served.
 		 */
-		if (s->nreq > 0 && s->rq == RQ_HEAD && (s->cin == NULL || buf_len(s->cin) == 0))
+		if (s->nreq > 0 && s->rq == RQ_HEAD && (s->cin == NULL || buf_len(s->cin) == 0)) {
+			conn_notify(&s->cc);
 			session_close(s);
+		}
 	}
 	upstream_pool_drain(px->pool);
 }

@@ -547,13 +547,14 @@ tls_server_ctx(struct tls_ctx *t, const struct conf *c)
 	SSL_CTX_set_app_data(ctx, t);
 	/*
 	 * The transport (conn_tls.c) retries a blocked write with the same bytes,
-	 * possibly moved (a buffer compacted meanwhile) or followed by more; a
-	 * peer's close without close_notify reads as the end of the stream, as
-	 * on plain TCP (HTTP frames its own messages).
+	 * possibly moved (a buffer compacted meanwhile) or followed by more. A
+	 * peer's close without close_notify reads as the end of the stream too,
+	 * but marked as not clean (conn_tls.c): a body delimited by the close
+	 * is then not vouched for.
 	 */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_read_ahead(ctx, 1);	/* many records per read(2), not two reads per record */
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_timeout(ctx, timeout_s);
@@ -732,8 +733,9 @@ tls_client_session_cb(SSL *s, SSL_SESSION *sess)
  * The client SSL_CTX for https backends: TLS 1.2 at least, peers verified by
  * default. Sessions are kept by the caller (tls_client_resume), not in
  * OpenSSL's cache. A backend that closes without close_notify ends the
- * stream as a plain one would: many servers do so, and the HTTP framing
- * tells a complete response from a truncated one.
+ * stream as a plain one would (many servers do so, and the HTTP framing
+ * tells most responses whole), marked not clean for the one whose body the
+ * close delimits.
  */
 static void
 tls_client_ctx(struct tls_ctx *t, struct tls_errs *e, const struct conf *c)
@@ -752,7 +754,7 @@ tls_client_ctx(struct tls_ctx *t, struct tls_errs *e, const struct conf *c)
 	}
 	SSL_CTX_set_mode(t->client, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_options(t->client, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_options(t->client, SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_read_ahead(t->client, 1);
 	SSL_CTX_set_verify(t->client, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_session_cache_mode(t->client,

@@ -113,6 +113,12 @@ class TLSBackend:
                     with self.lock:
                         rec["requests"] += 1
                 close = self.close_each or hd.get("connection", "").lower() == "close"
+                if target in ("/eof-clean", "/eof-ragged"):
+                    # a body delimited by the close, then close_notify or a bare close
+                    s.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"e" * 1000)
+                    if target == "/eof-clean":
+                        s = s.unwrap()
+                    break
                 if target == "/echo":
                     out = body
                 else:
@@ -286,6 +292,45 @@ def sessions_resume_on_rondo_behind_rondo(ctx):
         lib.wait_until(lambda: established_to(tls_port) == 0, 5 * lib.SLOW,
                        "the pooled backend connection to close")
     expect(resumed() - before >= 10, "backend connections resumed: %d of 10", resumed() - before)
+
+
+def read_to_end(c):
+    """Everything until the end of the stream; "clean" (close_notify) or "cut"."""
+    data = b""
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                return data, "clean"
+            data += d
+    except ssl.SSLEOFError:
+        return data, "cut"
+
+
+@suite.test
+def close_notify_only_for_whole_responses(ctx):
+    # TLS on both sides. A body delimited by the close is whole only if the
+    # backend ended with close_notify: then the client gets one too; after a
+    # bare close it must not (its close must look cut, as the backend's did).
+    pki = PKI(ctx)
+    b = TLSBackend(ctx, "eof", pki.leaf("eof", ["localhost"]))
+    front = pki.leaf("front", ["a.test"])
+    tls_port = lib.free_port()
+    r = ctx.rondo(config([b.url()], pki, tls={"backendCA": pki.ca,
+                                              "port": "127.0.0.1:%d" % tls_port,
+                                              "certificates": [{"cert": front[0],
+                                                                "key": front[1]}]}))
+    lib.warm_up(r, ["eof"])
+    cctx = ssl.create_default_context(cafile=pki.ca)
+    for path, want in (("/eof-clean", "clean"), ("/eof-ragged", "cut"), ("/", "clean")):
+        with socket.create_connection(("127.0.0.1", tls_port), timeout=10 * lib.SLOW) as raw:
+            with cctx.wrap_socket(raw, server_hostname="a.test",
+                                  suppress_ragged_eofs=False) as c:
+                c.sendall(("GET %s HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n"
+                           % path).encode())
+                data, end = read_to_end(c)
+        expect(data.startswith(b"HTTP/1.1 200"), "%s: %r", path, data[:60])
+        expect_eq(end, want, "how the TLS stream of %s ended" % path)
 
 
 @suite.test
