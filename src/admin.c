@@ -392,7 +392,7 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 	static const char prefix[] = "/backends/", iprefix[] = "/instance/";
 	const char *t = m->target.p, *slash = NULL;
 	size_t tl = m->target.len, plen = sizeof(prefix) - 1;
-	int is_post = http_str_eq(m->method, "POST"), get_path, post_path;
+	int is_post = http_method_is(m->method, "POST"), get_path, post_path;
 	char *buf;
 	size_t n;
 	int b, drain, inst_path;
@@ -410,7 +410,7 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 			    "POST /instance/drain, POST /instance/ready\n");
 		return;
 	}
-	if (get_path && !http_str_eq(m->method, "GET")) {
+	if (get_path && !http_method_is(m->method, "GET")) {
 		if (admin_refuse(ac, m, is_post) == 0)
 			admin_text(ac, 405, "Allow: GET\r\n", "use GET\n");
 		return;

@@ -102,6 +102,12 @@ http_mem_caseeq(const char *a, const char *b, size_t len)
 }
 
 int
+http_method_is(struct http_str m, const char *lit)
+{
+	return strlen(lit) == m.len && memcmp(m.p, lit, m.len) == 0;
+}
+
+int
 http_str_eq(struct http_str s, const char *lit)
 {
 	return strlen(lit) == s.len && http_mem_caseeq(s.p, lit, s.len);
@@ -280,10 +286,12 @@ http_host_ok(const char *s, size_t len)
 		return 1;
 	if (s[i++] != ':' || len - i > 5)
 		return 0;
-	for (port = i; port < len; port++)
-		if (!IS(s[port], C_DIGIT))
+	for (port = 0; i < len; i++) {
+		if (!IS(s[i], C_DIGIT))
 			return 0;
-	return 1;
+		port = port * 10 + (size_t)(s[i] - '0');
+	}
+	return port <= 65535;	/* an empty port is allowed (RFC 3986) */
 }
 
 int

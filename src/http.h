@@ -232,4 +232,7 @@ int http_upgrade_offered(const struct http_msg *m, struct http_str offer);
 /* Case-insensitive comparison of s with the NUL-terminated lit: 1 if equal. */
 int http_str_eq(struct http_str s, const char *lit);
 
+/* Whether method m is lit: methods are case-sensitive (RFC 9110 9.1), "get" is not GET. */
+int http_method_is(struct http_str m, const char *lit);
+
 #endif

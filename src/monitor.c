@@ -14,9 +14,12 @@ int
 monitor_match(const struct conf *c, const struct http_msg *m)
 {
 	size_t n = strlen(c->monitor_path);
+	struct http_str authority, t = m->target;
 
-	return m->target.len >= n && memcmp(m->target.p, c->monitor_path, n) == 0 &&
-	    (m->target.len == n || m->target.p[n] == '?');
+	/* "GET http://host/rondo/health" asks for the same path. */
+	(void)http_target_authority(m->target, &authority, &t);
+	return t.len >= n && memcmp(t.p, c->monitor_path, n) == 0 &&
+	    (t.len == n || t.p[n] == '?');
 }
 
 const char *
@@ -44,9 +47,9 @@ monitor_answer(struct buf *b, const struct conf *c, const struct shm_seg *seg,
 {
 	const char *why = NULL, *allow = "";
 	char body[64];
-	int status, n, head = http_str_eq(m->method, "HEAD");
+	int status, n, head = http_method_is(m->method, "HEAD");
 
-	if (!head && !http_str_eq(m->method, "GET")) {
+	if (!head && !http_method_is(m->method, "GET")) {
 		status = 405;
 		allow = "Allow: GET, HEAD\r\n";
 		snprintf(body, sizeof(body), "use GET or HEAD\n");

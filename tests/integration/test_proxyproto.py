@@ -429,6 +429,14 @@ def monitor_path(ctx):
     with r.client() as c:
         resp = c.request("POST", "/rondo/health", body=b"")
     expect_eq(resp.status, 405, "POST")
+    # Methods are case-sensitive: "get" is not GET (and is no method rondo knows here).
+    with r.client() as c:
+        resp = c.request("get", "/rondo/health")
+    expect_eq(resp.status, 405, "lower-case get")
+    # The same path asked in absolute form is the monitor's too, never forwarded.
+    with r.client() as c:
+        resp = c.request("GET", "http://rondo.test/rondo/health")
+    expect_eq((resp.status, resp.body), (200, b"ready\n"), "absolute-form GET")
     expect_eq(raw.client_conns(), [], "monitor requests that reached a backend")
     expect_eq(r.get("/other").status, 200, "other paths are proxied")
 
