@@ -662,6 +662,51 @@ def strip_health_checks(data):
 # Backends and rondo
 # ---------------------------------------------------------------------------
 
+class RawServer:
+    """A TCP server on the loopback interface, in threads of the test
+    process: for scripted backends that answer on raw sockets. A subclass
+    answers each connection in serve(conn, number, *extra), where number
+    counts connections from 1 and extra is what accepted(number) returned
+    (called in accept order, under self.lock)."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://%s:%d" % (LOOPBACK, self.port)
+        self.lock = threading.Lock()
+        self.nconn = 0
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.stop = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def accepted(self, number):
+        return ()
+
+    def serve(self, conn, number, *extra):
+        raise NotImplementedError
+
+    def _accept(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with self.lock:
+                self.nconn += 1
+                n = self.nconn
+                extra = self.accepted(n)
+            threading.Thread(target=self.serve, args=(c, n) + tuple(extra), daemon=True).start()
+
+
 class Backend:
     """A backend.py process on 127.0.0.1; can be killed and started again on
     the same port."""

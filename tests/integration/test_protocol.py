@@ -16,30 +16,8 @@ from lib import expect, expect_eq  # noqa: E402
 suite = lib.Suite("test_protocol")
 
 
-class RawBackend:
+class RawBackend(lib.RawServer):
     """A backend scripted per path, on raw sockets, one thread per connection."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-
-    def _accept(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     @staticmethod
     def _read_head(c, buf):
@@ -51,7 +29,7 @@ class RawBackend:
         head, rest = buf.split(b"\r\n\r\n", 1)
         return head.decode("latin-1"), rest
 
-    def _serve(self, c):
+    def serve(self, c, number):
         c.settimeout(10)
         buf = b""
         try:

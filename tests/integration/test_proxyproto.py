@@ -64,43 +64,21 @@ def access_lines(path, needle):
     return lib.wait_until(found, 5 * lib.SLOW, "access log line with %r" % needle)
 
 
-class RawBackend:
+class RawBackend(lib.RawServer):
     """A backend that records every connection's bytes: the PROXY header it
     began with (if any) and its requests. Answers each request (bodies are
     not expected) with 200 and the connection's number."""
 
     def __init__(self, ctx):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((lib.LOOPBACK, 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.url = "http://%s:%d" % (lib.LOOPBACK, self.port)
-        self.lock = threading.Lock()
         self.conns = []             # [{"proxy": bytes, "requests": [head bytes]}]
-        self.stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__()
 
-    def close(self):
-        self.stop = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
+    def accepted(self, number):
+        rec = {"proxy": b"", "requests": []}
+        self.conns.append(rec)
+        return (rec,)
 
-    def _accept(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            rec = {"proxy": b"", "requests": []}
-            with self.lock:
-                self.conns.append(rec)
-                n = len(self.conns)
-            threading.Thread(target=self._serve, args=(c, rec, n), daemon=True).start()
-
-    def _serve(self, c, rec, n):
+    def serve(self, c, n, rec):
         buf = b""
         c.settimeout(30)
         try:

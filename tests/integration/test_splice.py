@@ -35,7 +35,7 @@ def pattern(n):
     return (lib.PATTERN_BLOCK * reps)[:n] if reps > 1 else lib.PATTERN_BLOCK[:n]
 
 
-class ScriptBackend:
+class ScriptBackend(lib.RawServer):
     """A keep-alive backend on raw sockets that writes each response in the
     pieces its query asks for:
       GET /body?n=N&first=K   head and the first K body bytes in one write
@@ -46,34 +46,7 @@ class ScriptBackend:
       HEAD /...               Content-Length: n (or 5), no body
     Every response carries X-Conn: the number of the backend connection."""
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.nconn = 0
-        self.lock = threading.Lock()
-        self.stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.stop = True
-        self.sock.close()
-
-    def _accept(self):
-        while not self.stop:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.nconn += 1
-                cid = self.nconn
-            threading.Thread(target=self._serve, args=(c, cid), daemon=True).start()
-
-    def _serve(self, c, cid):
+    def serve(self, c, cid):
         c.settimeout(20)
         buf = b""
         try:
