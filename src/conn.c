@@ -59,12 +59,6 @@ static const struct conn_ops plain_ops = {
 void
 conn_plain_init(struct conn *c, int fd)
 {
-	c->fd = fd;
-	c->ops = &plain_ops;
-	c->tls = NULL;
-	c->wants = 0;
-	c->handshaken = 1;
-	c->error = NULL;
-	c->fail = CONN_FAIL_NONE;
-	c->blocked = 0;
+	/* Every field not named starts at zero: a field added later needs no reset here. */
+	*c = (struct conn){ .fd = fd, .ops = &plain_ops, .handshaken = 1 };
 }

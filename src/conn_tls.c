@@ -338,14 +338,7 @@ conn_tls_why(const struct conn *c, char *buf, size_t len)
 void
 conn_tls_init(struct conn *c, int fd, void *ssl)
 {
-	c->fd = fd;
-	c->ops = &tls_ops;
-	c->tls = ssl;
-	c->wants = 0;
-	c->handshaken = 0;
-	c->error = NULL;
-	c->fail = CONN_FAIL_NONE;
-	c->blocked = 0;
+	*c = (struct conn){ .fd = fd, .ops = &tls_ops, .tls = ssl };	/* the rest zero */
 	SSL_set_fd(ssl, fd);
 }
 
