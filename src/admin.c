@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "admin.h"
+#include "balance.h"
 #include "conf.h"
 #include "http.h"
 #include "log.h"
@@ -49,6 +50,7 @@ struct admin {
 	ev_timer pause_w;		/* accepting again after running out of fds */
 	const struct conf *conf;
 	struct shm_seg *seg;
+	const struct lb *lb;		/* told of drains, readies and weights */
 	unsigned generation;
 	double started;
 	int reload_ok;			/* 0 from a reload's start until it succeeds */
@@ -355,6 +357,7 @@ admin_weight(struct admin_conn *ac, const struct http_msg *m, int b)
 		return;
 	}
 	shm_backend_set_weight(a->seg, (unsigned)b, (unsigned)n);
+	balance_backend_changed(a->lb, a->seg, b);
 	log_info("admin: backend %s weight set to %lld", a->conf->backends[b].url, (long long)n);
 	admin_text(ac, 200, "", "%s weight %lld\n", admin_backend_name(a->conf, (size_t)b),
 	    (long long)n);
@@ -464,6 +467,7 @@ admin_route(struct admin_conn *ac, const struct http_msg *m)
 	/* Back from a drain: its slow start begins (slowStart). */
 	if (atomic_exchange(&a->seg->backends[b].drain, (uint32_t)drain) != 0 && !drain)
 		shm_backend_ramp_from_now(a->seg, (unsigned)b);
+	balance_backend_changed(a->lb, a->seg, b);
 	log_info("admin: backend %s set to %s", a->conf->backends[b].url,
 	    drain ? "drain" : "ready");
 	admin_text(ac, 200, "", "%s %s\n", admin_backend_name(a->conf, (size_t)b),
@@ -588,10 +592,12 @@ admin_new(struct ev_loop *loop, const struct net_addr *addr, char *err, size_t e
 }
 
 void
-admin_set_target(struct admin *a, const struct conf *c, struct shm_seg *seg, unsigned generation)
+admin_set_target(struct admin *a, const struct conf *c, struct shm_seg *seg, const struct lb *lb,
+    unsigned generation)
 {
 	a->conf = c;
 	a->seg = seg;
+	a->lb = lb;
 	a->generation = generation;
 	a->reload_ok = 1;
 	a->reload_time = ev_time();

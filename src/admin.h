@@ -26,6 +26,7 @@
 
 struct admin;
 struct conf;
+struct lb;
 struct net_addr;
 struct ev_loop;
 struct shm_seg;
@@ -37,9 +38,12 @@ struct shm_seg;
 struct admin *admin_new(struct ev_loop *loop, const struct net_addr *addr, char *err,
     size_t errlen);
 
-/* What the admin reports and acts on: the current generation (called again on each reload). */
+/*
+ * What the admin reports and acts on: the current generation, its segment and
+ * its balancer (called again on each reload).
+ */
 void admin_set_target(struct admin *a, const struct conf *c, struct shm_seg *seg,
-    unsigned generation);
+    const struct lb *lb, unsigned generation);
 
 /* In a forked child: closes the inherited sockets, touches nothing else. NULL is fine. */
 void admin_close_fds(struct admin *a);

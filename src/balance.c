@@ -167,6 +167,7 @@ balance_new(const struct conf *c, char *err, size_t errlen)
 		p->id[i] = pool_hash(p->key, 0, url, strlen(url));
 		g = &p->group[c->backends[i].backup ? POOL_BACKUP : POOL_PRIMARY];
 		p->pos[i] = (uint8_t)g->n;
+		p->group_of[i] = c->backends[i].backup ? POOL_BACKUP : POOL_PRIMARY;
 		g->member[g->n++] = (uint8_t)i;
 	}
 	balance_sort_ids(lb);
@@ -260,21 +261,36 @@ balance_acquire(struct shm_seg *seg, unsigned w, int i)
 }
 
 void
-balance_release(struct shm_seg *seg, unsigned w, int i)
+balance_release(const struct lb *lb, struct shm_seg *seg, unsigned w, int i)
 {
+	const struct pool *p = &lb->pool;
+
 	pool_release(seg, w, i);
+	if (p->policy->done != NULL)
+		p->policy->done(p, &p->group[p->group_of[i]], seg, (unsigned)i);
 }
 
 void
-balance_worker_reset(struct shm_seg *seg, unsigned w)
+balance_backend_changed(const struct lb *lb, struct shm_seg *seg, int i)
+{
+	const struct pool *p = &lb->pool;
+
+	if (i >= 0 && (uint32_t)i < p->nbackends && p->policy->changed != NULL)
+		p->policy->changed(p, &p->group[p->group_of[i]], seg, (unsigned)i);
+}
+
+void
+balance_worker_reset(const struct lb *lb, struct shm_seg *seg, unsigned w)
 {
 	uint32_t i;
 	int32_t n;
 
 	for (i = 0; i < seg->nbackends; i++) {
 		n = atomic_exchange(&seg->backends[i].wactive[w % SHM_MAX_WORKERS], 0);
-		if (n != 0)
+		if (n != 0) {
 			atomic_fetch_sub(&seg->backends[i].active, n);
+			balance_backend_changed(lb, seg, (int)i);
+		}
 	}
 }
 

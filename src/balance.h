@@ -97,12 +97,19 @@ int balance_pick(const struct lb *lb, struct shm_seg *seg, struct pick_ctx *ctx)
 void balance_acquire(struct shm_seg *seg, unsigned w, int i);
 
 /* Gives back what balance_pick(…) = i (or balance_acquire) acquired for worker slot w. */
-void balance_release(struct shm_seg *seg, unsigned w, int i);
+void balance_release(const struct lb *lb, struct shm_seg *seg, unsigned w, int i);
+
+/*
+ * Tells the policy that backend i went up or down, was drained or made
+ * ready, or had its weight set: call it after changing the segment (any
+ * process: the health child, the master's admin).
+ */
+void balance_backend_changed(const struct lb *lb, struct shm_seg *seg, int i);
 
 /*
  * Master only, after worker slot w died: subtracts its active requests from
  * every backend and zeroes its counts, so no phantom connection stays.
  */
-void balance_worker_reset(struct shm_seg *seg, unsigned w);
+void balance_worker_reset(const struct lb *lb, struct shm_seg *seg, unsigned w);
 
 #endif

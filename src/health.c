@@ -11,6 +11,7 @@
 
 #include <ev.h>
 
+#include "balance.h"
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
@@ -47,6 +48,7 @@ struct health {
 	struct ev_loop *loop;
 	const struct conf *conf;
 	struct shm_seg *seg;
+	const struct lb *lb;		/* told of each backend going up or down */
 	struct tls_ctx *tls;		/* client context for https backends; NULL: none */
 	struct probe *probes;
 	ev_timer tick;
@@ -109,6 +111,7 @@ probe_finish(struct probe *p, int ok, const char *why)
 	if (was == 0)
 		shm_backend_ramp_from_now(h->seg, p->idx);	/* not on the first probe: no ramp at start */
 	shm_backend_set_up(h->seg, p->idx, p->state);
+	balance_backend_changed(h->lb, h->seg, (int)p->idx);
 	atomic_store_explicit(&sb->checked, 1, memory_order_release);
 	if (p->state)
 		log_info("backend %s is up", url);
@@ -292,9 +295,10 @@ health_signal_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 int
-health_main(const struct conf *c, struct shm_seg *seg, pid_t master, struct tls_ctx *tls)
+health_main(const struct conf *c, struct shm_seg *seg, const struct lb *lb, pid_t master,
+    struct tls_ctx *tls)
 {
-	struct health h = { .conf = c, .seg = seg, .tls = tls };
+	struct health h = { .conf = c, .seg = seg, .lb = lb, .tls = tls };
 	size_t i;
 
 	log_set_procname("health");

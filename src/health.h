@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 struct conf;
+struct lb;
 struct shm_seg;
 struct tls_ctx;
 
@@ -21,8 +22,10 @@ struct tls_ctx;
  * Runs the health checker in a freshly forked child; master is the master's
  * pid, taken before fork(); tls: the generation's TLS contexts, for https
  * backends (probed over TLS, their certificates checked as for requests),
- * NULL when there are none. Returns the exit status (proc.h).
+ * NULL when there are none; lb: the generation's balancer, told of each
+ * backend that goes up or down. Returns the exit status (proc.h).
  */
-int health_main(const struct conf *c, struct shm_seg *seg, pid_t master, struct tls_ctx *tls);
+int health_main(const struct conf *c, struct shm_seg *seg, const struct lb *lb, pid_t master,
+    struct tls_ctx *tls);
 
 #endif

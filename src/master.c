@@ -241,7 +241,7 @@ master_spawn(struct master *m, struct generation *g, enum child_role role, int i
 
 			status = worker_main(&wa);
 		} else
-			status = health_main(g->conf, g->seg, master, g->tls);
+			status = health_main(g->conf, g->seg, g->lb, master, g->tls);
 		_exit(status);
 	}
 	slot->pid = pid;
@@ -456,7 +456,7 @@ master_child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	g->live--;
 	/* Whatever it had in flight is gone: no phantom connections for the policies. */
 	if (ch->role == ROLE_WORKER) {
-		balance_worker_reset(g->seg, (unsigned)(ch->id - 1));
+		balance_worker_reset(g->lb, g->seg, (unsigned)(ch->id - 1));
 		queue_worker_reset(g->seg, (unsigned)(ch->id - 1));
 	}
 	if (m->stopping || g != m->cur) {
@@ -723,7 +723,7 @@ master_admin_update(struct master *m, const struct conf *old)
 		log_info("admin listener on %s", c->admin_name);
 	}
 	if (m->admin != NULL)
-		admin_set_target(m->admin, c, m->cur->seg, m->cur->id);
+		admin_set_target(m->admin, c, m->cur->seg, m->cur->lb, m->cur->id);
 	return 0;
 }
 

@@ -24,6 +24,7 @@
 
 _Static_assert(POOL_MAX <= 256, "backend indexes are stored in a uint8_t");
 _Static_assert(POOL_RAMP_ONE == SHM_RAMP_ONE, "one scale for ramps");
+_Static_assert(POOL_GROUP_WORDS * POOL_NGROUPS == SHM_PICK_WORDS, "each group its words");
 
 /* Per process: the master never picks, so each worker seeds its own after fork. */
 static uint64_t pool_rng;
@@ -174,6 +175,22 @@ pool_weight(const struct pool *p, const struct shm_seg *seg, unsigned i)
 }
 
 int
+pool_load_at_most(const struct pool *p, const struct shm_seg *seg, unsigned i, uint64_t load,
+    uint64_t weight)
+{
+	uint64_t a = (uint64_t)pool_active(p, seg, i);
+	uint64_t w = (uint64_t)pool_weight(p, seg, i) * pool_ramp(p, seg, i);
+
+	return a * weight <= load * w;
+}
+
+_Atomic uint64_t *
+pool_words(const struct pool *p, const struct pool_group *g, struct shm_seg *seg)
+{
+	return &seg->pick[(size_t)(g - p->group) * POOL_GROUP_WORDS];
+}
+
+int
 pool_ramp_skip(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     unsigned i)
 {
@@ -192,7 +209,8 @@ pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct pick_
 {
 	if (!pick_tried_has(&v->known, (int)i)) {
 		pick_tried_add(&v->known, (int)i);
-		if (pool_eligible(p, seg, ctx, i, &v->seen))
+		if (pool_eligible(p, seg, ctx, i, &v->seen) && (v->bar_weight == 0 ||
+		    pool_load_at_most(p, seg, i, v->bar_load, v->bar_weight)))
 			pick_tried_add(&v->ok, (int)i);
 	}
 	return pick_tried_has(&v->ok, (int)i);

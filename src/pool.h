@@ -59,6 +59,7 @@ struct pick_ctx {
 #define LB_NEEDS_KEY	0x2	/* picks by the request's "hashKey" */
 #define LB_RAMPS	0x4	/* honours "slowStart" */
 
+#define POOL_GROUP_WORDS 16	/* pool_words: SHM_PICK_WORDS / POOL_NGROUPS */
 #define POOL_RAMP_ONE	1024	/* pool_ramp: a backend's whole weight (SHM_RAMP_ONE) */
 
 /* The primaries, or the backups: what a pick chooses among. */
@@ -88,6 +89,7 @@ struct pool {
 	uint32_t weight[POOL_MAX];		/* 1..CONF_WEIGHT_MAX */
 	uint32_t max_conns[POOL_MAX];		/* 0: unlimited */
 	uint8_t pos[POOL_MAX];			/* index of each backend in its group's member[] */
+	uint8_t group_of[POOL_MAX];		/* the group of each backend: enum pool_group_id */
 	uint64_t id[POOL_MAX];			/* pool_backend_id of each backend's URL */
 	uint8_t key[16];			/* from "hashSeed": the same in every instance */
 	struct pool_group group[POOL_NGROUPS];
@@ -103,9 +105,15 @@ struct pool {
  * runs in the workers for each request and must neither allocate nor lock.
  * pick returns a backend index of g, acquired (pool_acquire_capped), or one
  * of the PICK_* codes. Requests are acquired and released by the layer
- * below (pool_acquire_capped, pool_release): no policy needs to hear of a
- * request that finishes, nor of a backend going up or down, as all of that
- * is in the segment a pick reads.
+ * below (pool_acquire_capped, pool_release). A policy that keeps shared
+ * state of its own (pool_words) hears of what changes it through the
+ * optional hooks, which may run in any process (a worker, the health child,
+ * the master) and must neither allocate nor lock either:
+ *   done     a request on backend i finished (called after pool_release)
+ *   changed  backend i went up or down (health check), was drained or made
+ *            ready, had its weight set at run time, or had the requests of a
+ *            worker that died taken off its count
+ * Everything else a pick needs (health, counts, weights) is in the segment.
  */
 struct lb_policy {
 	const char *name;			/* as in the configuration */
@@ -114,6 +122,10 @@ struct lb_policy {
 	void (*fini)(struct pool_group *g);
 	int (*pick)(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
 	    const struct pick_ctx *ctx);
+	void (*done)(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
+	    unsigned i);
+	void (*changed)(const struct pool *p, const struct pool_group *g, struct shm_seg *seg,
+	    unsigned i);
 };
 
 /* Why a scan found nothing, when it did not. */
@@ -132,6 +144,8 @@ struct pool_view {
 	struct pick_tried lost;		/* looked fine, but filled up before it was acquired */
 	unsigned skipped;		/* turns passed over by pool_ramp_skip in this pick */
 	struct pool_seen seen;		/* why the others may not */
+	uint64_t bar_load;		/* bar_weight != 0: a member not looked at yet may be */
+	uint64_t bar_weight;		/* taken only if pool_load_at_most(bar_load, bar_weight) */
 };
 
 /* A 64-bit finalizer: every input bit moves every output bit. */
@@ -166,7 +180,10 @@ int pool_acquire_capped(const struct pool *p, struct shm_seg *seg, unsigned w, u
 int pool_eligible(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     unsigned i, struct pool_seen *seen);
 
-/* pool_eligible, asked of the segment only the first time this pick looks at i. */
+/*
+ * pool_eligible (and, with a bar set, pool_load_at_most the bar), asked of
+ * the segment only the first time this pick looks at i.
+ */
 int pool_view_ok(const struct pool *p, const struct shm_seg *seg, const struct pick_ctx *ctx,
     struct pool_view *v, unsigned i);
 
@@ -179,6 +196,21 @@ unsigned pool_ramp(const struct pool *p, const struct shm_seg *seg, unsigned i);
 
 /* The weight of backend i now: set at run time (admin), else configured. */
 unsigned pool_weight(const struct pool *p, const struct shm_seg *seg, unsigned i);
+
+/*
+ * Whether backend i has at most <load> requests in flight per <weight>, its
+ * own weight being pool_weight * pool_ramp (so <weight> is in that unit).
+ */
+int pool_load_at_most(const struct pool *p, const struct shm_seg *seg, unsigned i,
+    uint64_t load, uint64_t weight);
+
+/*
+ * The POOL_GROUP_WORDS words of the segment (SHM_PICK_WORDS in all) where
+ * g's policy may keep what it shares between processes: zero in a new
+ * segment, changed only with atomic operations.
+ */
+_Atomic uint64_t *pool_words(const struct pool *p, const struct pool_group *g,
+    struct shm_seg *seg);
 
 /*
  * Whether a rotation passes over backend i this time: with the probability

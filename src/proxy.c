@@ -432,7 +432,7 @@ session_drop_upstream(struct session *s, int reusable)
 	splice_put(&s->px->pipes, &s->rs_pipe);	/* bytes of that backend's answer: moot */
 	s->rs_pipe_full = 0;
 	if (s->counted) {
-		balance_release(s->px->seg, s->px->worker, s->backend);
+		balance_release(s->px->lb, s->px->seg, s->px->worker, s->backend);
 		s->counted = 0;
 	}
 	if (up == NULL)

@@ -18,6 +18,8 @@
  *   workers[i]                 worker i+1 alone (relaxed stores; readers sum or compare);
  *                              its q_* fields also the master, once it died
  *   q_tickets, q_len           every worker, atomic adds (the queue, queue.h)
+ *   pick[]                     the balancing policy (pool.h), in any process: atomic
+ *                              read-modify-writes only
  *   base                       the master, before the workers start (stats_carry)
  *   generation                 the master
  *
@@ -27,6 +29,7 @@
  *                         alone in the first page, which shm_seal makes read-only
  *     rr                  own cache line: the round-robin counter
  *     monitor             own cache line: why the monitor path answers 503
+ *     pick[32]            the policy's shared words (least-connections: pool.h), zero at start
  *     workers[64]         one cache line per worker: its open connections and totals
  *     base                the worker totals of the generations before
  *   struct shm_backend[n] one cache-line-aligned slot per backend, in config order
@@ -41,13 +44,14 @@
 #include "stats.h"
 
 #define SHM_MAGIC 0x524f4e44u		/* "ROND" */
-#define SHM_LAYOUT_VERSION 6
+#define SHM_LAYOUT_VERSION 7
 #define SHM_HEADER_SIZE 4096		/* the header's own page, read-only once sealed */
 #define SHM_NAME_MAX 256
 #define SHM_MAX_WORKERS 64
 #define SHM_LATENCY_BUCKETS 12		/* see shm_latency_bounds_ms */
 #define SHM_RAMP_ONE 1024		/* shm_backend_ramp: the whole weight */
 #define SHM_RAMP_MIN 102		/* about 10%: where a slow start begins */
+#define SHM_PICK_WORDS 32		/* words a balancing policy shares between processes */
 
 /* Bits of shm_seg.monitor: why this instance tells the layer in front it is not ready. */
 #define SHM_MONITOR_DRAIN	0x1u	/* POST /instance/drain (until /instance/ready) */
@@ -100,6 +104,7 @@ struct shm_seg {
 	_Atomic uint64_t q_tickets __attribute__((aligned(64)));	/* queue tickets given (queue.h) */
 	_Atomic uint32_t q_len;		/* requests in the queue, all workers */
 	_Atomic uint32_t monitor __attribute__((aligned(64)));	/* SHM_MONITOR_* (master) */
+	_Atomic uint64_t pick[SHM_PICK_WORDS] __attribute__((aligned(64)));	/* the policy's (pool.h) */
 	struct shm_worker workers[SHM_MAX_WORKERS];
 	struct shm_worker base;		/* counters of the generations before (carried; master) */
 	struct shm_backend backends[] __attribute__((aligned(64)));

@@ -243,6 +243,58 @@ def leastconn_no_phantoms_after_worker_kill(ctx):
 
 
 @suite.test
+def leastconn_large_pool(ctx):
+    """17 backends: more than one block of least-connections' floors. With one
+    slow request held on each of 16, a backend that comes back up with none
+    is the lightest and gets every new request; the held ones were spread one
+    per backend."""
+    bs = ctx.backends_n(17, record=True)
+    r = start(ctx, bs, "least-connections")
+    late = bs[16]
+    mark = r.mark()
+    late.kill()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is down" % late.port, 5 * lib.SLOW, since=mark)
+
+    hold_ms = int(6000 * lib.SLOW)
+    path = "/delay?ms=%d" % hold_ms
+    done = []
+
+    def hold():
+        try:
+            done.append(r.get(path, timeout=30 * lib.SLOW).status)
+        except Exception as e:      # noqa: BLE001 (reported below)
+            done.append(str(e))
+    threads = [threading.Thread(target=hold, daemon=True) for _ in range(16)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    lib.wait_until(lambda: sum(b.records().count(path.encode()) for b in bs[:16]) == 16,
+                   5 * lib.SLOW, "the 16 slow requests to reach the backends")
+    per = {b.name: b.records().count(path.encode()) for b in bs[:16]}
+    expect(set(per.values()) == {1}, "16 slow requests over 16 idle backends: %s", per)
+
+    # A request now looks at every block, and sees b17 down.
+    expect(late.name not in count_backends(r, 2), "a request reached the dead backend")
+    mark = r.mark()
+    late.start()
+    r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % late.port, 5 * lib.SLOW, since=mark)
+    first = r.get("/").header("X-Backend")
+    got = count_backends(r, 8)
+    expect(time.monotonic() - t0 < hold_ms / 1000.0,
+           "the slow requests ended before the check: the machine is too slow for this test")
+    expect_eq(first, late.name, "the first request while 16 backends hold one each")
+    # Each of the next ones too, unless it came before the worker of the one
+    # before gave its count back (just after the response went out): a tie.
+    expect(got.get(late.name, 0) >= 4, "8 requests while 16 backends hold one each: %s", got)
+    for t in threads:
+        t.join(30 * lib.SLOW)
+    expect_eq(sorted(done, key=str), [200] * 16, "the slow requests")
+    # Nothing in flight: 17 tie, and every one of them gets some of 51.
+    counts = count_backends(r, 51)
+    expect(len(counts) == 17, "51 requests over 17 idle backends: %s", counts)
+
+
+@suite.test
 def max_connections_503_not_hang(ctx):
     bs = ctx.backends_n(2)
     servers = [{"url": b.url, "maxConnections": 1} for b in bs]

@@ -82,7 +82,7 @@ pick(struct shm_seg *seg, const struct pick_tried *tried)
 		ctx.tried = *tried;
 	b = balance_pick(lb, seg, &ctx);
 	if (b >= 0)
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 	balance_free(lb);
 	return b;
 }
@@ -226,10 +226,10 @@ START_TEST(test_worker_reset)
 	ctx.worker = 1;
 	b = balance_pick(lb, seg, &ctx);
 	ck_assert_int_eq(atomic_load(&seg->backends[0].active) + atomic_load(&seg->backends[1].active), 11);
-	balance_worker_reset(seg, 3);
+	balance_worker_reset(lb, seg, 3);
 	ck_assert_int_eq(atomic_load(&seg->backends[0].active) + atomic_load(&seg->backends[1].active), 1);
 	ck_assert_int_eq(atomic_load(&seg->backends[b].wactive[1]), 1);
-	balance_release(seg, 1, b);
+	balance_release(lb, seg, 1, b);
 	ck_assert_int_eq(atomic_load(&seg->backends[b].active), 0);
 	balance_free(lb);
 	shm_destroy(seg);
@@ -283,7 +283,7 @@ take_key(const struct lb *lb, struct shm_seg *seg, uint64_t k)
 	int b = balance_pick(lb, seg, &ctx);
 
 	if (b >= 0)
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 	return b;
 }
 
@@ -294,7 +294,7 @@ pick_lb(const struct lb *lb, struct shm_seg *seg)
 	int b = take(lb, seg, 0);
 
 	if (b >= 0)
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 	return b;
 }
 
@@ -424,7 +424,7 @@ START_TEST(test_wrr_across_processes)
 		if (pid == 0) {
 			for (i = 0; i < 70; i++) {
 				b = (unsigned char)take(lb, seg, (unsigned)p);
-				balance_release(seg, (unsigned)p, b);
+				balance_release(lb, seg, (unsigned)p, b);
 				if (write(fds[1], &b, 1) != 1)
 					_exit(1);
 			}
@@ -513,13 +513,13 @@ START_TEST(test_previous_generation)
 	for (i = 0; i < 4; i++)
 		backends[i].max_connections = 1;
 	lb = lb_for(ALGO_RR);
-	balance_release(old, 0, 0);	/* old: 0 holds 1, 1 holds 1 */
+	balance_release(lb, old, 0, 0);	/* old: 0 holds 1, 1 holds 1 */
 	balance_set_previous(lb, seg, old);
 	b = take(lb, seg, 0);
 	ck_assert_int_eq(b + take(lb, seg, 0), 5);
 	ck_assert(b == 2 || b == 3);
 	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
-	balance_release(old, 0, 0);	/* an old request ends */
+	balance_release(lb, old, 0, 0);	/* an old request ends */
 	ck_assert_int_eq(take(lb, seg, 0), 0);
 	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
 	balance_free(lb);
@@ -565,10 +565,10 @@ START_TEST(test_leastconn_weighted)
 	ck_assert_int_eq(active(seg, 0), 30);
 	ck_assert_int_eq(active(seg, 1), 10);
 	/* Idle, ties are broken by the weighted sequence: still 3:1. */
-	balance_worker_reset(seg, 0);
-	balance_worker_reset(seg, 1);
-	balance_worker_reset(seg, 2);
-	balance_worker_reset(seg, 3);
+	balance_worker_reset(lb, seg, 0);
+	balance_worker_reset(lb, seg, 1);
+	balance_worker_reset(lb, seg, 2);
+	balance_worker_reset(lb, seg, 3);
 	ck_assert_int_eq(active(seg, 0) + active(seg, 1), 0);
 	for (i = 0; i < 400; i++)
 		count[pick_lb(lb, seg)]++;
@@ -803,7 +803,7 @@ assert_even(const struct lb *lb, struct shm_seg *seg, unsigned w, uint64_t want,
 	for (i = 0; i < picks; i++) {
 		b = take(lb, seg, w);
 		ck_assert_msg(b >= 0 && b < 64 && (want >> b & 1), "pick %d went to %d", i, b);
-		balance_release(seg, w, b);
+		balance_release(lb, seg, w, b);
 		hist[i] = b;
 	}
 	for (i = 0; i + EVEN_WINDOW <= picks; i++) {
@@ -880,7 +880,7 @@ START_TEST(test_even_full)
 	lb = lb_for(_i);
 	balance_acquire(seg, 1, 0);
 	assert_even(lb, seg, 0, 0x0e, EVEN_PICKS);
-	balance_release(seg, 1, 0);
+	balance_release(lb, seg, 1, 0);
 	assert_even(lb, seg, 0, 0x0f, EVEN_PICKS);
 	balance_free(lb);
 	shm_destroy(seg);
@@ -924,7 +924,7 @@ START_TEST(test_even_across_processes)
 		if (pid == 0) {
 			for (i = 0; i < 150; i++) {
 				b = (unsigned char)take(lb, seg, (unsigned)p);
-				balance_release(seg, (unsigned)p, b);
+				balance_release(lb, seg, (unsigned)p, b);
 				if (write(fds[1], &b, 1) != 1)
 					_exit(1);
 			}
@@ -1151,7 +1151,7 @@ START_TEST(test_hash_no_key)
 	for (i = 0; i < 400; i++) {
 		b = balance_pick(lb, seg, &ctx);
 		ck_assert_int_ge(b, 0);
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 		count[b]++;
 	}
 	for (i = 0; i < 4; i++)
@@ -1385,7 +1385,7 @@ START_TEST(test_all_tried)
 		b = balance_pick(lb, seg, &ctx);
 		ck_assert_int_ge(b, 0);
 		ck_assert(!pick_tried_has(&ctx.tried, b));
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 		pick_tried_add(&ctx.tried, b);
 	}
 	ck_assert_int_eq(balance_pick(lb, seg, &ctx), PICK_ALL_TRIED);
@@ -1418,7 +1418,7 @@ START_TEST(test_all_max_connections)
 	ck_assert_int_eq(got[2], 3);
 	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* A free place is found wherever it is. */
-	balance_release(seg, 1, 1);
+	balance_release(lb, seg, 1, 1);
 	ck_assert_int_eq(take(lb, seg, 5), 1);
 	ck_assert_int_eq(take(lb, seg, 5), PICK_ALL_FULL);
 	/* Down and full: full it is (503 either way); all down: none healthy. */
@@ -1427,7 +1427,7 @@ START_TEST(test_all_max_connections)
 	/* A worker dies: its places come back. */
 	for (i = 0; i < 3; i++)
 		got[i] = (int)active(seg, i) - atomic_load(&seg->backends[i].wactive[2]);
-	balance_worker_reset(seg, 2);
+	balance_worker_reset(lb, seg, 2);
 	for (i = 0; i < 3; i++) {
 		ck_assert_int_eq(active(seg, i), got[i]);
 		ck_assert_int_eq(atomic_load(&seg->backends[i].wactive[2]), 0);
@@ -1486,7 +1486,7 @@ START_TEST(test_all_max_connections_race)
 	ck_assert_int_eq(active(seg, 0), 5);
 	ck_assert_int_eq(active(seg, 1), 5);
 	for (p = 0; p < 8; p++)
-		balance_worker_reset(seg, (unsigned)p);
+		balance_worker_reset(lb, seg, (unsigned)p);
 	ck_assert_int_eq(active(seg, 0) + active(seg, 1), 0);
 	balance_free(lb);
 	shm_destroy(seg);
@@ -1515,7 +1515,7 @@ START_TEST(test_all_backup)
 	ck_assert_int_ge(take(lb, seg, 0), 0);
 	ck_assert_int_ge(take(lb, seg, 0), 0);
 	ck_assert_int_eq(take(lb, seg, 0), PICK_ALL_FULL);
-	balance_worker_reset(seg, 0);
+	balance_worker_reset(lb, seg, 0);
 	/* One primary left: still no backup. */
 	shm_backend_set_up(seg, 0, 0);
 	for (i = 0; i < 50; i++)
@@ -1558,7 +1558,7 @@ START_TEST(test_all_tried_excluded)
 		int b = balance_pick(lb, seg, &ctx);
 
 		ck_assert_int_eq(b, 1);
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 	}
 	balance_free(lb);
 	shm_destroy(seg);
@@ -1586,7 +1586,9 @@ START_TEST(test_cost_256)
 {
 	struct shm_seg *seg = seg_with(256);
 	struct lb *lb;
+	static const char *const phase[] = { "all up", "half down", "half down, 512 in flight" };
 	struct timespec t0, t1;
+	static int ring[512];
 	double ns;
 	int i, b, half, failed;
 
@@ -1596,9 +1598,12 @@ START_TEST(test_cost_256)
 		for (i = 0; i < 256; i++)
 			backends[i].weight = 1;
 	lb = lb_for(_i);
-	for (half = 0; half < 2; half++) {
-		for (i = 0; half && i < 256; i += 2)
+	for (half = 0; half < 3; half++) {
+		for (i = 0; half == 1 && i < 256; i += 2)
 			shm_backend_set_up(seg, (unsigned)i, 0);
+		/* Phase 2: each pick is held until 512 picks later (two per backend up). */
+		for (i = 0; i < 512; i++)
+			ring[i] = -1;
 		/* No ck_assert in the loop: each one talks to the parent process. */
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (failed = 0, i = 0; i < 20000; i++) {
@@ -1606,14 +1611,22 @@ START_TEST(test_cost_256)
 
 			if ((b = balance_pick(lb, seg, &ctx)) < 0)
 				failed++;
-			else
-				balance_release(seg, 0, b);
+			else if (half < 2)
+				balance_release(lb, seg, 0, b);
+			else {
+				if (ring[i % 512] >= 0)
+					balance_release(lb, seg, 0, ring[i % 512]);
+				ring[i % 512] = b;
+			}
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
+		for (i = 0; i < 512; i++)
+			if (half == 2 && ring[i] >= 0)
+				balance_release(lb, seg, 0, ring[i]);
 		ck_assert_int_eq(failed, 0);
 		ns = ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / 20000;
 		fprintf(stderr, "%s, 256 backends, %s: %.0f ns per pick\n", algo_names[_i],
-		    half ? "half down" : "all up", ns);
+		    phase[half], ns);
 		ck_assert_msg(ns < 50000, "%s: %.0f ns per pick", algo_names[_i], ns);
 	}
 	balance_free(lb);

@@ -159,7 +159,7 @@ START_TEST(test_round_trip)
 		ctx.key = (uint64_t)i;
 		ck_assert_int_eq(b = balance_pick(lb, seg, &ctx), 2);
 		ck_assert_int_eq(ctx.stuck, 1);
-		balance_release(seg, 0, b);
+		balance_release(lb, seg, 0, b);
 	}
 	shm_backend_set_up(seg, 2, 0);
 	memset(&ctx, 0, sizeof(ctx));
@@ -168,13 +168,13 @@ START_TEST(test_round_trip)
 	b = balance_pick(lb, seg, &ctx);
 	ck_assert(b >= 0 && b != 2);
 	ck_assert_int_eq(ctx.stuck, 0);
-	balance_release(seg, 0, b);
+	balance_release(lb, seg, 0, b);
 	shm_backend_set_up(seg, 2, 1);
 	atomic_store(&seg->backends[2].drain, 1);
 	b = balance_pick(lb, seg, &ctx);
 	ck_assert(b >= 0 && b != 2);
 	ck_assert_int_eq(ctx.stuck, 0);
-	balance_release(seg, 0, b);
+	balance_release(lb, seg, 0, b);
 	/* Full: the request waits for it when it may (a queue), else goes elsewhere. */
 	atomic_store(&seg->backends[2].drain, 0);
 	balance_free(lb);
@@ -190,12 +190,12 @@ START_TEST(test_round_trip)
 	b = balance_pick(lb, seg, &ctx);
 	ck_assert(b >= 0 && b != 2);
 	ck_assert_int_eq(ctx.stuck, 0);
-	balance_release(seg, 0, b);
-	balance_release(seg, 0, 2);
+	balance_release(lb, seg, 0, b);
+	balance_release(lb, seg, 0, 2);
 	ctx.sticky_wait = 1;
 	ck_assert_int_eq(balance_pick(lb, seg, &ctx), 2);
 	ck_assert_int_eq(ctx.stuck, 1);
-	balance_release(seg, 0, 2);
+	balance_release(lb, seg, 0, 2);
 	ck_assert_int_eq(balance_backend_by_id(lb, id ^ 1), -1);
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(balance_backend_by_id(lb, balance_backend_id(lb, i)), i);
