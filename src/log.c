@@ -14,6 +14,13 @@
 static char log_procname[32] = "rondo";
 static int log_verbose;
 
+/* log_client's budget: lines it may write now, refilled at LOG_CLIENT_RATE a second. */
+static struct {
+	double tokens;
+	double last;			/* CLOCK_MONOTONIC of the last refill, in seconds */
+	unsigned long left_out;		/* lines not written since the last one written */
+} log_client_budget;
+
 void
 log_init(const char *procname, int verbose)
 {
@@ -82,3 +89,34 @@ LOG_FN(log_warn, LOG_LVL_WARN, 1)
 LOG_FN(log_warnx, LOG_LVL_WARN, 0)
 LOG_FN(log_info, LOG_LVL_INFO, 0)
 LOG_FN(log_debug, LOG_LVL_DEBUG, 0)
+
+void
+log_client(const char *fmt, ...)
+{
+	int saved = errno;
+	struct timespec ts;
+	double now;
+	va_list ap;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	log_client_budget.tokens += (now - log_client_budget.last) * LOG_CLIENT_RATE;
+	if (log_client_budget.tokens > LOG_CLIENT_RATE)
+		log_client_budget.tokens = LOG_CLIENT_RATE;
+	log_client_budget.last = now;
+	if (log_client_budget.tokens < 1) {
+		log_client_budget.left_out++;
+		errno = saved;
+		return;
+	}
+	log_client_budget.tokens -= 1;
+	if (log_client_budget.left_out > 0) {
+		log_info("%lu lines about clients left out (more than %d a second)",
+		    log_client_budget.left_out, LOG_CLIENT_RATE);
+		log_client_budget.left_out = 0;
+	}
+	va_start(ap, fmt);
+	log_vwrite(LOG_LVL_INFO, 0, fmt, ap);
+	va_end(ap);
+	errno = saved;
+}

@@ -27,4 +27,14 @@ void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * An info line about one client's connection (a bad request, a timeout, a
+ * failed TLS handshake): what a client can cause at will, so at most
+ * LOG_CLIENT_RATE of them a second per process (bursts of as many). The
+ * lines over that are counted, and the next line written says how many were
+ * left out.
+ */
+#define LOG_CLIENT_RATE 100
+void log_client(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

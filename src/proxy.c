@@ -570,7 +570,7 @@ queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 queue_expired(struct session *s)
 {
-	log_info("%s: no backend free after %.1fs in the queue", s->client_ip,
+	log_client("%s: no backend free after %.1fs in the queue", s->client_ip,
 	    s->px->now - s->q_since);
 	session_dequeue(s);
 	shm_counter_add(&s->px->slot->queue_rejected, 1);
@@ -1017,7 +1017,7 @@ request_start(struct session *s)
 	}
 	exchange_begin(s);
 	if (r != HTTP_OK) {
-		log_info("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
+		log_client("%s: bad request (%d), closing", s->client_ip, http_status_code(r));
 		request_keep_line(s);
 		respond_local(s, http_status_code(r), http_reason(http_status_code(r)));
 		return;
@@ -1170,7 +1170,7 @@ client_splice_read(struct session *s)
 	if (n <= 0) {
 		if (n == -1)
 			log_debug("%s: read: %s", s->client_ip, strerror(errno));
-		log_info("%s: client closed during the request body", s->client_ip);
+		log_client("%s: client closed during the request body", s->client_ip);
 		session_close(s);
 		return 0;
 	}
@@ -1713,7 +1713,7 @@ client_handshake(struct session *s)
 	int r = conn_handshake(&s->cc);
 
 	if (r == CONN_ERR) {
-		log_info("%s: TLS handshake failed: %s", s->client_ip,
+		log_client("%s: TLS handshake failed: %s", s->client_ip,
 		    s->cc.error != NULL ? s->cc.error : strerror(errno));
 		proxy_tls_handshake_failed(s->px, s->cc.fail);
 		if (s->cc.fail == CONN_FAIL_HTTP)
@@ -1748,7 +1748,7 @@ client_proxy_header(struct session *s)
 	if (r == PP_AGAIN)
 		return -1;
 	if (r != PP_OK) {
-		log_info("%s: %s, closing", s->client_ip, ppin_strerror(r));
+		log_client("%s: %s, closing", s->client_ip, ppin_strerror(r));
 		session_close(s);
 		return -1;
 	}
@@ -1799,7 +1799,7 @@ client_read(struct session *s)
 			return;
 		}
 		if (s->queued) {
-			log_info("%s: client left the queue", s->client_ip);
+			log_client("%s: client left the queue", s->client_ip);
 			session_close(s);
 			return;
 		}
@@ -1810,7 +1810,7 @@ client_read(struct session *s)
 			return;
 		}
 		if (s->rq == RQ_BODY && !s->rq_all_in)
-			log_info("%s: client closed during the request body", s->client_ip);
+			log_client("%s: client closed during the request body", s->client_ip);
 		session_close(s);
 		return;
 	}
@@ -1825,7 +1825,7 @@ client_read(struct session *s)
 	}
 	session_touch_client(s);
 	if (request_scan_body(s) == -1) {
-		log_info("%s: malformed chunked request body", s->client_ip);
+		log_client("%s: malformed chunked request body", s->client_ip);
 		session_drop_upstream(s, 0);
 		if (s->rs_started)
 			session_close(s);
@@ -2122,12 +2122,12 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 
 	if (s->pp_wait) {
-		log_info("%s: PROXY header timeout (%.1fs)", s->client_ip, s->timeout);
+		log_client("%s: PROXY header timeout (%.1fs)", s->client_ip, s->timeout);
 		session_close(s);
 		return;
 	}
 	if (!s->cc.handshaken) {
-		log_info("%s: TLS handshake timeout (%.1fs)", s->client_ip, s->timeout);
+		log_client("%s: TLS handshake timeout (%.1fs)", s->client_ip, s->timeout);
 		shm_counter_add(&s->px->slot->tls_fail_timeout, 1);
 		session_close(s);
 		return;
@@ -2144,7 +2144,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (s->rq == RQ_HEAD) {
 		if (s->cin != NULL && buf_len(s->cin) > 0) {
-			log_info("%s: request head timeout", s->client_ip);
+			log_client("%s: request head timeout", s->client_ip);
 			exchange_begin(s);	/* a 408 is logged like any refused request */
 			request_keep_line(s);
 			respond_local(s, 408, http_reason(408));
@@ -2157,7 +2157,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	}
 	if (s->rq == RQ_BODY && !s->rq_all_in && !s->rs_started && !s->tunnel) {
-		log_info("%s: request body timeout (%.1fs without data)", s->client_ip, s->timeout);
+		log_client("%s: request body timeout (%.1fs without data)", s->client_ip, s->timeout);
 		session_drop_upstream(s, 0);
 		respond_local(s, 408, http_reason(408));
 		if (s->cfd != -1)
@@ -2173,7 +2173,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			session_update_io(s);
 		return;
 	}
-	log_info("%s: timeout while streaming, closing", s->client_ip);
+	log_client("%s: timeout while streaming, closing", s->client_ip);
 	session_close(s);
 }
 
@@ -2262,7 +2262,7 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 	if (c->proxy_protocol && !cidr_match_list(c->pp_trusted.v, c->pp_trusted.n, peer)) {
 		/* Only the balancers in front may say who the client is; no one else may talk. */
 		net_addr_host(peer, ip, sizeof(ip));
-		log_info("%s: not in proxyProtocol.trusted, closing", ip);
+		log_client("%s: not in proxyProtocol.trusted, closing", ip);
 		conn_close(&cc);
 		return;
 	}

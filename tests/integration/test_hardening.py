@@ -273,6 +273,49 @@ def limits_431_414(ctx):
         expect(path.split("?")[0].encode() not in rec, "%s: the refused request reached the backend", what)
 
 
+@suite.test
+def client_log_lines_limited(ctx):
+    """A client can cause a log line per connection at will (here with bad
+    requests): past 100 a second per worker the lines are counted instead of
+    written, and the next line written says how many were left out."""
+    bs = ctx.backends_n(1)
+    r = ctx.rondo(lib.config(bs, workers=1))
+    lib.warm_up(r, [b.name for b in bs])
+    bad = b"GET / HTTP/1.1\r\nHost: rondo.test\r\nBad Header\r\n\r\n"
+
+    def one_bad():
+        c = r.client(timeout=5)
+        try:
+            c.send(bad)
+            resp, _ = read_answer(c, "a bad request")
+            expect_eq(resp.status, 400, "status of a bad request")
+        finally:
+            c.close()
+    mark = r.mark()
+    t0 = time.monotonic()
+    for _ in range(300):
+        one_bad()
+    took = time.monotonic() - t0
+    time.sleep(1.1)                 # the budget fills up again
+    one_bad()
+
+    def tally():
+        text = "\n".join(r.lines[mark:])
+        return (len(re.findall(r"bad request \(400\)", text)),
+                sum(int(n) for n in re.findall(r"(\d+) lines about clients left out", text)))
+    try:
+        lib.wait_until(lambda: sum(tally()) >= 301, 5 * lib.SLOW, "the log lines of the last one")
+    except lib.TestFailure:
+        pass                        # reported below, with the numbers
+    written, left_out = tally()
+    sys.stderr.write("  301 bad requests in %.2fs: %d lines written, %d left out\n"
+                     % (took + 1.1, written, left_out))
+    expect_eq(written + left_out, 301, "lines written and left out for 301 bad requests")
+    expect(written <= 100 + 100 * took + 2, "%d lines written in %.2fs: not limited", written, took)
+    expect(left_out > 0, "no line left out")
+    expect_eq(r.get("/after").status, 200, "a good request after them")
+
+
 # ---------------------------------------------------------------------------
 # Slowloris
 # ---------------------------------------------------------------------------
