@@ -281,6 +281,11 @@ tls_keys_free(struct tls_keys *k)
  * ticket by its name (enc 0): 1 for the current key, 2 for the previous one
  * (OpenSSL then issues a fresh ticket), 0 for an unknown name (a full
  * handshake), -1 on error. Runs inside the handshake, in a worker.
+ *
+ * In TLS 1.3 every resumption gets a fresh ticket (2) whatever the key:
+ * clients use a ticket once (RFC 8446, C.4), and an OpenSSL client will not
+ * offer the one it resumed with again, so without a new ticket every other
+ * connection of such a client would be a full handshake.
  */
 static int
 tls_ticket_cb(SSL *s, unsigned char name[TLS_KEY_NAME_LEN], unsigned char *iv,
@@ -300,9 +305,11 @@ tls_ticket_cb(SSL *s, unsigned char name[TLS_KEY_NAME_LEN], unsigned char *iv,
 		    EVP_EncryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
 			rc = -1;
 	} else {
-		if (memcmp(name, cur.name, TLS_KEY_NAME_LEN) == 0)
+		if (memcmp(name, cur.name, TLS_KEY_NAME_LEN) == 0) {
 			k = &cur;
-		else if (memcmp(name, prev.name, TLS_KEY_NAME_LEN) == 0) {
+			if (SSL_version(s) == TLS1_3_VERSION)
+				rc = 2;
+		} else if (memcmp(name, prev.name, TLS_KEY_NAME_LEN) == 0) {
 			k = &prev;
 			rc = 2;
 		} else {

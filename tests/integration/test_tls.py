@@ -198,6 +198,27 @@ def resumed_session(addr, cctx, session):
 
 
 @suite.test
+def tls13_resumption_issues_a_new_ticket(ctx):
+    """A client that resumes with the newest ticket it holds, as browsers and
+    wrk do (RFC 8446 advises using a ticket once), resumes every time: each
+    resumed TLS 1.3 handshake brings a fresh ticket."""
+    r, _, pki, _ = start(ctx, workers=2)
+    cctx = client_context(pki, versions=(ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_3))
+    with TLSClient(tls_addr(r), cctx) as c:
+        expect_eq(c.request("GET", "/").status, 200, "first request")
+        session = c.sock.session
+    reused_list = []
+    for _ in range(10):
+        reused, newer = resumed_session(tls_addr(r), cctx, session)
+        reused_list.append(bool(reused))
+        expect(newer is not None, "no session after a resumed handshake")
+        if reused:
+            expect(newer.id != session.id, "a resumed handshake brought no new ticket")
+        session = newer
+    expect_eq(reused_list, [True] * 10, "10 handshakes, each with the newest ticket")
+
+
+@suite.test
 def resumption_on_every_worker_and_across_reload(ctx):
     r, _, pki, _ = start(ctx, workers=2)
     for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
