@@ -112,24 +112,26 @@ pool_active(const struct pool *p, const struct shm_seg *seg, unsigned i)
 }
 
 /*
- * The increment comes first and is undone when it went over, so two workers
- * racing for the last place cannot both get it.
+ * A compare-and-swap from a count below the limit, so that two workers racing
+ * for the last place cannot both get it and the count is never over the
+ * limit, not even for an instant: least-connections' floors (the done hook)
+ * may read it at any time. The previous generation's count only goes down:
+ * reading it once, first, can only refuse a place that just came free.
  */
 int
 pool_acquire_capped(const struct pool *p, struct shm_seg *seg, unsigned w, unsigned i)
 {
 	uint32_t max = p->max_conns[i];
+	int64_t n, prev;
 
 	if (max != 0) {
-		if (pool_active(p, seg, i) >= max)
-			return 0;	/* the common refusal, without touching the line */
-		/* The previous generation's count only goes down: checking it after is safe. */
-		if (atomic_fetch_add_explicit(&seg->backends[i].active, 1,
-		    memory_order_relaxed) + pool_active_prev(p, i) >= (int64_t)max) {
-			atomic_fetch_sub_explicit(&seg->backends[i].active, 1,
-			    memory_order_relaxed);
-			return 0;
-		}
+		prev = pool_active_prev(p, i);
+		n = atomic_load_explicit(&seg->backends[i].active, memory_order_relaxed);
+		do {
+			if ((n < 0 ? 0 : n) + prev >= (int64_t)max)
+				return 0;
+		} while (!atomic_compare_exchange_weak_explicit(&seg->backends[i].active, &n, n + 1,
+		    memory_order_relaxed, memory_order_relaxed));
 		atomic_fetch_add_explicit(&seg->backends[i].wactive[w % SHM_MAX_WORKERS], 1,
 		    memory_order_relaxed);
 		return 1;

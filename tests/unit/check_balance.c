@@ -1493,6 +1493,47 @@ START_TEST(test_all_max_connections_race)
 }
 END_TEST
 
+/*
+ * A backend one place short of its limit, taken and given back by two
+ * processes at once: its count is never seen over the limit, not even for
+ * an instant (an acquire that loses the race must not count first and take
+ * back after, or least-connections could read the count in between).
+ */
+START_TEST(test_capped_never_over)
+{
+	struct shm_seg *seg = seg_with(1);
+	struct lb *lb;
+	int p, i, st, b;
+	int64_t seen, most = 0;
+	pid_t pid[3];
+
+	backends[0].max_connections = 3;
+	lb = lb_for(ALGO_RR);
+	balance_acquire(seg, 0, 0);
+	balance_acquire(seg, 0, 0);
+	for (p = 0; p < 3; p++) {
+		pid[p] = fork();
+		ck_assert_int_ne(pid[p], -1);
+		if (pid[p] == 0) {
+			for (i = 0; i < 300000; i++)
+				if ((b = take(lb, seg, (unsigned)p + 1)) >= 0)
+					balance_release(lb, seg, (unsigned)p + 1, b);
+			_exit(0);
+		}
+	}
+	/* The parent watches the count until the three are done. */
+	for (p = 0; p < 3; p++)
+		while (waitpid(pid[p], &st, WNOHANG) == 0)
+			for (i = 0; i < 10000; i++)
+				if ((seen = active(seg, 0)) > most)
+					most = seen;
+	ck_assert_int_le(most, 3);
+	ck_assert_int_eq(active(seg, 0), 2);
+	balance_free(lb);
+	shm_destroy(seg);
+}
+END_TEST
+
 /* Backups take traffic only when no primary is up, and all of it then. */
 START_TEST(test_all_backup)
 {
@@ -1730,6 +1771,7 @@ main(void)
 	tcase_add_loop_test(tc, test_all_tried_excluded, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_max_connections, 0, NALGO);
 	tcase_add_loop_test(tc, test_all_max_connections_race, 0, NALGO);
+	tcase_add_test(tc, test_capped_never_over);
 	tcase_add_loop_test(tc, test_all_backup, 0, NALGO);
 	suite_add_tcase(s, tc);
 

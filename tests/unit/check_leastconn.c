@@ -383,6 +383,41 @@ START_TEST(test_hook_worker_reset)
 END_TEST
 
 /*
+ * After a reload, the previous generation's requests count in a member's load
+ * but not in its block's floor (they end without this generation hearing of
+ * it): 20 holds 4 old requests, the others 2 (first block) or 3 (second
+ * block) new ones; once the old ones end, 20 is the lightest at once.
+ */
+START_TEST(test_previous_generation)
+{
+	struct shm_seg *seg = seg_with(32), *old;
+	struct lb *lb = lb_new(), *lb_old = lb_new();
+	char err[128];
+	unsigned i;
+	int b;
+
+	old = shm_create(&conf, 2, err, sizeof(err));
+	ck_assert_msg(old != NULL, "%s", err);
+	hold(old, 20, 4);
+	balance_set_previous(lb, seg, old);
+	for (i = 0; i < 32; i++)
+		if (i != 20)
+			hold(seg, i, i < 16 ? 2 : 3);
+	b = take(lb, seg, 0);	/* looks at both blocks */
+	ck_assert_int_lt(b, 16);
+	balance_release(lb, seg, 0, b);
+	for (i = 0; i < 4; i++)
+		balance_release(lb_old, old, 0, 20);
+	ck_assert_int_eq(take(lb, seg, 0), 20);
+	balance_set_previous(lb, seg, NULL);
+	balance_free(lb);
+	balance_free(lb_old);
+	shm_destroy(old);
+	shm_destroy(seg);
+}
+END_TEST
+
+/*
  * Two processes take and end requests at random over 256 backends: when
  * both are done every count is back to 0, and every floor is at most what
  * its members allow (here: 0).
@@ -448,6 +483,7 @@ main(void)
 	tcase_add_test(tc, test_hook_weight);
 	tcase_add_test(tc, test_hook_ready);
 	tcase_add_test(tc, test_hook_worker_reset);
+	tcase_add_test(tc, test_previous_generation);
 	tcase_add_test(tc, test_two_processes);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
