@@ -242,19 +242,12 @@ def leastconn_no_phantoms_after_worker_kill(ctx):
            "60 requests after the kill, nothing in flight: %s", counts)
 
 
-@suite.test
-def leastconn_large_pool(ctx):
-    """17 backends: more than one block of least-connections' floors. With one
-    slow request held on each of 16, a backend that comes back up with none
-    is the lightest and gets every new request; the held ones were spread one
-    per backend."""
-    bs = ctx.backends_n(17, record=True)
-    r = start(ctx, bs, "least-connections")
-    late = bs[16]
-    mark = r.mark()
-    late.kill()
-    r.wait_log(r"backend http://127\.0\.0\.1:%d is down" % late.port, 5 * lib.SLOW, since=mark)
-
+def hold_one_each(ctx, r, bs, late, take_out, bring_back):
+    """17 backends, more than one block of least-connections' floors: late
+    (b17) is taken out, one slow request is held on each of the 16 others, a
+    request sees late out (and raises the floors), late is brought back with
+    none: it must be the lightest at once."""
+    take_out()
     hold_ms = int(6000 * lib.SLOW)
     path = "/delay?ms=%d" % hold_ms
     done = []
@@ -272,12 +265,9 @@ def leastconn_large_pool(ctx):
                    5 * lib.SLOW, "the 16 slow requests to reach the backends")
     per = {b.name: b.records().count(path.encode()) for b in bs[:16]}
     expect(set(per.values()) == {1}, "16 slow requests over 16 idle backends: %s", per)
-
-    # A request now looks at every block, and sees b17 down.
-    expect(late.name not in count_backends(r, 2), "a request reached the dead backend")
-    mark = r.mark()
-    late.start()
-    r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % late.port, 5 * lib.SLOW, since=mark)
+    # A request now looks at every block, and sees b17 out.
+    expect(late.name not in count_backends(r, 2), "a request reached the backend taken out")
+    bring_back()
     first = r.get("/").header("X-Backend")
     got = count_backends(r, 8)
     expect(time.monotonic() - t0 < hold_ms / 1000.0,
@@ -292,6 +282,42 @@ def leastconn_large_pool(ctx):
     # Nothing in flight: 17 tie, and every one of them gets some of 51.
     counts = count_backends(r, 51)
     expect(len(counts) == 17, "51 requests over 17 idle backends: %s", counts)
+
+
+@suite.test
+def leastconn_large_pool_health(ctx):
+    """A backend that comes back up (health check) is the lightest at once."""
+    bs = ctx.backends_n(17, record=True)
+    r = start(ctx, bs, "least-connections")
+    late = bs[16]
+
+    def take_out():
+        mark = r.mark()
+        late.kill()
+        r.wait_log(r"backend http://127\.0\.0\.1:%d is down" % late.port, 5 * lib.SLOW,
+                   since=mark)
+
+    def bring_back():
+        mark = r.mark()
+        late.start()
+        r.wait_log(r"backend http://127\.0\.0\.1:%d is up" % late.port, 5 * lib.SLOW,
+                   since=mark)
+    hold_one_each(ctx, r, bs, late, take_out, bring_back)
+
+
+@suite.test
+def leastconn_large_pool_admin(ctx):
+    """A backend made ready again by the admin is the lightest at once."""
+    bs = ctx.backends_n(17, record=True)
+    aaddr = (lib.LOOPBACK, lib.free_port())
+    r = start(ctx, bs, "least-connections", admin=lib.admin_conf(aaddr))
+    late = bs[16]
+    where = "/backends/127.0.0.1:%d/" % late.port
+
+    def admin(action):
+        resp = lib.admin_request(aaddr, "POST", where + action, token=lib.ADMIN_TOKEN)
+        expect_eq(resp.status, 200, "POST %s%s" % (where, action))
+    hold_one_each(ctx, r, bs, late, lambda: admin("drain"), lambda: admin("ready"))
 
 
 @suite.test
