@@ -42,6 +42,9 @@ struct probe {
 	size_t resplen;
 	int state;			/* -1 unknown, 0 down, 1 up */
 	unsigned ok_streak, fail_streak;
+#ifdef HAVE_TLS
+	SSL_SESSION *session;		/* https: the last session the backend granted, to resume */
+#endif
 };
 
 struct health {
@@ -262,6 +265,7 @@ probe_start(struct probe *p)
 			probe_finish(p, 0, "no TLS state (out of memory)");
 			return;
 		}
+		(void)tls_client_resume(ssl, &p->session);	/* else a full handshake */
 		conn_tls_init(&p->conn, fd, ssl);
 	}
 #endif
@@ -359,8 +363,12 @@ health_main(const struct conf *c, struct shm_seg *seg, const struct lb *lb, pid_
 
 	ev_run(h.loop, 0);
 
-	for (i = 0; i < c->nbackends; i++)
+	for (i = 0; i < c->nbackends; i++) {
 		conn_close(&h.probes[i].conn);
+#ifdef HAVE_TLS
+		SSL_SESSION_free(h.probes[i].session);
+#endif
+	}
 	free(h.probes);
 	close(h.sfd);
 	ev_loop_destroy(h.loop);

@@ -234,6 +234,25 @@ def sessions_resume(ctx):
 
 
 @suite.test
+def health_checks_resume_sessions(ctx):
+    """Health probes of an https backend resume the session of the probe
+    before rather than making the backend do a full handshake each time."""
+    pki = PKI(ctx)
+    b = TLSBackend(ctx, "hc", pki.leaf("hc", ["localhost"]))
+    r = ctx.rondo(config([b.url()], pki, healthCheckInterval="100ms"))
+    lib.warm_up(r, ["hc"])
+
+    def probes():
+        with b.lock:
+            return [dict(c) for c in b.conns if c["requests"] == 0]
+    lib.wait_until(lambda: len(probes()) >= 10, 10 * lib.SLOW, "10 health probes")
+    got = probes()
+    resumed = sum(1 for c in got[1:] if c["reused"])
+    expect(resumed >= len(got) - 2, "only %d of %d health probes resumed a session",
+           resumed, len(got))
+
+
+@suite.test
 def certificate_changed_at_runtime(ctx):
     pki, other = PKI(ctx), other_pki(ctx)
     b = TLSBackend(ctx, "sw", pki.leaf("sw", ["localhost"]), close_each=True)
