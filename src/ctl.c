@@ -196,6 +196,11 @@ ctl_status(const struct conf *c, FILE *out, char *err, size_t errlen)
 	    json_object_object_get_ex(root, "last_reload_successful", &b) &&
 	    !json_object_get_boolean(b) ? " (the last reload failed)" : "",
 	    jint(root, "uptime_seconds"));
+	/* The admin address is all that ties this file to that rondo: say when they disagree. */
+	if (c->listen_name[0] != '\0' && strcmp(jstr(root, "listen"), c->listen_name) != 0)
+		fprintf(out, "note: %s says port %s, but the rondo answering on %s listens on %s: "
+		    "another instance, or a change not reloaded yet\n", c->path, c->listen_name,
+		    c->admin_name, jstr(root, "listen"));
 	/* Since the start, over every generation. */
 #define CTL_TOTAL(f, metric, scale, help, col)	fprintf(out, "%s %s %lld", sep, col, jint(root, #f)); sep = ",";
 #define CTL_TOTAL_CLASSES(f, ...)						\

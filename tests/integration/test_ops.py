@@ -1152,6 +1152,16 @@ def admin_beyond_loopback_needs_token(ctx):
     rc, out, err = ctx.run_rondo(["-s", "status", "-c", r.conf_path])
     expect_eq(rc, 0, "rondo -s status exit status (%s)" % err)
     expect(bs[0].url.split("//")[1] in out, "rondo -s status output: %r", out)
+    expect("note:" not in out, "rondo -s status of the right instance: %r", out)
+
+    # A file that names the same admin listener but another port: another
+    # instance answers (or a change not reloaded yet), and the output says so.
+    other = dict(r.config, port="%s:%d" % (lib.LOOPBACK, lib.free_port()))
+    rc, out, err = ctx.run_rondo(["-s", "status", "-c", "other.json"], config=other,
+                                 name="other.json")
+    expect_eq(rc, 0, "rondo -s status with another port (%s)" % err)
+    expect("note: other.json says port %s, but the rondo answering on" % other["port"] in out,
+           "rondo -s status with another port: %r", out)
 
     # A wrong token, or none, is said in words, not shown as a raw answer.
     with open(os.path.join(ctx.tmpdir, "wrong.token"), "w") as f:
