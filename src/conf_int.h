@@ -1,0 +1,81 @@
+/*
+ * What the conf_*.c files share, and nothing else includes: the error list
+ * problems are collected in, the tables of known keys conf_walk reads, and
+ * the readers of the kinds of values every area uses (conf_value.c). The
+ * public struct conf and its API stay in conf.h.
+ */
+#ifndef RONDO_CONF_INT_H
+#define RONDO_CONF_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_object;
+struct net_addr;
+
+#define CONF_JPATH_MAX		256			/* "healthCheck.expectStatus", "servers[255]" */
+#define CONF_MSG_MAX		512			/* one problem, before the file name */
+
+/* Where problems are collected: the caller's buffer, one line per problem. */
+struct conf_errs {
+	char		*buf;		/* NUL-terminated whenever len > 0 */
+	size_t		 len;
+	size_t		 used;		/* bytes written, NUL excluded */
+	const char	*name;		/* file name, or conf_load_string's name */
+	unsigned	 count;		/* problems found, even those cut off */
+};
+
+struct conf_key;
+
+/*
+ * Checks value <v> found at <jpath> against key <k> and stores it at
+ * base + k->off, or records a problem in <e>. <base> is the struct the key
+ * table describes (struct conf, struct conf_health).
+ */
+typedef void conf_set_fn(struct conf_errs *e, const struct conf_key *k,
+    struct json_object *v, void *base, const char *jpath);
+
+struct conf_key {
+	const char		*name;		/* as in the JSON */
+	conf_set_fn		*set;
+	size_t			 off;		/* offsetof the field in base */
+	int64_t			 min, max;	/* bounds for integers */
+	int			 required;
+	const struct conf_key	*sub;		/* keys of a nested object */
+};
+
+/* conf.c: the error list. */
+
+/* Records one problem: "name: jpath: message", or "name: message" when jpath is NULL. */
+void conf_err(struct conf_errs *e, const char *jpath, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* conf_value.c: the kinds of values. */
+
+/* Whether listeners on <a> and <b> would take the same port of one address. */
+int conf_addr_overlap(const struct net_addr *a, const struct net_addr *b);
+/* Whether <a> is a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x.y.z). */
+int conf_addr_is_loopback(const struct net_addr *a);
+
+/* The string in <v>, or NULL when <v> is no string or holds a NUL byte. */
+const char *conf_string(struct json_object *v);
+/* The non-empty string in <v>, short enough to be a path, or NULL with a problem recorded. */
+const char *conf_nonempty(struct conf_errs *e, struct json_object *v, const char *jpath,
+    const char *what);
+/* A copy of <s> (NULL: NULL) into the char * at base + k->off, freeing what was there. */
+void conf_store_string(struct conf_errs *e, const struct conf_key *k, void *base,
+    const char *jpath, const char *s);
+/* A listen address or bare port number at <jpath> into <a> and <name>. */
+void conf_listen_value(struct conf_errs *e, struct json_object *v, const char *jpath,
+    struct net_addr *a, char *name, size_t namelen, const char *example);
+
+/*
+ * Setters for key tables: a duration string (in milliseconds), true or false,
+ * an integer in k->min..k->max, one HTTP status code (0: any 2xx or 3xx), a
+ * list of status codes as a bitmap, a request path for probes, a list of
+ * address ranges (struct conf_cidrs; at least k->min).
+ */
+conf_set_fn conf_set_duration, conf_set_bool, conf_set_uint, conf_set_status,
+    conf_set_statuses, conf_set_http_path, conf_set_cidrs;
+
+#endif
