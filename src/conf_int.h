@@ -49,6 +49,11 @@ struct conf_key {
 /* Records one problem: "name: jpath: message", or "name: message" when jpath is NULL. */
 void conf_err(struct conf_errs *e, const char *jpath, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/*
+ * Records a syntax problem at byte <off> of <buf> as "name:line:col: what",
+ * <bom> bytes of byte order mark not counted.
+ */
+void conf_err_at(struct conf_errs *e, const char *buf, size_t off, size_t bom, const char *what);
 
 /* conf_value.c: the kinds of values. */
 
@@ -77,5 +82,12 @@ void conf_listen_value(struct conf_errs *e, struct json_object *v, const char *j
  */
 conf_set_fn conf_set_duration, conf_set_bool, conf_set_uint, conf_set_status,
     conf_set_statuses, conf_set_http_path, conf_set_cidrs;
+
+/* conf_text.c: what json-c lets through in the text. */
+
+/* The offset of the first single quote outside a string in <buf>, or <len>. */
+size_t conf_find_squote(const char *buf, size_t len);
+/* Records each member name written twice in one object: their number, or -1 (out of memory). */
+int conf_dup_keys(struct conf_errs *e, const char *buf, size_t len, size_t bom);
 
 #endif
