@@ -54,14 +54,14 @@
 #define CONF_REQUIRED_NO_TLS	2	/* conf_key.required: unless tls.port is given */
 #define CONF_TICKET_ROTATION_MS	(12ULL * 3600 * 1000)	/* "sessionTicketRotation" default */
 
-static conf_set_fn conf_set_listen, conf_set_servers,
-    conf_set_workers, conf_set_object, conf_set_algorithm, conf_set_server_url,
+static conf_set_fn conf_set_listen,
+    conf_set_workers, conf_set_object, conf_set_algorithm,
     conf_set_file, conf_set_user, conf_set_group, conf_set_access_log,
     conf_set_access_log_format, conf_set_admin, conf_set_admin_listen,
     conf_set_admin_token, conf_set_admin_token_file, conf_set_tls,
     conf_set_tls_listen, conf_set_tls_certs, conf_set_tls_protocols, conf_set_pem,
-    conf_set_string, conf_set_verify, conf_set_proxy_protocol,
-    conf_set_send_proxy, conf_set_hash_key, conf_set_hash_seed, conf_set_sticky_cookie,
+    conf_set_string, conf_set_proxy_protocol,
+    conf_set_hash_key, conf_set_hash_seed, conf_set_sticky_cookie,
     conf_set_cookie_attr;
 
 static const struct conf_key conf_health_keys[] = {
@@ -118,17 +118,6 @@ static const struct conf_key conf_pp_keys[] = {
 /* "monitor" object; base is the whole struct conf. */
 static const struct conf_key conf_monitor_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf, monitor_path),		0, 0, 1, NULL },
-	{ NULL, NULL, 0, 0, 0, 0, NULL }
-};
-
-/* A server written as an object; base is its struct conf_backend. */
-static const struct conf_key conf_server_keys[] = {
-	{ "url",		conf_set_server_url,	0,						0, 0, 1, NULL },
-	{ "weight",		conf_set_uint,		offsetof(struct conf_backend, weight),		1, CONF_WEIGHT_MAX, 0, NULL },
-	{ "maxConnections",	conf_set_uint,		offsetof(struct conf_backend, max_connections),	0, CONF_MAX_CONNECTIONS_MAX, 0, NULL },
-	{ "backup",		conf_set_bool,		offsetof(struct conf_backend, backup),		0, 0, 0, NULL },
-	{ "verify",		conf_set_verify,	offsetof(struct conf_backend, no_verify),	0, 0, 0, NULL },
-	{ "sendProxy",		conf_set_send_proxy,	offsetof(struct conf_backend, send_proxy),	0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -208,11 +197,8 @@ static const struct conf_key conf_keys[] = {
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
-/* conf_walk marks the keys it has seen in a 64-bit mask. */
-#define CONF_NKEYS(t)	(sizeof(t) / sizeof((t)[0]) - 1)
 _Static_assert(CONF_NKEYS(conf_keys) <= 64, "too many keys in conf_keys");
 _Static_assert(CONF_NKEYS(conf_health_keys) <= 64, "too many keys in conf_health_keys");
-_Static_assert(CONF_NKEYS(conf_server_keys) <= 64, "too many keys in conf_server_keys");
 _Static_assert(CONF_NKEYS(conf_timeout_keys) <= 64, "too many keys in conf_timeout_keys");
 _Static_assert(CONF_NKEYS(conf_limit_keys) <= 64, "too many keys in conf_limit_keys");
 _Static_assert(CONF_NKEYS(conf_admin_keys) <= 64, "too many keys in conf_admin_keys");
@@ -309,9 +295,6 @@ conf_jpath(char *dst, size_t dstlen, const char *parent, const char *s)
 	}
 	dst[n] = '\0';
 }
-
-static void conf_walk(struct conf_errs *e, const struct conf_key *keys,
-    struct json_object *obj, void *base, const char *jpath);
 
 /* "port": where clients come in. */
 static void
@@ -656,62 +639,6 @@ conf_set_access_log_format(struct conf_errs *e, const struct conf_key *k, struct
 		conf_err(e, jpath, "must be \"combined\" or \"json\"");
 }
 
-/*
- * "url" of a server object: the URL fields of the struct conf_backend at
- * <base>, leaving its other keys (which may come first) as they are.
- */
-static void
-conf_set_server_url(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	struct conf_backend *b = base, parsed;
-	char msg[CONF_MSG_MAX];
-	const char *s;
-
-	(void)k;
-	if ((s = conf_string(v)) == NULL) {
-		conf_err(e, jpath, "expected an http:// URL");
-		return;
-	}
-	if (conf_parse_url(s, &parsed, msg, sizeof(msg)) == -1) {
-		conf_err(e, jpath, "%s", msg);
-		return;
-	}
-	memcpy(b->url, parsed.url, sizeof(b->url));
-	memcpy(b->host, parsed.host, sizeof(b->host));
-	memcpy(b->hostport, parsed.hostport, sizeof(b->hostport));
-	b->port = parsed.port;
-	b->addr = parsed.addr;
-	b->tls = parsed.tls;
-}
-
-/* "verify" of a server object: false turns off the check of its certificate. */
-static void
-conf_set_verify(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	if (!json_object_is_type(v, json_type_boolean))
-		conf_err(e, jpath, "expected true or false");
-	else
-		*(int *)((char *)base + k->off) = json_object_get_boolean(v) ? 0 : 1;
-}
-
-/* "sendProxy" of a server object: "v1" or "v2" (the PROXY protocol version). */
-static void
-conf_set_send_proxy(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	const char *s = conf_string(v);
-	int *dst = (int *)((char *)base + k->off);
-
-	if (s != NULL && strcmp(s, "v1") == 0)
-		*dst = 1;
-	else if (s != NULL && strcmp(s, "v2") == 0)
-		*dst = 2;
-	else
-		conf_err(e, jpath, "must be \"v1\" or \"v2\"");
-}
-
 /* "proxyProtocol": an object of conf_pp_keys turns the PROXY header on for every listener. */
 static void
 conf_set_proxy_protocol(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
@@ -725,69 +652,6 @@ conf_set_proxy_protocol(struct conf_errs *e, const struct conf_key *k, struct js
 	}
 	c->proxy_protocol = 1;
 	conf_walk(e, k->sub, v, c, jpath);
-}
-
-/*
- * "servers": fills c->backends. Each entry is a URL string, or an object
- * with "url" and optional "weight", "maxConnections" and "backup" (left 0
- * for conf_defaults). A server written twice (same host and port) is refused;
- * an entry whose URL is bad leaves its url empty, out of that comparison.
- */
-static void
-conf_set_servers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	struct conf *c = base;
-	struct json_object *item;
-	char ipath[CONF_JPATH_MAX], msg[CONF_MSG_MAX];
-	const char *s;
-	size_t i, j, n;
-
-	if (!json_object_is_type(v, json_type_array)) {
-		conf_err(e, jpath, "expected an array of http:// URLs");
-		return;
-	}
-	n = json_object_array_length(v);
-	if (n < (size_t)k->min) {
-		conf_err(e, jpath, "must list at least one server");
-		return;
-	}
-	if (n > (size_t)k->max) {
-		conf_err(e, jpath, "at most %lld servers are allowed", (long long)k->max);
-		return;
-	}
-	if ((c->backends = calloc(n, sizeof(*c->backends))) == NULL) {
-		conf_err(e, jpath, "out of memory");
-		return;
-	}
-	c->nbackends = n;
-	for (i = 0; i < n; i++) {
-		snprintf(ipath, sizeof(ipath), "%s[%zu]", jpath, i);
-		item = json_object_array_get_idx(v, i);
-		if (json_object_is_type(item, json_type_object)) {
-			conf_walk(e, conf_server_keys, item, &c->backends[i], ipath);
-		} else if ((s = conf_string(item)) == NULL) {
-			conf_err(e, ipath, "expected an http:// URL%s",
-			    json_object_is_type(item, json_type_string) ? "" :
-			    " or an object such as {\"url\": \"http://10.0.0.5:8080\", \"weight\": 2}");
-			continue;
-		} else if (conf_parse_url(s, &c->backends[i], msg, sizeof(msg)) == -1) {
-			conf_err(e, ipath, "%s", msg);
-			c->backends[i].url[0] = '\0';
-			continue;
-		}
-		if (c->backends[i].url[0] == '\0')
-			continue;
-		for (j = 0; j < i; j++)
-			if (c->backends[j].url[0] != '\0' &&
-			    c->backends[j].port == c->backends[i].port &&
-			    strcasecmp(c->backends[j].host, c->backends[i].host) == 0)
-				break;
-		if (j < i) {
-			conf_err(e, ipath, "duplicate of %s[%zu]", jpath, j);
-			c->backends[i].url[0] = '\0';
-		}
-	}
 }
 
 /* "algorithm": a name in the policy registry (policy.h); base is the struct conf. */
@@ -910,7 +774,7 @@ conf_set_object(struct conf_errs *e, const struct conf_key *k, struct json_objec
  * <keys>: each known key's setter runs, each unknown key is a problem, and so
  * is each required key left out.
  */
-static void
+void
 conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *obj,
     void *base, const char *jpath)
 {

@@ -44,7 +44,10 @@ struct conf_key {
 	const struct conf_key	*sub;		/* keys of a nested object */
 };
 
-/* conf.c: the error list. */
+/* conf_walk marks the keys it has seen in a 64-bit mask. */
+#define CONF_NKEYS(t)	(sizeof(t) / sizeof((t)[0]) - 1)
+
+/* conf.c: the error list and the walk. */
 
 /* Records one problem: "name: jpath: message", or "name: message" when jpath is NULL. */
 void conf_err(struct conf_errs *e, const char *jpath, const char *fmt, ...)
@@ -54,6 +57,13 @@ void conf_err(struct conf_errs *e, const char *jpath, const char *fmt, ...)
  * <bom> bytes of byte order mark not counted.
  */
 void conf_err_at(struct conf_errs *e, const char *buf, size_t off, size_t bom, const char *what);
+/*
+ * Walks the members of <obj> in file order against the NULL-terminated table
+ * <keys>, into <base>: each known key's setter runs, each unknown key is a
+ * problem, and so is each required key left out.
+ */
+void conf_walk(struct conf_errs *e, const struct conf_key *keys, struct json_object *obj,
+    void *base, const char *jpath);
 
 /* conf_value.c: the kinds of values. */
 
@@ -82,6 +92,9 @@ void conf_listen_value(struct conf_errs *e, struct json_object *v, const char *j
  */
 conf_set_fn conf_set_duration, conf_set_bool, conf_set_uint, conf_set_status,
     conf_set_statuses, conf_set_http_path, conf_set_cidrs;
+
+/* conf_server.c: "servers" into c->backends (base is the struct conf). */
+conf_set_fn conf_set_servers;
 
 /* conf_text.c: what json-c lets through in the text. */
 
