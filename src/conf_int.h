@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct conf;
 struct json_object;
 struct net_addr;
 
@@ -95,6 +96,16 @@ conf_set_fn conf_set_duration, conf_set_bool, conf_set_uint, conf_set_status,
 
 /* conf_server.c: "servers" into c->backends (base is the struct conf). */
 conf_set_fn conf_set_servers;
+
+/* conf_tls.c: "tls" (base is the struct conf, k->sub conf_tls_keys). */
+extern const struct conf_key conf_tls_keys[];
+conf_set_fn conf_set_tls;
+/*
+ * The "tls" object against the rest, once every key has its value: a
+ * listener with certificates and certificates with a listener, addresses of
+ * their own, "verify" on https:// servers only, none of it without OpenSSL.
+ */
+void conf_check_tls(struct conf_errs *e, const struct conf *c);
 
 /* conf_text.c: what json-c lets through in the text. */
 
