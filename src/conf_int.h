@@ -94,6 +94,10 @@ void conf_listen_value(struct conf_errs *e, struct json_object *v, const char *j
 conf_set_fn conf_set_duration, conf_set_bool, conf_set_uint, conf_set_status,
     conf_set_statuses, conf_set_http_path, conf_set_cidrs;
 
+/* conf_admin.c: "admin" (base is the struct conf, k->sub conf_admin_keys). */
+extern const struct conf_key conf_admin_keys[];
+conf_set_fn conf_set_admin;
+
 /* conf_server.c: "servers" into c->backends (base is the struct conf). */
 conf_set_fn conf_set_servers;
 
