@@ -7,8 +7,11 @@
  *
  * This file holds the load, the top-level keys, the defaults and cross-field
  * checks, and the error list; the kinds of values are read in conf_value.c,
- * single quotes and duplicate keys in the text found by conf_text.c.
- * What the conf_*.c files share is in conf_int.h.
+ * single quotes and duplicate keys in the text found by conf_text.c, and
+ * the keys of "servers", "tls", "admin" and the balancing ones ("algorithm",
+ * "hashKey", "sticky", "queue") have files of their own (conf_server.c,
+ * conf_tls.c, conf_admin.c, conf_balance.c). What the conf_*.c files share
+ * is in conf_int.h.
  *
  * Leaf module: no logging, no exit, no event loop.
  */
@@ -22,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -30,7 +32,6 @@
 #include "accesslog.h"
 #include "conf.h"
 #include "conf_int.h"
-#include "hashkey.h"
 #include "net.h"
 #include "policy.h"
 #include "pool.h"
@@ -42,7 +43,6 @@
 #define CONF_RETRIES_MAX	10
 #define CONF_BUSY_POLL_MAX	1000	/* "busyPoll", microseconds */
 #define CONF_MAX_FAILS_MAX	1000
-#define CONF_QUEUE_MAX		100000	/* "queue.max" */
 #define CONF_HEADER_SIZE_MIN	1024
 #define CONF_HEADER_SIZE_MAX	14336	/* BUF_SIZE less room for the fields rondo adds */
 #define CONF_URI_SIZE_MIN	256
@@ -52,12 +52,9 @@
 #define CONF_REQUIRED_NO_TLS	2	/* conf_key.required: unless tls.port is given */
 #define CONF_TICKET_ROTATION_MS	(12ULL * 3600 * 1000)	/* "sessionTicketRotation" default */
 
-static conf_set_fn conf_set_listen,
-    conf_set_workers, conf_set_object, conf_set_algorithm,
+static conf_set_fn conf_set_listen, conf_set_workers, conf_set_object,
     conf_set_file, conf_set_user, conf_set_group, conf_set_access_log,
-    conf_set_access_log_format, conf_set_proxy_protocol,
-    conf_set_hash_key, conf_set_hash_seed, conf_set_sticky_cookie,
-    conf_set_cookie_attr;
+    conf_set_access_log_format, conf_set_proxy_protocol;
 
 static const struct conf_key conf_health_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf_health, path),		0, 0, 0, NULL },
@@ -105,23 +102,6 @@ static const struct conf_key conf_pp_keys[] = {
 /* "monitor" object; base is the whole struct conf. */
 static const struct conf_key conf_monitor_keys[] = {
 	{ "path",		conf_set_http_path,	offsetof(struct conf, monitor_path),		0, 0, 1, NULL },
-	{ NULL, NULL, 0, 0, 0, 0, NULL }
-};
-
-/* "sticky"; base is its struct conf_sticky. */
-static const struct conf_key conf_sticky_keys[] = {
-	{ "cookie",		conf_set_sticky_cookie,	offsetof(struct conf_sticky, cookie),		0, 0, 1, NULL },
-	{ "maxAge",		conf_set_duration,	offsetof(struct conf_sticky, max_age_ms),	0, 0, 0, NULL },
-	{ "path",		conf_set_cookie_attr,	offsetof(struct conf_sticky, path),		0, 0, 0, NULL },
-	{ "domain",		conf_set_cookie_attr,	offsetof(struct conf_sticky, domain),		0, 0, 0, NULL },
-	{ "keepInRequest",	conf_set_bool,		offsetof(struct conf_sticky, keep_in_request),	0, 0, 0, NULL },
-	{ NULL, NULL, 0, 0, 0, 0, NULL }
-};
-
-/* "queue"; base is its struct conf_queue. */
-static const struct conf_key conf_queue_keys[] = {
-	{ "max",		conf_set_uint,		offsetof(struct conf_queue, max),		1, CONF_QUEUE_MAX, 1, NULL },
-	{ "timeout",		conf_set_duration,	offsetof(struct conf_queue, timeout_ms),	0, 0, 0, NULL },
 	{ NULL, NULL, 0, 0, 0, 0, NULL }
 };
 
@@ -376,89 +356,6 @@ conf_set_proxy_protocol(struct conf_errs *e, const struct conf_key *k, struct js
 	conf_walk(e, k->sub, v, c, jpath);
 }
 
-/* "algorithm": a name in the policy registry (policy.h); base is the struct conf. */
-static void
-conf_set_algorithm(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	struct conf *c = base;
-	char names[256];
-	const char *s;
-
-	if ((s = conf_string(v)) != NULL && (c->policy = policy_find(s, NULL)) != NULL) {
-		snprintf(c->algorithm, sizeof(c->algorithm), "%s", s);
-		return;
-	}
-	policy_names(names, sizeof(names));
-	conf_err(e, jpath, "must be one of %s", names);
-}
-
-/* "hashKey": what "hash" hashes on (hashkey.h). */
-static void
-conf_set_hash_key(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	char msg[CONF_MSG_MAX];
-	const char *s;
-
-	if ((s = conf_nonempty(e, v, jpath, "a string such as \"header:X-User\"")) == NULL)
-		return;
-	if (hashkey_parse((struct hashkey *)((char *)base + k->off), s, msg, sizeof(msg)) == -1)
-		conf_err(e, jpath, "%s", msg);
-}
-
-/* "hashSeed": any string; the same one gives the same tables everywhere. */
-static void
-conf_set_hash_seed(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	const char *s;
-
-	if ((s = conf_nonempty(e, v, jpath, "a string")) != NULL)
-		conf_store_string(e, k, base, jpath, s);
-}
-
-/* "sticky.cookie": a cookie name (an RFC 9110 token), at most 64 bytes. */
-static void
-conf_set_sticky_cookie(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	const char *s;
-	size_t i;
-
-	if ((s = conf_nonempty(e, v, jpath, "a cookie name such as \"RONDOSRV\"")) == NULL)
-		return;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') || strchr("!#$%&'*+-.^_`|~", s[i]) != NULL))
-			break;
-	if (s[i] != '\0' || i > 64) {
-		conf_err(e, jpath, "must be a cookie name of 1 to 64 letters, digits or !#$%%&'*+-.^_`|~");
-		return;
-	}
-	conf_store_string(e, k, base, jpath, s);
-}
-
-/* "sticky.path", "sticky.domain": visible ASCII but ';', at most 200 bytes. */
-static void
-conf_set_cookie_attr(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
-    void *base, const char *jpath)
-{
-	const char *s;
-	size_t i;
-
-	if ((s = conf_nonempty(e, v, jpath, "a string")) == NULL)
-		return;
-	for (i = 0; s[i] != '\0'; i++)
-		if (s[i] <= ' ' || s[i] >= 0x7f || s[i] == ';')
-			break;
-	if (s[i] != '\0' || i > 200) {
-		conf_err(e, jpath, "must be 1 to 200 visible characters, without ';'");
-		return;
-	}
-	conf_store_string(e, k, base, jpath, s);
-}
-
 /* "workers": a count, or "auto" (left UNSET for conf_defaults). */
 static void
 conf_set_workers(struct conf_errs *e, const struct conf_key *k, struct json_object *v,
@@ -608,26 +505,6 @@ conf_defaults(struct conf_errs *e, struct conf *c)
 	    conf_parse_listen(CONF_ADMIN_LISTEN, &c->admin_listen, c->admin_name,
 	    sizeof(c->admin_name), msg, sizeof(msg)) == -1)
 		conf_err(e, "admin.listen", "%s", msg);	/* a literal: not expected */
-}
-
-/*
- * "hashKey" only with a policy that hashes on it (LB_NEEDS_KEY), and not with
- * an alias that implies its own ("ip-hash" is "hash" on "clientIp"). A policy
- * that needs a key and has none hashes on the client address.
- */
-static void
-conf_check_hash_key(struct conf_errs *e, struct conf *c)
-{
-	const char *implied = NULL;
-
-	(void)policy_find(c->algorithm, &implied);
-	if (c->hash_key.kind != 0 && !(c->policy->flags & LB_NEEDS_KEY))
-		conf_err(e, "hashKey", "has no effect with algorithm %s", c->algorithm);
-	else if (c->hash_key.kind != 0 && c->hash_key.kind != HASHKEY_CLIENT_IP && implied != NULL)
-		conf_err(e, "hashKey", "algorithm %s always hashes on %s; use \"hash\"",
-		    c->algorithm, implied);
-	if ((c->policy->flags & LB_NEEDS_KEY) && c->hash_key.kind == 0)
-		c->hash_key.kind = HASHKEY_CLIENT_IP;
 }
 
 /*

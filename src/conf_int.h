@@ -98,6 +98,18 @@ conf_set_fn conf_set_duration, conf_set_bool, conf_set_uint, conf_set_status,
 extern const struct conf_key conf_admin_keys[];
 conf_set_fn conf_set_admin;
 
+/*
+ * conf_balance.c: "algorithm" (base is the struct conf), "hashKey",
+ * "hashSeed", and the key tables of "sticky" and "queue".
+ */
+extern const struct conf_key conf_sticky_keys[], conf_queue_keys[];
+conf_set_fn conf_set_algorithm, conf_set_hash_key, conf_set_hash_seed;
+/*
+ * "hashKey" only with an algorithm that hashes on it, and not with one that
+ * implies its own; one that needs a key and has none gets "clientIp".
+ */
+void conf_check_hash_key(struct conf_errs *e, struct conf *c);
+
 /* conf_server.c: "servers" into c->backends (base is the struct conf). */
 conf_set_fn conf_set_servers;
 
