@@ -259,15 +259,19 @@ END_TEST
  * 32 backends: the first block holds 3 each, the second 5 each, and a pick
  * has raised the second block's floor. Whatever makes a member of the second
  * block lighter must reach its floor, or the pick keeps to the first block.
+ * Backend <out> (if any) holds nothing, and is taken out first by <take_out>:
+ * set down, or drained.
  */
 static struct shm_seg *
-two_blocks(struct lb **lbp, unsigned out)
+two_blocks(struct lb **lbp, unsigned out, void (*take_out)(struct shm_seg *, unsigned))
 {
 	struct shm_seg *seg = seg_with(32);
 	struct lb *lb = lb_new();
 	unsigned i;
 	int b;
 
+	if (take_out != NULL)
+		take_out(seg, out);
 	for (i = 0; i < 32; i++)
 		if (i != out)
 			hold(seg, i, i < 16 ? 3 : 5);
@@ -279,10 +283,22 @@ two_blocks(struct lb **lbp, unsigned out)
 	return seg;
 }
 
+static void
+set_down(struct shm_seg *seg, unsigned i)
+{
+	shm_backend_set_up(seg, i, 0);
+}
+
+static void
+set_drained(struct shm_seg *seg, unsigned i)
+{
+	atomic_store(&seg->backends[i].drain, 1);
+}
+
 START_TEST(test_hook_release)
 {
 	struct lb *lb;
-	struct shm_seg *seg = two_blocks(&lb, 99);
+	struct shm_seg *seg = two_blocks(&lb, 99, NULL);
 
 	balance_release(lb, seg, 0, 30);
 	balance_release(lb, seg, 0, 30);
@@ -296,19 +312,9 @@ END_TEST
 /* 20 idle but down when the floor was raised; it comes up: picked at once. */
 START_TEST(test_hook_health)
 {
-	struct shm_seg *seg = seg_with(32);
-	struct lb *lb = lb_new();
-	unsigned i;
-	int b;
+	struct lb *lb;
+	struct shm_seg *seg = two_blocks(&lb, 20, set_down);
 
-	shm_backend_set_up(seg, 20, 0);
-	for (i = 0; i < 32; i++)
-		if (i != 20)
-			hold(seg, i, i < 16 ? 3 : 5);
-	b = take(lb, seg, 0);
-	ck_assert_int_lt(b, 16);
-	balance_release(lb, seg, 0, b);
-	ck_assert_uint_ge(atomic_load(&seg->pick[1]) & ((UINT64_C(1) << FLOOR_BITS) - 1), 5u << 16);
 	shm_backend_set_up(seg, 20, 1);
 	balance_backend_changed(lb, seg, 20);
 	ck_assert_int_eq(take(lb, seg, 0), 20);
@@ -321,7 +327,7 @@ END_TEST
 START_TEST(test_hook_weight)
 {
 	struct lb *lb;
-	struct shm_seg *seg = two_blocks(&lb, 99);
+	struct shm_seg *seg = two_blocks(&lb, 99, NULL);
 	int i;
 
 	shm_backend_set_weight(seg, 25, 10);
@@ -334,23 +340,12 @@ START_TEST(test_hook_weight)
 }
 END_TEST
 
-/* 26 was drained and emptied, and the floor raised without it; made ready: picked at once. */
+/* 26 was drained (and empty) when the floor was raised; made ready: picked at once. */
 START_TEST(test_hook_ready)
 {
 	struct lb *lb;
-	struct shm_seg *seg = seg_with(32);
-	unsigned i;
-	int b;
+	struct shm_seg *seg = two_blocks(&lb, 26, set_drained);
 
-	lb = lb_new();
-	atomic_store(&seg->backends[26].drain, 1);
-	balance_backend_changed(lb, seg, 26);
-	for (i = 0; i < 32; i++)
-		if (i != 26)
-			hold(seg, i, i < 16 ? 3 : 5);
-	b = take(lb, seg, 0);
-	ck_assert_int_lt(b, 16);
-	balance_release(lb, seg, 0, b);
 	atomic_store(&seg->backends[26].drain, 0);
 	balance_backend_changed(lb, seg, 26);
 	ck_assert_int_eq(take(lb, seg, 0), 26);
@@ -363,7 +358,7 @@ END_TEST
 START_TEST(test_hook_worker_reset)
 {
 	struct lb *lb;
-	struct shm_seg *seg = two_blocks(&lb, 99);
+	struct shm_seg *seg = two_blocks(&lb, 99, NULL);
 	int i;
 
 	for (i = 0; i < 4; i++)
