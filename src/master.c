@@ -728,11 +728,11 @@ master_admin_update(struct master *m, const struct conf *old)
 }
 
 /*
- * "user"/"group": after the sockets are bound (a port below 1024 needs root),
- * before any child exists, the master gives up root for good.
+ * Becomes c's "user"/"group" for good: 0, or -1 with err filled. Nothing to
+ * do (0) without either.
  */
 static int
-master_drop_privileges(const struct conf *c)
+master_become(const struct conf *c, char *err, size_t errlen)
 {
 	struct passwd *pw = NULL;
 	struct group *gr = NULL;
@@ -741,22 +741,39 @@ master_drop_privileges(const struct conf *c)
 	if (c->user == NULL && c->group == NULL)
 		return 0;
 	if (c->user != NULL && (pw = getpwnam(c->user)) == NULL) {
-		log_errx("user %s: no such user", c->user);
+		snprintf(err, errlen, "user %s: no such user", c->user);
 		return -1;
 	}
 	if (c->group != NULL && (gr = getgrnam(c->group)) == NULL) {
-		log_errx("group %s: no such group", c->group);
+		snprintf(err, errlen, "group %s: no such group", c->group);
 		return -1;
 	}
 	gid = gr != NULL ? gr->gr_gid : pw->pw_gid;
 	if (setgid(gid) == -1 ||
 	    (pw != NULL ? initgroups(pw->pw_name, gid) : setgroups(1, &gid)) == -1 ||
 	    (pw != NULL && setuid(pw->pw_uid) == -1)) {
-		log_err("dropping privileges to %s:%s", c->user ? c->user : "-",
-		    c->group ? c->group : "-");
+		snprintf(err, errlen, "dropping privileges to %s:%s: %s", c->user ? c->user : "-",
+		    c->group ? c->group : "-", strerror(errno));
 		return -1;
 	}
-	log_info("running as %s:%s", c->user ? c->user : "-", c->group ? c->group : "-");
+	return 0;
+}
+
+/*
+ * "user"/"group": after the sockets are bound (a port below 1024 needs root),
+ * before any child exists, the master gives up root for good.
+ */
+static int
+master_drop_privileges(const struct conf *c)
+{
+	char err[256];
+
+	if (master_become(c, err, sizeof(err)) == -1) {
+		log_errx("%s", err);
+		return -1;
+	}
+	if (c->user != NULL || c->group != NULL)
+		log_info("running as %s:%s", c->user ? c->user : "-", c->group ? c->group : "-");
 	return 0;
 }
 
@@ -828,6 +845,57 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		ev_break(loop, EVBREAK_ALL);
 }
 
+/*
+ * Whether the access log can be opened for writing by the user rondo will
+ * run as (root with "user" or "group": asked in a child that becomes them;
+ * else as this process): the file if it exists, else its directory. Nothing
+ * is created. 0, or -1 with err filled.
+ */
+static int
+master_accesslog_writable(const struct conf *c, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], why[256];
+	int fds[2], st, e = 0;
+	const char *as;
+	ssize_t n;
+	pid_t pid;
+
+	if (c->access_log == NULL || strcmp(c->access_log, "-") == 0)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", c->access_log);
+	as = c->user != NULL ? c->user : c->group;
+	if (geteuid() != 0 || as == NULL) {
+		if (access(c->access_log, W_OK) == -1 &&
+		    (errno != ENOENT || access(dirname(dir), W_OK | X_OK) == -1))
+			e = errno;
+		as = NULL;
+	} else if (pipe(fds) == -1 || (pid = fork()) == -1) {
+		return 0;	/* cannot ask: the start will tell */
+	} else if (pid == 0) {
+		close(fds[0]);
+		if (master_become(c, why, sizeof(why)) == -1)
+			e = EPERM;
+		else if (access(c->access_log, W_OK) == -1 &&
+		    (errno != ENOENT || access(dirname(dir), W_OK | X_OK) == -1))
+			e = errno;
+		n = write(fds[1], &e, sizeof(e));
+		_exit(n == (ssize_t)sizeof(e) ? 0 : 1);
+	} else {
+		close(fds[1]);
+		if (read(fds[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
+			e = 0;
+		close(fds[0]);
+		while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
+	if (e == 0)
+		return 0;
+	snprintf(err, errlen, "%s: accessLog: %s%s%s cannot write %s: %s", c->path,
+	    as != NULL ? "user " : "", as != NULL ? as : "", as != NULL ? "" : "rondo",
+	    c->access_log, strerror(e));
+	return -1;
+}
+
 int
 master_conf_check(const struct conf *c, char *err, size_t errlen)
 {
@@ -854,6 +922,8 @@ master_conf_check(const struct conf *c, char *err, size_t errlen)
 		if (len >= errlen)
 			len = errlen > 0 ? errlen - 1 : 0;
 	}
+	if (len == 0 && master_accesslog_writable(c, err, errlen) == -1)
+		return -1;
 	return len > 0 ? -1 : 0;
 }
 

@@ -908,6 +908,40 @@ def access_log_that_cannot_open_is_fatal(ctx):
 
 
 @suite.test
+def configtest_access_log_as_the_user(ctx):
+    # rondo -t checks that the user rondo will run as ("user", as root) can
+    # write the access log: the file if it exists, else its directory.
+    if os.geteuid() != 0:
+        raise lib.TestSkip("needs root (to check as \"user\")")
+    import pwd
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        raise lib.TestSkip("no user nobody")
+    bs = ctx.backends_n(1)
+    private = os.path.join(ctx.tmpdir, "private")
+    os.mkdir(private, 0o700)
+    for d in (ctx.tmpdir, os.path.dirname(ctx.tmpdir)):
+        os.chmod(d, 0o755)          # the way there is open to nobody: only private is shut
+    conf = lib.config(bs, port="%s:%d" % (lib.LOOPBACK, lib.free_port()),
+                      accessLog=os.path.join(private, "access.log"), user="nobody")
+    rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
+    expect_eq(rc, 1, "rondo -t with an access log nobody cannot create (out %r)" % out)
+    expect("config.json: accessLog: user nobody cannot write %s: Permission denied"
+           % conf["accessLog"] in err, "rondo -t says %r", err)
+    # Without "user", root writes it: valid, and nothing was created.
+    del conf["user"]
+    rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
+    expect_eq(rc, 0, "rondo -t as root (%s)" % err)
+    expect(not os.path.exists(conf["accessLog"]), "rondo -t created the access log")
+    # A directory nobody may write: valid with "user" too.
+    os.chmod(private, 0o777)
+    conf["user"] = "nobody"
+    rc, out, err = ctx.run_rondo(["-t", "-c", "config.json"], config=conf)
+    expect_eq(rc, 0, "rondo -t with a directory nobody can write (%s)" % err)
+
+
+@suite.test
 def pid_file_with_user_is_removed(ctx):
     # As root with "user": the pid file is written as root in a directory
     # the user cannot write, and still removed at exit.
