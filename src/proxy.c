@@ -13,10 +13,7 @@
  *
  * A long Content-Length body between plain sockets ("splice", on by default)
  * skips user space: once the bytes that came with the head are sent, the
- * rest moves socket -> pipe -> socket with splice(2) (splice.h), one pipe
- * per direction while the body streams, never more than the body's length
- * (what follows it is read the usual way). Chunked and close-delimited
- * bodies, and anything over TLS, are copied.
+ * rest moves socket -> pipe -> socket (relay_splice.h).
  *
  * Each direction has a small state machine (request: HEAD, BODY, DONE;
  * response: WAIT, HEAD, BODY, DONE). After every event the session's watcher
@@ -56,6 +53,7 @@
 #include "proxy.h"
 #include "proxyproto.h"
 #include "queue.h"
+#include "relay_splice.h"
 #include "rewrite.h"
 #include "session.h"
 #include "shm.h"
@@ -74,21 +72,13 @@
 #define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
 #define COALESCE_MAX	4096	/* response body bytes copied behind their head */
 #define READ_AGAIN	8	/* reads in a row on one readiness event while a body streams */
-#ifndef SPLICE_MIN		/* body bytes left to move for splice(2) to pay off; -D to tune */
-#define SPLICE_MIN	32768
-#endif
-#define PIPE_POOL_MAX	16	/* empty pipes kept by the worker */
 
 static void client_cb(struct ev_loop *, ev_io *, int);
 static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
-static void session_close(struct session *);
 static void session_log(struct session *);
 static void session_update_io(struct session *);
 static void request_start(struct session *);
-static void backend_flush(struct session *);
-static void client_flush(struct session *);
-static void exchange_check_done(struct session *);
 static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
 static void session_pick_and_connect(struct session *, int);
@@ -136,7 +126,7 @@ session_arm(struct session *s, double after)
 }
 
 /* Starts a phase that may last t seconds without progress. */
-static void
+void
 session_timeout(struct session *s, double t)
 {
 	struct ev_loop *loop = s->px->loop;
@@ -145,20 +135,6 @@ session_timeout(struct session *s, double t)
 	s->c_last = s->u_last = s->px->now;
 	if (!ev_is_active(&s->timer) || ev_timer_remaining(loop, &s->timer) > t)
 		session_arm(s, t);
-}
-
-/* Progress on the client side: called on every read or write there. */
-static void
-session_touch_client(struct session *s)
-{
-	s->c_last = s->px->now;
-}
-
-/* Progress on the backend side. */
-static void
-session_touch_upstream(struct session *s)
-{
-	s->u_last = s->px->now;
 }
 
 /*
@@ -174,60 +150,6 @@ session_last(const struct session *s)
 	if (s->up != NULL && s->rs == RS_HEAD && (s->up->connecting || s->rq_all_in))
 		return s->u_last;
 	return s->c_last > s->u_last ? s->c_last : s->u_last;
-}
-
-/* --- splicing --------------------------------------------------------------------------- */
-
-static size_t
-piped(const struct spipe *sp)
-{
-	return sp != NULL ? sp->len : 0;
-}
-
-/* The kernel would not splice (an old kernel, a seccomp filter...): copy from now on. */
-static void
-proxy_splice_refused(struct proxy *px, const char *what)
-{
-	if (px->splice)
-		log_warnx("worker %u: splice refused (%s: %s): bodies are copied",
-		    px->worker + 1, what, strerror(errno));
-	px->splice = px->splice_rq = 0;
-}
-
-/*
- * Whether the request body's next bytes go from the client into a pipe:
- * a Content-Length body with at least SPLICE_MIN bytes still to come, none
- * of them in cin (bytes that came with the head go first, copied). Once
- * started, the rest of the body follows the same way.
- */
-static int
-request_splices(const struct session *s)
-{
-	if (s->rq != RQ_BODY || s->rq_all_in || s->lingering || s->local || s->tunnel)
-		return 0;
-	if (s->rq_pipe != NULL)
-		return 1;
-	return s->px->splice_rq && s->rq_body == HTTP_BODY_LENGTH && s->rq_left >= SPLICE_MIN &&
-	    buf_len(s->cin) == 0 && conn_can_splice(&s->cc);
-}
-
-/* As request_splices, for the response body from the backend. */
-static int
-response_splices(const struct session *s)
-{
-	if (s->rs != RS_BODY || s->rs_all_in || s->tunnel)
-		return 0;
-	if (s->rs_pipe != NULL)
-		return 1;
-	return s->px->splice && s->rs_body == HTTP_BODY_LENGTH && s->rs_left >= SPLICE_MIN &&
-	    buf_len(s->sin) == 0 && conn_can_splice(&s->cc) && conn_can_splice(&s->up->conn);
-}
-
-/* Whether a pipe being filled has no room: stop reading its source until it drains. */
-static int
-pipe_blocked(const struct spipe *sp, int full)
-{
-	return sp != NULL && (full || sp->len == sp->cap);
 }
 
 /* --- backend connections -------------------------------------------------------------- */
@@ -954,7 +876,7 @@ request_start(struct session *s)
 }
 
 /* The whole request went to the backend: RQ_DONE. */
-static void
+void
 request_check_sent(struct session *s)
 {
 	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0 && piped(s->rq_pipe) == 0) {
@@ -969,7 +891,7 @@ request_check_sent(struct session *s)
  * already, the response goes on and the client is closed afterwards (the
  * rest of its body is lost); otherwise, the request fails (backend_failed_early).
  */
-static void
+void
 backend_write_failed(struct session *s)
 {
 	if (s->rs_started || s->rs == RS_BODY) {
@@ -984,75 +906,8 @@ backend_write_failed(struct session *s)
 	backend_failed_early(s, strerror(errno), 0);
 }
 
-/* Moves the spliced request body bytes from the pipe to the backend. */
-static void
-backend_splice_write(struct session *s)
-{
-	ssize_t n = splice_out(s->rq_pipe, s->up->fd, s->rq_pipe->len);
-
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		if (splice_unsupported(errno))
-			proxy_splice_refused(s->px, "to a backend");
-		backend_write_failed(s);
-		return;
-	}
-	session_touch_upstream(s);
-	shm_counter_add(&s->px->slot->spliced_bytes, (uint64_t)n);
-	s->rq_wrote += (size_t)n;
-	s->rq_left -= (uint64_t)n;
-	s->rq_pipe_full = 0;
-	if (s->rq_all_in && s->rq_pipe->len == 0)
-		splice_put(&s->px->pipes, &s->rq_pipe);
-	request_check_sent(s);
-}
-
-/*
- * Moves request body bytes from the client into the pipe, then on to the
- * backend. 0, or -1 when the pipe cannot be had or the kernel refuses: the
- * caller reads into cin instead (nothing was taken from the socket).
- */
-static int
-client_splice_read(struct session *s)
-{
-	uint64_t want;
-	ssize_t n;
-
-	if (s->rq_pipe == NULL && (s->rq_pipe = splice_get(&s->px->pipes)) == NULL)
-		return -1;
-	want = s->rq_left - s->rq_pipe->len;
-	s->read_full = 0;
-	n = splice_in(s->rq_pipe, s->cfd, want < SIZE_MAX ? (size_t)want : SIZE_MAX);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		s->rq_pipe_full = errno == EAGAIN && s->rq_pipe->len > 0;
-		return 0;
-	}
-	if (n == -1 && splice_unsupported(errno) && s->rq_pipe->len == 0) {
-		proxy_splice_refused(s->px, "from a client");
-		splice_put(&s->px->pipes, &s->rq_pipe);
-		return -1;
-	}
-	if (n <= 0) {
-		if (n == -1)
-			log_debug("%s: read: %s", s->client_ip, strerror(errno));
-		log_client("%s: client closed during the request body", s->client_ip);
-		session_close(s);
-		return 0;
-	}
-	session_touch_client(s);
-	s->read_full = (uint64_t)n == want;
-	if (s->rq_pipe->len == s->rq_left) {
-		s->rq_all_in = 1;
-		if (s->up != NULL && !s->up->connecting)
-			session_timeout(s, T_SERVER);	/* now the backend's turn */
-	}
-	backend_flush(s);
-	return 0;
-}
-
 /* Writes the request head and ready body bytes to the backend, then what the pipe holds. */
-static void
+void
 backend_flush(struct session *s)
 {
 	struct upstream *up = s->up;
@@ -1262,35 +1117,8 @@ response_start(struct session *s)
 	}
 }
 
-/* Moves the spliced response body bytes from the pipe to the client. */
-static void
-client_splice_write(struct session *s)
-{
-	ssize_t n = splice_out(s->rs_pipe, s->cfd, s->rs_pipe->len);
-
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		if (splice_unsupported(errno))
-			proxy_splice_refused(s->px, "to a client");
-		log_debug("%s: write: %s", s->client_ip, strerror(errno));
-		session_close(s);	/* the bytes in the pipe cannot be had back */
-		return;
-	}
-	session_touch_client(s);
-	shm_counter_add(&s->px->slot->spliced_bytes, (uint64_t)n);
-	s->rs_started = 1;
-	s->sent += (uint64_t)n;
-	s->sent_body += (uint64_t)n;
-	s->rs_left -= (uint64_t)n;
-	s->rs_pipe_full = 0;
-	if (s->rs_all_in && s->rs_pipe->len == 0)
-		splice_put(&s->px->pipes, &s->rs_pipe);
-	exchange_check_done(s);
-}
-
 /* Writes the response head and ready body bytes to the client, then what the pipe holds. */
-static void
+void
 client_flush(struct session *s)
 {
 	struct iovec iov[2];
@@ -1367,7 +1195,7 @@ client_flush(struct session *s)
 /* --- end of an exchange ----------------------------------------------------------------- */
 
 /* Everything was sent back and forth: reuse both connections or close. */
-static void
+void
 exchange_check_done(struct session *s)
 {
 	struct proxy *px = s->px;
@@ -1707,7 +1535,7 @@ client_read(struct session *s)
  * closed when part of it went out (never let a truncated response look
  * complete), else gets a 502.
  */
-static void
+void
 response_lost(struct session *s, const char *why)
 {
 	log_warnx("backend %s: %s in the middle of the response",
@@ -1719,47 +1547,6 @@ response_lost(struct session *s, const char *why)
 	}
 	session_drop_upstream(s, 0);
 	respond_local(s, 502, "Bad Gateway");
-}
-
-/*
- * Moves response body bytes from the backend into the pipe, then on to the
- * client. 0, or -1 when the pipe cannot be had or the kernel refuses: the
- * caller reads into sin instead (nothing was taken from the socket).
- */
-static int
-backend_splice_read(struct session *s)
-{
-	uint64_t want;
-	ssize_t n;
-
-	if (s->rs_pipe == NULL && (s->rs_pipe = splice_get(&s->px->pipes)) == NULL)
-		return -1;
-	want = s->rs_left - s->rs_pipe->len;
-	s->read_full = 0;
-	n = splice_in(s->rs_pipe, s->up->fd, want < SIZE_MAX ? (size_t)want : SIZE_MAX);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		s->rs_pipe_full = errno == EAGAIN && s->rs_pipe->len > 0;
-		return 0;
-	}
-	if (n == -1 && splice_unsupported(errno) && s->rs_pipe->len == 0) {
-		proxy_splice_refused(s->px, "from a backend");
-		splice_put(&s->px->pipes, &s->rs_pipe);
-		return -1;
-	}
-	if (n <= 0) {
-		response_lost(s, n == 0 ? "connection closed" : strerror(errno));
-		return 0;
-	}
-	session_touch_upstream(s);
-	s->read_full = (uint64_t)n == want;
-	if (s->rs_pipe->len == s->rs_left)
-		s->rs_all_in = 1;
-	if (!s->rs_all_in && !s->rs_quickack) {
-		net_quickack(s->up->fd);
-		s->rs_quickack = 1;
-	}
-	client_flush(s);
-	return 0;
 }
 
 static void
@@ -2051,7 +1838,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * struct goes to the free list with cfd = -1, which callbacks check after any
  * step that may have closed it.
  */
-static void
+void
 session_close(struct session *s)
 {
 	struct proxy *px = s->px;
@@ -2177,7 +1964,6 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
     int worker_id, struct tls_ctx *tls)
 {
 	struct proxy *px;
-	size_t i;
 
 	if ((px = calloc(1, sizeof(*px))) == NULL)
 		return NULL;
@@ -2188,12 +1974,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
 	buf_pool_init(&px->bufs, BUF_POOL_MAX);
-	splice_pool_init(&px->pipes, PIPE_POOL_MAX);
-	px->splice = c->splice;
-	px->splice_rq = c->splice;
-	for (i = 0; i < c->nbackends; i++)
-		if (c->backends[i].tls)
-			px->splice_rq = 0;
+	relay_splice_init(px);
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	px->pool = upstream_pool_new(loop, c, tls, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
@@ -2266,7 +2047,7 @@ proxy_free(struct proxy *px)
 		free(s);
 	}
 	buf_pool_fini(&px->bufs);
-	splice_pool_fini(&px->pipes);
+	relay_splice_fini(px);
 	upstream_pool_free(px->pool);
 	free(px);
 }

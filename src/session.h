@@ -165,4 +165,31 @@ struct proxy {
 	ev_timer queue_w;		/* looks whether the first one's turn came, while any waits */
 };
 
+/* Progress on the client side: called on every read or write there. */
+static inline void
+session_touch_client(struct session *s)
+{
+	s->c_last = s->px->now;
+}
+
+/* Progress on the backend side. */
+static inline void
+session_touch_upstream(struct session *s)
+{
+	s->u_last = s->px->now;
+}
+
+/*
+ * Steps of the state machine (proxy.c) that the other files of the data path
+ * take too. Any of them may close the session: s->cfd is -1 afterwards.
+ */
+void session_close(struct session *s);		/* the only way out of a session */
+void session_timeout(struct session *s, double t);	/* starts a phase: t s without progress */
+void backend_flush(struct session *s);		/* sends the backend what it may have now */
+void client_flush(struct session *s);		/* sends the client what it may have now */
+void request_check_sent(struct session *s);	/* RQ_DONE once the whole request went */
+void exchange_check_done(struct session *s);	/* all went both ways: next request or close */
+void backend_write_failed(struct session *s);	/* the backend takes no more of the request */
+void response_lost(struct session *s, const char *why);	/* the backend failed mid-response */
+
 #endif
