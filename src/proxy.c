@@ -53,6 +53,7 @@
 #include "proxy.h"
 #include "proxyproto.h"
 #include "queue.h"
+#include "qwait.h"
 #include "relay_splice.h"
 #include "rewrite.h"
 #include "session.h"
@@ -77,11 +78,8 @@ static void client_cb(struct ev_loop *, ev_io *, int);
 static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
 static void session_log(struct session *);
-static void session_update_io(struct session *);
 static void request_start(struct session *);
-static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
-static void session_pick_and_connect(struct session *, int);
 static void respond_send(struct session *, int);
 static void session_keep_upstream(struct session *, struct upstream *);
 static void session_set_peer(struct session *, const struct sockaddr *);
@@ -117,7 +115,7 @@ client_set_events(struct session *s, unsigned ev)
  * closer, and when it fires early it is set again for the time left. So a
  * busy keep-alive connection costs no timer work per read or write.
  */
-static void
+void
 session_arm(struct session *s, double after)
 {
 	ev_timer_stop(s->px->loop, &s->timer);
@@ -245,134 +243,13 @@ backend_failed(struct session *s)
 		    c->backends[s->backend].url, MS(c->fail_timeout_ms), c->max_fails);
 }
 
-/* --- the queue (queue.h) --------------------------------------------------------------- */
-
-#define QUEUE_POLL	0.002	/* seconds between two looks at the queue while requests wait */
-
-/*
- * Shows this worker's first waiting ticket to the others (of the requests
- * waiting for any backend: those waiting for their sticky backend are in no
- * one's way); polls while any waits.
- */
-static void
-queue_sync(struct proxy *px)
-{
-	struct session *s = px->q_first;
-
-	while (s != NULL && s->pick.has_sticky)
-		s = s->q_next;
-	queue_publish(px->seg, px->worker, s != NULL, s != NULL ? s->q_ticket : 0);
-	if (px->q_first == NULL)
-		ev_timer_stop(px->loop, &px->queue_w);
-	else if (!ev_is_active(&px->queue_w))
-		ev_timer_again(px->loop, &px->queue_w);
-}
-
-/* Takes s out of the queue (served, timed out, or its client gone). */
-static void
-session_dequeue(struct session *s)
-{
-	struct proxy *px = s->px;
-
-	if (!s->queued)
-		return;
-	s->queued = 0;
-	if (s->q_prev != NULL)
-		s->q_prev->q_next = s->q_next;
-	else
-		px->q_first = s->q_next;
-	if (s->q_next != NULL)
-		s->q_next->q_prev = s->q_prev;
-	else
-		px->q_last = s->q_prev;
-	s->q_prev = s->q_next = NULL;
-	queue_leave(px->seg, px->worker);
-	shm_counter_add(&px->slot->queue_time_us, (uint64_t)((px->now - s->q_since) * 1e6));
-	queue_sync(px);
-}
-
-/*
- * Has s wait for a backend, at the end of the queue: 1 when it waits (or
- * already did) or was refused with a 503 because the queue is full, 0
- * when there is no queue.
- */
-static int
-session_enqueue(struct session *s)
-{
-	struct proxy *px = s->px;
-
-	if (s->queued)
-		return 1;
-	if (px->conf->queue.max == 0)
-		return 0;
-	if (queue_enter(px->seg, px->worker, px->conf->queue.max, &s->q_ticket) == -1) {
-		shm_counter_add(&px->slot->queue_rejected, 1);
-		s->retry_after = 1;
-		respond_local(s, 503, "All servers are busy and the queue is full");
-		return 1;
-	}
-	s->queued = 1;
-	s->q_since = px->now;
-	s->q_prev = px->q_last;
-	if (px->q_last != NULL)
-		px->q_last->q_next = s;
-	else
-		px->q_first = s;
-	px->q_last = s;
-	shm_counter_add(&px->slot->queued, 1);
-	queue_sync(px);
-	session_arm(s, MS(px->conf->queue.timeout_ms));
-	return 1;
-}
-
-/*
- * While requests wait: the first one waiting for any backend tries a pick
- * when no worker has an earlier one; each waiting for its sticky backend
- * tries that one.
- */
-static void
-queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct proxy *px = w->data;
-	struct session *s, *next;
-	int blocked = 0;
-
-	px->now = clock_mono();
-	for (s = px->q_first; s != NULL; s = next) {
-		next = s->q_next;
-		if (!s->pick.has_sticky && (blocked || !queue_turn(px->seg, s->q_ticket))) {
-			blocked = 1;
-			continue;
-		}
-		session_pick_and_connect(s, 0);
-		if (s->queued) {
-			blocked |= !s->pick.has_sticky;	/* every backend is still full */
-			continue;
-		}
-		if (s->cfd != -1)
-			session_update_io(s);
-	}
-}
-
-/* A queued request waited queue.timeout: 503 with Retry-After. */
-static void
-queue_expired(struct session *s)
-{
-	log_client("%s: no backend free after %.1fs in the queue", s->client_ip,
-	    s->px->now - s->q_since);
-	session_dequeue(s);
-	shm_counter_add(&s->px->slot->queue_rejected, 1);
-	s->retry_after = 1;
-	respond_local(s, 503, "All servers are busy");
-}
-
 /*
  * Connects the session to a backend: a pooled connection to the policy's
  * choice when there is one, else a new connect. A backend that refuses at once
  * is skipped. Sends 503 when no backend is healthy or all are full, 502 when
  * all failed.
  */
-static void
+void
 session_pick_and_connect(struct session *s, int fresh)
 {
 	struct proxy *px = s->px;
@@ -392,16 +269,16 @@ session_pick_and_connect(struct session *s, int fresh)
 			if (px->conf->queue.max > 0 && !s->queued && s->attempts == 1 &&
 			    !s->pick.has_sticky && queue_length(px->seg) > 0) {
 				s->attempts--;
-				session_enqueue(s);
+				qwait_enter(s);
 				return;
 			}
 			b = balance_pick(px->lb, px->seg, &s->pick);
-			if (b == PICK_ALL_FULL && session_enqueue(s)) {
+			if (b == PICK_ALL_FULL && qwait_enter(s)) {
 				if (s->queued)
 					s->attempts--;	/* waits; tries again on its turn */
 				return;
 			}
-			session_dequeue(s);
+			qwait_leave(s);
 			if (b == PICK_NONE_HEALTHY) {
 				respond_local(s, 503, "No healthy server available");
 				return;
@@ -498,7 +375,7 @@ backend_failed_early(struct session *s, const char *why, int connect_failed)
  * of a backend response was already sent the client is just closed: anything
  * else would look like a complete response.
  */
-static void
+void
 respond_local(struct session *s, int status, const char *body)
 {
 	struct proxy *px = s->px;
@@ -1615,7 +1492,7 @@ backend_read(struct session *s)
 }
 
 /* Recomputes which events each side waits for, from the state of the exchange. */
-static void
+void
 session_update_io(struct session *s)
 {
 	struct upstream *up = s->up;
@@ -1758,14 +1635,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	s->px->now = clock_mono();
 	if (s->queued) {
-		left = s->q_since + MS(s->px->conf->queue.timeout_ms) - s->px->now;
-		if (left > 0.) {
-			session_arm(s, left);
-			return;
-		}
-		queue_expired(s);
-		if (s->cfd != -1)
-			session_update_io(s);
+		qwait_timer(s);
 		return;
 	}
 	left = session_last(s) + s->timeout - s->px->now;
@@ -1845,7 +1715,7 @@ session_close(struct session *s)
 
 	if (s->cfd == -1)
 		return;
-	session_dequeue(s);
+	qwait_leave(s);
 	session_log(s);
 	session_drop_upstream(s, 0);
 	if (s->kept != NULL) {
@@ -1982,9 +1852,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
-	ev_init(&px->queue_w, queue_cb);
-	px->queue_w.repeat = QUEUE_POLL;
-	px->queue_w.data = px;
+	qwait_init(px);
 	if (c->tls.enabled && c->tls.redirect_http)
 		px->redirect_port = net_addr_port(&c->tls.listen);
 	return px;
@@ -2041,7 +1909,7 @@ proxy_free(struct proxy *px)
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
-	ev_timer_stop(px->loop, &px->queue_w);
+	qwait_fini(px);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);

@@ -181,15 +181,20 @@ session_touch_upstream(struct session *s)
 
 /*
  * Steps of the state machine (proxy.c) that the other files of the data path
- * take too. Any of them may close the session: s->cfd is -1 afterwards.
+ * take too; each is described where it is defined. Those that do I/O or
+ * answer may close the session: s->cfd is -1 afterwards.
  */
-void session_close(struct session *s);		/* the only way out of a session */
+void session_arm(struct session *s, double after);	/* the timer fires after that many s */
 void session_timeout(struct session *s, double t);	/* starts a phase: t s without progress */
+void session_update_io(struct session *s);	/* watches what the state calls for */
+void session_pick_and_connect(struct session *s, int fresh);	/* a backend for the request */
 void backend_flush(struct session *s);		/* sends the backend what it may have now */
-void client_flush(struct session *s);		/* sends the client what it may have now */
 void request_check_sent(struct session *s);	/* RQ_DONE once the whole request went */
-void exchange_check_done(struct session *s);	/* all went both ways: next request or close */
 void backend_write_failed(struct session *s);	/* the backend takes no more of the request */
+void client_flush(struct session *s);		/* sends the client what it may have now */
 void response_lost(struct session *s, const char *why);	/* the backend failed mid-response */
+void exchange_check_done(struct session *s);	/* all went both ways: next request or close */
+void respond_local(struct session *s, int status, const char *body);	/* answer, then close */
+void session_close(struct session *s);		/* the only way out of a session */
 
 #endif
