@@ -57,6 +57,7 @@
 #include "relay_splice.h"
 #include "rewrite.h"
 #include "session.h"
+#include "session_pp.h"
 #include "session_tls.h"
 #include "shm.h"
 #include "splice.h"
@@ -83,7 +84,6 @@ static void request_start(struct session *);
 static void respond_prepared(struct session *, int);
 static void respond_send(struct session *, int);
 static void session_keep_upstream(struct session *, struct upstream *);
-static void session_set_peer(struct session *, const struct sockaddr *);
 
 /* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
@@ -182,32 +182,6 @@ session_take_upstream(struct session *s, int b)
 		return NULL;
 	s->kept = NULL;
 	return up;
-}
-
-/*
- * "sendProxy": the PROXY header goes first on a new backend connection,
- * with the client's address (the one a PROXY header gave rondo, if any).
- * Written at once into the fresh socket's empty buffer (a hundred bytes at
- * most), before any TLS handshake. 0, or -1 when it could not be.
- */
-static int
-session_send_proxy(struct session *s, struct upstream *up)
-{
-	char hdr[UPSTREAM_PREAMBLE_MAX];
-	socklen_t len = sizeof(s->dst);
-	int n;
-
-	if (s->dst_len == 0 && getsockname(s->cfd, (struct sockaddr *)&s->dst, &len) == 0)
-		s->dst_len = len;
-	if (s->px->conf->backends[up->backend].send_proxy == 1)
-		n = proxyproto_write_v1(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
-		    (struct sockaddr *)&s->dst);
-	else
-		n = proxyproto_write_v2(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
-		    (struct sockaddr *)&s->dst);
-	if (n <= 0)
-		return -1;
-	return upstream_preamble(up, hdr, (size_t)n);
 }
 
 /* Drops the session's backend connection: back to the pool when reusable, else closed. */
@@ -1234,42 +1208,6 @@ proxy_set_accesslog(struct proxy *px, struct accesslog *l)
 
 /* --- events ----------------------------------------------------------------------------- */
 
-/*
- * "proxyProtocol": the PROXY header, read off the socket before anything
- * else (a TLS handshake included) under the request head's deadline, into
- * cin, emptied again once it is whole. 0 once the header is read (its
- * address is the client's from now on), -1 while it waits for more bytes or
- * when the session was closed: a connection without a valid header gets no
- * answer at all (the spec: never guess).
- */
-static int
-client_proxy_header(struct session *s)
-{
-	struct proxyproto_hdr h;
-	int r;
-
-	if (s->cin == NULL && (s->cin = buf_get(&s->px->bufs)) == NULL) {
-		session_close(s);
-		return -1;
-	}
-	r = ppin_read(s->cfd, s->cin->data, PROXYPROTO_V2_MAX, &s->cin->end, &h);
-	if (r == PP_AGAIN)
-		return -1;
-	if (r != PP_OK) {
-		log_client("%s: %s, closing", s->client_ip, ppin_strerror(r));
-		session_close(s);
-		return -1;
-	}
-	buf_reset(s->cin);
-	s->pp_wait = 0;
-	if (!h.local) {		/* LOCAL: the proxy speaks for itself, the socket's address stands */
-		session_set_peer(s, (const struct sockaddr *)&h.src);
-		memcpy(&s->dst, &h.dst, h.dstlen);
-		s->dst_len = h.dstlen;
-	}
-	return 0;
-}
-
 static void
 client_read(struct session *s)
 {
@@ -1687,7 +1625,7 @@ session_close(struct session *s)
 }
 
 /* Who the client is from now on: peer, its text, its hash key, whether it is a trusted proxy. */
-static void
+void
 session_set_peer(struct session *s, const struct sockaddr *peer)
 {
 	const struct conf *c = s->px->conf;

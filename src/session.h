@@ -187,6 +187,7 @@ session_touch_upstream(struct session *s)
 void session_arm(struct session *s, double after);	/* the timer fires after that many s */
 void session_timeout(struct session *s, double t);	/* starts a phase: t s without progress */
 void session_update_io(struct session *s);	/* watches what the state calls for */
+void session_set_peer(struct session *s, const struct sockaddr *peer);	/* the client is peer */
 void session_pick_and_connect(struct session *s, int fresh);	/* a backend for the request */
 void backend_flush(struct session *s);		/* sends the backend what it may have now */
 void request_check_sent(struct session *s);	/* RQ_DONE once the whole request went */
