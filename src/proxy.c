@@ -19,6 +19,12 @@
  * response: WAIT, HEAD, BODY, DONE). After every event the session's watcher
  * interests are recomputed from that state by session_update_io(), so
  * backpressure is simply "no room in the buffer, no read interest".
+ *
+ * The session's state (session.h) is shared with the files that take some
+ * of its steps: the splice relay (relay_splice.c), the wait in the queue
+ * when every backend is full (qwait.c), the client's TLS handshake
+ * (session_tls.c), the PROXY headers in and out (session_pp.c) and the
+ * access log line (session_log.c). The state machine stays here.
  */
 #include "config.h"
 
@@ -37,7 +43,6 @@
 
 #include <ev.h>
 
-#include "accesslog.h"
 #include "balance.h"
 #include "buf.h"
 #include "cidr.h"
@@ -49,9 +54,7 @@
 #include "log.h"
 #include "monitor.h"
 #include "net.h"
-#include "ppin.h"
 #include "proxy.h"
-#include "proxyproto.h"
 #include "queue.h"
 #include "qwait.h"
 #include "relay_splice.h"
