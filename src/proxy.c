@@ -13,15 +13,18 @@
  *
  * A long Content-Length body between plain sockets ("splice", on by default)
  * skips user space: once the bytes that came with the head are sent, the
- * rest moves socket -> pipe -> socket with splice(2) (splice.h), one pipe
- * per direction while the body streams, never more than the body's length
- * (what follows it is read the usual way). Chunked and close-delimited
- * bodies, and anything over TLS, are copied.
+ * rest moves socket -> pipe -> socket (relay_splice.h).
  *
  * Each direction has a small state machine (request: HEAD, BODY, DONE;
  * response: WAIT, HEAD, BODY, DONE). After every event the session's watcher
  * interests are recomputed from that state by session_update_io(), so
  * backpressure is simply "no room in the buffer, no read interest".
+ *
+ * The session's state (session.h) is shared with the files that take some
+ * of its steps: the splice relay (relay_splice.c), the wait in the queue
+ * when every backend is full (qwait.c), the client's TLS handshake
+ * (session_tls.c), the PROXY headers in and out (session_pp.c) and the
+ * access log line (session_log.c). The state machine stays here.
  */
 #include "config.h"
 
@@ -40,7 +43,6 @@
 
 #include <ev.h>
 
-#include "accesslog.h"
 #include "balance.h"
 #include "buf.h"
 #include "cidr.h"
@@ -52,11 +54,15 @@
 #include "log.h"
 #include "monitor.h"
 #include "net.h"
-#include "ppin.h"
 #include "proxy.h"
-#include "proxyproto.h"
 #include "queue.h"
+#include "qwait.h"
+#include "relay_splice.h"
 #include "rewrite.h"
+#include "session.h"
+#include "session_log.h"
+#include "session_pp.h"
+#include "session_tls.h"
 #include "shm.h"
 #include "splice.h"
 #include "stats.h"
@@ -70,165 +76,17 @@
 #define POOL_MAX_PER_BACKEND	1024	/* idle backend connections kept per backend */
 #define BUF_POOL_MAX		256	/* free buffers kept by the worker */
 
-/* Timeouts in seconds; inactivity in the phase named. */
-/* Timeouts in seconds, from "timeouts" in the configuration (conf.h). */
-#define MS(v)		((double)(v) / 1000.)
-#define T_CLIENT_HEADER	MS(s->px->conf->timeouts.client_header_ms)
-#define T_CLIENT_BODY	MS(s->px->conf->timeouts.client_body_ms)
-#define T_CLIENT_IDLE	MS(s->px->conf->timeouts.idle_ms)
-#define T_CONNECT	MS(s->px->conf->timeouts.connect_ms)
-#define T_SERVER	MS(s->px->conf->timeouts.server_ms)
-#define T_TUNNEL	MS(s->px->conf->timeouts.tunnel_ms)
-#define T_UPSTREAM_IDLE	MS(px->conf->timeouts.idle_ms)
-#define T_LINGER	2.0	/* draining the client after an error response */
 #define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
 #define COALESCE_MAX	4096	/* response body bytes copied behind their head */
 #define READ_AGAIN	8	/* reads in a row on one readiness event while a body streams */
-#ifndef SPLICE_MIN		/* body bytes left to move for splice(2) to pay off; -D to tune */
-#define SPLICE_MIN	32768
-#endif
-#define PIPE_POOL_MAX	16	/* empty pipes kept by the worker */
-
-enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
-enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
-
-struct session {
-	struct proxy *px;
-	int cfd;			/* the client's socket (cc.fd); -1 once the session closed */
-	struct conn cc;			/* the client connection, plain or TLS */
-	unsigned cevents;		/* EV_READ/EV_WRITE currently watched on cfd */
-	ev_io cio;
-	ev_timer timer;			/* fires at or before the last progress + timeout */
-	double timeout;			/* current inactivity timeout */
-	double c_last;			/* the client side last made progress (clock_mono) */
-	double u_last;			/* the backend side last made progress (clock_mono) */
-	struct session *prev, *next;	/* the worker's list of sessions */
-
-	struct buf *cin, *sin, *rqh, *rsh;
-	struct upstream *up;
-	int backend;			/* chosen backend, -1 before */
-	struct pick_ctx pick;	/* tried backends, client key, worker slot */
-	int queued;			/* waiting in the queue for a backend (queue.h) */
-	uint64_t q_ticket;		/* its place there, over all workers */
-	double q_since;			/* when it started waiting (clock_mono) */
-	struct session *q_prev, *q_next;	/* the worker's queue, in ticket order */
-	int retry_after;		/* the 503 of our own says Retry-After: 1 */
-	int counted;			/* holds what balance_pick acquired */
-
-	/* request */
-	enum rq_state rq;
-	enum http_body rq_body;
-	uint64_t rq_left;		/* LENGTH: body bytes not yet sent */
-	size_t rq_ready;		/* validated body bytes at the head of cin */
-	size_t rq_held;			/* CHUNKED: trailer bytes after those, held until whole */
-	int rq_all_in;			/* the whole body is in cin (or sent) */
-	unsigned rq_flags;
-	int rq_minor;
-	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
-	int rq_upgrade;			/* asks to switch protocols (Connection: upgrade + Upgrade) */
-	struct http_chunked rq_chunk;
-	struct spipe *rq_pipe;		/* splicing the body: its bytes from the client, not yet sent */
-	int rq_pipe_full;		/* the kernel said the pipe is full: wait until it drains */
-
-	/* response */
-	enum rs_state rs;
-	enum http_body rs_body;
-	uint64_t rs_left;
-	size_t rs_ready;
-	size_t rs_held;			/* as rq_held */
-	int rs_all_in;
-	int rs_started;			/* some response byte went to the client */
-	int rs_cut;			/* the backend's end of a close-delimited body was not clean */
-	int rs_status;
-	struct http_chunked rs_chunk;
-	struct spipe *rs_pipe;		/* as rq_pipe, from the backend to the client */
-	int rs_pipe_full;
-
-	int client_close;		/* close the client after this response */
-	int local;			/* sending a response of our own, then close */
-	int lingering;			/* response sent, discarding client input */
-	int attempts;			/* backend connections tried for this request */
-	int head_clock;			/* the request head deadline is running */
-	int tunnel;			/* upgraded (101): bytes relayed both ways as they come */
-	int c_eof;			/* the client closed its side (half-close) */
-	size_t rq_wrote;		/* bytes written to the current backend connection */
-
-	/* for the access log: strings live in rqh (the rewritten head) */
-	double t_wall;			/* the request began, wall clock (the log's timestamp) */
-	double t_start;			/* the request began (clock_mono, as t_pick and t_head) */
-	double t_pick;			/* the backend was chosen */
-	double t_head;			/* its response head arrived */
-	uint64_t sent;			/* bytes written to the client in this exchange */
-	uint64_t sent_body;		/* ... of them, response body */
-	size_t rsh_head;		/* head bytes (not body) at the start of what rsh has to send */
-	int in_exchange;		/* a request was read and is not logged yet */
-	int rq_parsed;			/* ... and its head was valid (rqh holds it) */
-	size_t rq_line_len;		/* rejected: its request line, as received, at the start of rqh */
-	size_t ref_off, ref_len;	/* Referer value in rqh */
-	size_t ua_off, ua_len;		/* User-Agent value in rqh */
-	size_t upg_off, upg_len;	/* the Upgrade offer in rqh, to check a 101 against */
-	char req_id[REWRITE_ID_MAX + 1];	/* X-Request-Id, received or made */
-	unsigned up_gen;		/* bumped whenever up changes */
-	unsigned nreq;			/* exchanges completed on this connection */
-	int read_full;			/* the last read filled all the room it was given */
-	int rs_quickack;		/* quick ACKs asked for while this response streams in */
-	char client_ip[INET6_ADDRSTRLEN];	/* the client for logs and hashing: conn_ip, or
-					   what a trusted proxy's X-Forwarded-For says */
-
-	/* who the client is (PROXY protocol, trusted proxies) */
-	int pp_wait;			/* a PROXY header must come first ("proxyProtocol") */
-	struct sockaddr_storage peer;	/* the client: the PROXY header's, else the socket's */
-	struct sockaddr_storage dst;	/* the address it came to, once known (dst_len) */
-	socklen_t dst_len;
-	char conn_ip[INET6_ADDRSTRLEN];	/* peer as text: what X-Forwarded-For gets */
-	int trusted;			/* peer is in "trustedProxies" */
-	struct upstream *kept;		/* sendProxy: this client's idle backend connection */
-};
-
-struct proxy {
-	struct ev_loop *loop;
-	const struct conf *conf;
-	struct shm_seg *seg;
-	struct session *sessions;	/* all live sessions */
-	unsigned nsessions;
-	struct shm_worker *slot;	/* this worker's counters in the segment */
-	struct accesslog *alog;		/* NULL: no access log */
-	uint32_t id_prefix;		/* random, per worker start: request ids stay unique */
-	uint64_t id_seq;
-	const struct lb *lb;
-	unsigned worker;		/* 0-based slot */
-	struct session *free_sessions;
-	struct buf_pool bufs;		/* free buffers */
-	struct upstream_pool *pool;	/* idle backend connections */
-	int draining;
-	proxy_busy_fn busy;		/* called after I/O (busy polling); NULL: none */
-	void *busy_arg;
-	double now;			/* clock_mono() at the start of the current callback */
-	struct http_msg msg;		/* scratch: a head is parsed and rewritten at once */
-	unsigned redirect_port;		/* "redirectHttp": the TLS port plain requests go to; 0: off */
-	struct splice_pool pipes;	/* empty pipes for splicing */
-	int splice;			/* "splice" and the kernel has not refused it */
-	int splice_rq;			/* ... and every backend is plain (a retry keeps the pipe) */
-	struct session *q_first, *q_last;	/* requests of this worker in the queue */
-	ev_timer queue_w;		/* looks whether the first one's turn came, while any waits */
-};
 
 static void client_cb(struct ev_loop *, ev_io *, int);
 static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
-static void session_close(struct session *);
-static void session_log(struct session *);
-static void session_update_io(struct session *);
 static void request_start(struct session *);
-static void backend_flush(struct session *);
-static void client_flush(struct session *);
-static void exchange_check_done(struct session *);
-static void respond_local(struct session *, int, const char *);
 static void respond_prepared(struct session *, int);
-static void session_pick_and_connect(struct session *, int);
 static void respond_send(struct session *, int);
 static void session_keep_upstream(struct session *, struct upstream *);
-static void session_set_peer(struct session *, const struct sockaddr *);
 
 /* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
@@ -261,7 +119,7 @@ client_set_events(struct session *s, unsigned ev)
  * closer, and when it fires early it is set again for the time left. So a
  * busy keep-alive connection costs no timer work per read or write.
  */
-static void
+void
 session_arm(struct session *s, double after)
 {
 	ev_timer_stop(s->px->loop, &s->timer);
@@ -270,7 +128,7 @@ session_arm(struct session *s, double after)
 }
 
 /* Starts a phase that may last t seconds without progress. */
-static void
+void
 session_timeout(struct session *s, double t)
 {
 	struct ev_loop *loop = s->px->loop;
@@ -279,20 +137,6 @@ session_timeout(struct session *s, double t)
 	s->c_last = s->u_last = s->px->now;
 	if (!ev_is_active(&s->timer) || ev_timer_remaining(loop, &s->timer) > t)
 		session_arm(s, t);
-}
-
-/* Progress on the client side: called on every read or write there. */
-static void
-session_touch_client(struct session *s)
-{
-	s->c_last = s->px->now;
-}
-
-/* Progress on the backend side. */
-static void
-session_touch_upstream(struct session *s)
-{
-	s->u_last = s->px->now;
 }
 
 /*
@@ -308,60 +152,6 @@ session_last(const struct session *s)
 	if (s->up != NULL && s->rs == RS_HEAD && (s->up->connecting || s->rq_all_in))
 		return s->u_last;
 	return s->c_last > s->u_last ? s->c_last : s->u_last;
-}
-
-/* --- splicing --------------------------------------------------------------------------- */
-
-static size_t
-piped(const struct spipe *sp)
-{
-	return sp != NULL ? sp->len : 0;
-}
-
-/* The kernel would not splice (an old kernel, a seccomp filter...): copy from now on. */
-static void
-proxy_splice_refused(struct proxy *px, const char *what)
-{
-	if (px->splice)
-		log_warnx("worker %u: splice refused (%s: %s): bodies are copied",
-		    px->worker + 1, what, strerror(errno));
-	px->splice = px->splice_rq = 0;
-}
-
-/*
- * Whether the request body's next bytes go from the client into a pipe:
- * a Content-Length body with at least SPLICE_MIN bytes still to come, none
- * of them in cin (bytes that came with the head go first, copied). Once
- * started, the rest of the body follows the same way.
- */
-static int
-request_splices(const struct session *s)
-{
-	if (s->rq != RQ_BODY || s->rq_all_in || s->lingering || s->local || s->tunnel)
-		return 0;
-	if (s->rq_pipe != NULL)
-		return 1;
-	return s->px->splice_rq && s->rq_body == HTTP_BODY_LENGTH && s->rq_left >= SPLICE_MIN &&
-	    buf_len(s->cin) == 0 && conn_can_splice(&s->cc);
-}
-
-/* As request_splices, for the response body from the backend. */
-static int
-response_splices(const struct session *s)
-{
-	if (s->rs != RS_BODY || s->rs_all_in || s->tunnel)
-		return 0;
-	if (s->rs_pipe != NULL)
-		return 1;
-	return s->px->splice && s->rs_body == HTTP_BODY_LENGTH && s->rs_left >= SPLICE_MIN &&
-	    buf_len(s->sin) == 0 && conn_can_splice(&s->cc) && conn_can_splice(&s->up->conn);
-}
-
-/* Whether a pipe being filled has no room: stop reading its source until it drains. */
-static int
-pipe_blocked(const struct spipe *sp, int full)
-{
-	return sp != NULL && (full || sp->len == sp->cap);
 }
 
 /* --- backend connections -------------------------------------------------------------- */
@@ -395,32 +185,6 @@ session_take_upstream(struct session *s, int b)
 		return NULL;
 	s->kept = NULL;
 	return up;
-}
-
-/*
- * "sendProxy": the PROXY header goes first on a new backend connection,
- * with the client's address (the one a PROXY header gave rondo, if any).
- * Written at once into the fresh socket's empty buffer (a hundred bytes at
- * most), before any TLS handshake. 0, or -1 when it could not be.
- */
-static int
-session_send_proxy(struct session *s, struct upstream *up)
-{
-	char hdr[UPSTREAM_PREAMBLE_MAX];
-	socklen_t len = sizeof(s->dst);
-	int n;
-
-	if (s->dst_len == 0 && getsockname(s->cfd, (struct sockaddr *)&s->dst, &len) == 0)
-		s->dst_len = len;
-	if (s->px->conf->backends[up->backend].send_proxy == 1)
-		n = proxyproto_write_v1(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
-		    (struct sockaddr *)&s->dst);
-	else
-		n = proxyproto_write_v2(hdr, sizeof(hdr), (struct sockaddr *)&s->peer,
-		    (struct sockaddr *)&s->dst);
-	if (n <= 0)
-		return -1;
-	return upstream_preamble(up, hdr, (size_t)n);
 }
 
 /* Drops the session's backend connection: back to the pool when reusable, else closed. */
@@ -457,134 +221,13 @@ backend_failed(struct session *s)
 		    c->backends[s->backend].url, MS(c->fail_timeout_ms), c->max_fails);
 }
 
-/* --- the queue (queue.h) --------------------------------------------------------------- */
-
-#define QUEUE_POLL	0.002	/* seconds between two looks at the queue while requests wait */
-
-/*
- * Shows this worker's first waiting ticket to the others (of the requests
- * waiting for any backend: those waiting for their sticky backend are in no
- * one's way); polls while any waits.
- */
-static void
-queue_sync(struct proxy *px)
-{
-	struct session *s = px->q_first;
-
-	while (s != NULL && s->pick.has_sticky)
-		s = s->q_next;
-	queue_publish(px->seg, px->worker, s != NULL, s != NULL ? s->q_ticket : 0);
-	if (px->q_first == NULL)
-		ev_timer_stop(px->loop, &px->queue_w);
-	else if (!ev_is_active(&px->queue_w))
-		ev_timer_again(px->loop, &px->queue_w);
-}
-
-/* Takes s out of the queue (served, timed out, or its client gone). */
-static void
-session_dequeue(struct session *s)
-{
-	struct proxy *px = s->px;
-
-	if (!s->queued)
-		return;
-	s->queued = 0;
-	if (s->q_prev != NULL)
-		s->q_prev->q_next = s->q_next;
-	else
-		px->q_first = s->q_next;
-	if (s->q_next != NULL)
-		s->q_next->q_prev = s->q_prev;
-	else
-		px->q_last = s->q_prev;
-	s->q_prev = s->q_next = NULL;
-	queue_leave(px->seg, px->worker);
-	shm_counter_add(&px->slot->queue_time_us, (uint64_t)((px->now - s->q_since) * 1e6));
-	queue_sync(px);
-}
-
-/*
- * Has s wait for a backend, at the end of the queue: 1 when it waits (or
- * already did) or was refused with a 503 because the queue is full, 0
- * when there is no queue.
- */
-static int
-session_enqueue(struct session *s)
-{
-	struct proxy *px = s->px;
-
-	if (s->queued)
-		return 1;
-	if (px->conf->queue.max == 0)
-		return 0;
-	if (queue_enter(px->seg, px->worker, px->conf->queue.max, &s->q_ticket) == -1) {
-		shm_counter_add(&px->slot->queue_rejected, 1);
-		s->retry_after = 1;
-		respond_local(s, 503, "All servers are busy and the queue is full");
-		return 1;
-	}
-	s->queued = 1;
-	s->q_since = px->now;
-	s->q_prev = px->q_last;
-	if (px->q_last != NULL)
-		px->q_last->q_next = s;
-	else
-		px->q_first = s;
-	px->q_last = s;
-	shm_counter_add(&px->slot->queued, 1);
-	queue_sync(px);
-	session_arm(s, MS(px->conf->queue.timeout_ms));
-	return 1;
-}
-
-/*
- * While requests wait: the first one waiting for any backend tries a pick
- * when no worker has an earlier one; each waiting for its sticky backend
- * tries that one.
- */
-static void
-queue_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct proxy *px = w->data;
-	struct session *s, *next;
-	int blocked = 0;
-
-	px->now = clock_mono();
-	for (s = px->q_first; s != NULL; s = next) {
-		next = s->q_next;
-		if (!s->pick.has_sticky && (blocked || !queue_turn(px->seg, s->q_ticket))) {
-			blocked = 1;
-			continue;
-		}
-		session_pick_and_connect(s, 0);
-		if (s->queued) {
-			blocked |= !s->pick.has_sticky;	/* every backend is still full */
-			continue;
-		}
-		if (s->cfd != -1)
-			session_update_io(s);
-	}
-}
-
-/* A queued request waited queue.timeout: 503 with Retry-After. */
-static void
-queue_expired(struct session *s)
-{
-	log_client("%s: no backend free after %.1fs in the queue", s->client_ip,
-	    s->px->now - s->q_since);
-	session_dequeue(s);
-	shm_counter_add(&s->px->slot->queue_rejected, 1);
-	s->retry_after = 1;
-	respond_local(s, 503, "All servers are busy");
-}
-
 /*
  * Connects the session to a backend: a pooled connection to the policy's
  * choice when there is one, else a new connect. A backend that refuses at once
  * is skipped. Sends 503 when no backend is healthy or all are full, 502 when
  * all failed.
  */
-static void
+void
 session_pick_and_connect(struct session *s, int fresh)
 {
 	struct proxy *px = s->px;
@@ -604,16 +247,16 @@ session_pick_and_connect(struct session *s, int fresh)
 			if (px->conf->queue.max > 0 && !s->queued && s->attempts == 1 &&
 			    !s->pick.has_sticky && queue_length(px->seg) > 0) {
 				s->attempts--;
-				session_enqueue(s);
+				qwait_enter(s);
 				return;
 			}
 			b = balance_pick(px->lb, px->seg, &s->pick);
-			if (b == PICK_ALL_FULL && session_enqueue(s)) {
+			if (b == PICK_ALL_FULL && qwait_enter(s)) {
 				if (s->queued)
 					s->attempts--;	/* waits; tries again on its turn */
 				return;
 			}
-			session_dequeue(s);
+			qwait_leave(s);
 			if (b == PICK_NONE_HEALTHY) {
 				respond_local(s, 503, "No healthy server available");
 				return;
@@ -710,7 +353,7 @@ backend_failed_early(struct session *s, const char *why, int connect_failed)
  * of a backend response was already sent the client is just closed: anything
  * else would look like a complete response.
  */
-static void
+void
 respond_local(struct session *s, int status, const char *body)
 {
 	struct proxy *px = s->px;
@@ -1088,7 +731,7 @@ request_start(struct session *s)
 }
 
 /* The whole request went to the backend: RQ_DONE. */
-static void
+void
 request_check_sent(struct session *s)
 {
 	if (s->rq_all_in && s->rq_ready == 0 && buf_len(s->rqh) == 0 && piped(s->rq_pipe) == 0) {
@@ -1103,7 +746,7 @@ request_check_sent(struct session *s)
  * already, the response goes on and the client is closed afterwards (the
  * rest of its body is lost); otherwise, the request fails (backend_failed_early).
  */
-static void
+void
 backend_write_failed(struct session *s)
 {
 	if (s->rs_started || s->rs == RS_BODY) {
@@ -1118,75 +761,8 @@ backend_write_failed(struct session *s)
 	backend_failed_early(s, strerror(errno), 0);
 }
 
-/* Moves the spliced request body bytes from the pipe to the backend. */
-static void
-backend_splice_write(struct session *s)
-{
-	ssize_t n = splice_out(s->rq_pipe, s->up->fd, s->rq_pipe->len);
-
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		if (splice_unsupported(errno))
-			proxy_splice_refused(s->px, "to a backend");
-		backend_write_failed(s);
-		return;
-	}
-	session_touch_upstream(s);
-	shm_counter_add(&s->px->slot->spliced_bytes, (uint64_t)n);
-	s->rq_wrote += (size_t)n;
-	s->rq_left -= (uint64_t)n;
-	s->rq_pipe_full = 0;
-	if (s->rq_all_in && s->rq_pipe->len == 0)
-		splice_put(&s->px->pipes, &s->rq_pipe);
-	request_check_sent(s);
-}
-
-/*
- * Moves request body bytes from the client into the pipe, then on to the
- * backend. 0, or -1 when the pipe cannot be had or the kernel refuses: the
- * caller reads into cin instead (nothing was taken from the socket).
- */
-static int
-client_splice_read(struct session *s)
-{
-	uint64_t want;
-	ssize_t n;
-
-	if (s->rq_pipe == NULL && (s->rq_pipe = splice_get(&s->px->pipes)) == NULL)
-		return -1;
-	want = s->rq_left - s->rq_pipe->len;
-	s->read_full = 0;
-	n = splice_in(s->rq_pipe, s->cfd, want < SIZE_MAX ? (size_t)want : SIZE_MAX);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		s->rq_pipe_full = errno == EAGAIN && s->rq_pipe->len > 0;
-		return 0;
-	}
-	if (n == -1 && splice_unsupported(errno) && s->rq_pipe->len == 0) {
-		proxy_splice_refused(s->px, "from a client");
-		splice_put(&s->px->pipes, &s->rq_pipe);
-		return -1;
-	}
-	if (n <= 0) {
-		if (n == -1)
-			log_debug("%s: read: %s", s->client_ip, strerror(errno));
-		log_client("%s: client closed during the request body", s->client_ip);
-		session_close(s);
-		return 0;
-	}
-	session_touch_client(s);
-	s->read_full = (uint64_t)n == want;
-	if (s->rq_pipe->len == s->rq_left) {
-		s->rq_all_in = 1;
-		if (s->up != NULL && !s->up->connecting)
-			session_timeout(s, T_SERVER);	/* now the backend's turn */
-	}
-	backend_flush(s);
-	return 0;
-}
-
 /* Writes the request head and ready body bytes to the backend, then what the pipe holds. */
-static void
+void
 backend_flush(struct session *s)
 {
 	struct upstream *up = s->up;
@@ -1396,35 +972,8 @@ response_start(struct session *s)
 	}
 }
 
-/* Moves the spliced response body bytes from the pipe to the client. */
-static void
-client_splice_write(struct session *s)
-{
-	ssize_t n = splice_out(s->rs_pipe, s->cfd, s->rs_pipe->len);
-
-	if (n == -1) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		if (splice_unsupported(errno))
-			proxy_splice_refused(s->px, "to a client");
-		log_debug("%s: write: %s", s->client_ip, strerror(errno));
-		session_close(s);	/* the bytes in the pipe cannot be had back */
-		return;
-	}
-	session_touch_client(s);
-	shm_counter_add(&s->px->slot->spliced_bytes, (uint64_t)n);
-	s->rs_started = 1;
-	s->sent += (uint64_t)n;
-	s->sent_body += (uint64_t)n;
-	s->rs_left -= (uint64_t)n;
-	s->rs_pipe_full = 0;
-	if (s->rs_all_in && s->rs_pipe->len == 0)
-		splice_put(&s->px->pipes, &s->rs_pipe);
-	exchange_check_done(s);
-}
-
 /* Writes the response head and ready body bytes to the client, then what the pipe holds. */
-static void
+void
 client_flush(struct session *s)
 {
 	struct iovec iov[2];
@@ -1501,7 +1050,7 @@ client_flush(struct session *s)
 /* --- end of an exchange ----------------------------------------------------------------- */
 
 /* Everything was sent back and forth: reuse both connections or close. */
-static void
+void
 exchange_check_done(struct session *s)
 {
 	struct proxy *px = s->px;
@@ -1559,208 +1108,7 @@ exchange_check_done(struct session *s)
 	}
 }
 
-/* --- access log ------------------------------------------------------------------------ */
-
-/*
- * The method, target and version of a request line as received (rejected):
- * split at the first and the last space; a part that is missing is "-".
- */
-static void
-session_log_line(struct accesslog_entry *e, const char *line, size_t len)
-{
-	const char *sp1 = memchr(line, ' ', len), *sp2 = NULL, *q;
-
-	for (q = line + len; sp1 != NULL && q > sp1 + 1; q--)
-		if (q[-1] == ' ') {
-			sp2 = q - 1;
-			break;
-		}
-	e->method = line;
-	e->method_len = sp1 != NULL ? (size_t)(sp1 - line) : len;
-	e->target = "-";
-	e->target_len = 1;
-	e->protocol = "-";
-	e->protocol_len = 1;
-	if (sp1 == NULL)
-		return;
-	e->target = sp1 + 1;
-	e->target_len = (size_t)((sp2 != NULL ? sp2 : line + len) - e->target);
-	if (sp2 != NULL && sp2 + 1 < line + len) {
-		e->protocol = sp2 + 1;
-		e->protocol_len = (size_t)(line + len - e->protocol);
-	}
-	if (e->method_len == 0) {
-		e->method = "-";
-		e->method_len = 1;
-	}
-	if (e->target_len == 0) {
-		e->target = "-";
-		e->target_len = 1;
-	}
-}
-
-/* Writes the current exchange's access log line, once. Buffers must still be held. */
-static void
-session_log(struct session *s)
-{
-	struct proxy *px = s->px;
-	struct accesslog_entry e;
-	const char *head;
-
-	if (!s->in_exchange)
-		return;
-	s->in_exchange = 0;
-	if (px->alog == NULL)
-		return;
-	memset(&e, 0, sizeof(e));
-	e.time = s->t_wall;
-	e.client = s->client_ip;
-	if (s->rq_parsed && s->rqh != NULL) {
-		head = s->rqh->data;
-		e.method = head;
-		e.method_len = strcspn(head, " ");
-		e.target = head + e.method_len + 1;
-		e.target_len = strcspn(e.target, " ");
-		e.referer = head + s->ref_off;
-		e.referer_len = s->ref_len;
-		e.agent = head + s->ua_off;
-		e.agent_len = s->ua_len;
-	} else if (s->rq_line_len > 0 && s->rqh != NULL) {
-		session_log_line(&e, s->rqh->data, s->rq_line_len);
-	} else {
-		e.method = e.target = "-";
-		e.method_len = e.target_len = 1;
-	}
-	e.minor = s->rq_minor;
-	e.status = s->rs_status;
-	e.bytes = s->sent;
-	e.body_bytes = s->sent_body;
-#ifdef HAVE_TLS
-	{
-		struct conn_tls_info ti;
-
-		if (conn_tls_info(&s->cc, &ti) == 0) {
-			e.tls_version = ti.version;
-			e.tls_cipher = ti.cipher;
-			e.sni = ti.sni;
-			e.tls_resumed = ti.resumed;
-		}
-	}
-#endif
-	e.backend = s->t_pick >= 0 && s->backend >= 0 ? px->conf->backends[s->backend].url : NULL;
-	e.upstream_s = s->t_pick >= 0 && s->t_head >= 0 ? s->t_head - s->t_pick : -1;
-	e.total_s = clock_mono() - s->t_start;
-	e.request_id = s->req_id[0] != '\0' ? s->req_id : "-";
-	accesslog_write(px->alog, &e);
-}
-
-void
-proxy_set_accesslog(struct proxy *px, struct accesslog *l)
-{
-	px->alog = l;
-}
-
 /* --- events ----------------------------------------------------------------------------- */
-
-/* Counts a finished client handshake (plain connections have none to count). */
-static void
-proxy_tls_handshake_done(struct proxy *px, const struct conn *c)
-{
-#ifdef HAVE_TLS
-	struct conn_tls_info ti;
-
-	if (conn_tls_info(c, &ti) == -1)
-		return;
-	shm_counter_add(&px->slot->tls_handshakes, 1);
-	if (ti.resumed)
-		shm_counter_add(&px->slot->tls_resumed, 1);
-#endif
-}
-
-static void
-proxy_tls_handshake_failed(struct proxy *px, enum conn_fail why)
-{
-	struct shm_worker *w = px->slot;
-
-	switch (why) {
-	case CONN_FAIL_CERTIFICATE:
-		shm_counter_add(&w->tls_fail_certificate, 1);
-		break;
-	case CONN_FAIL_PROTOCOL:
-	case CONN_FAIL_HTTP:
-		shm_counter_add(&w->tls_fail_protocol, 1);
-		break;
-	default:
-		shm_counter_add(&w->tls_fail_closed, 1);
-		break;
-	}
-}
-
-/* What a plain HTTP client on the TLS port reads before the close. */
-static const char tls_plain_answer[] =
-    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 49\r\n"
-    "Connection: close\r\n\r\nThis port speaks HTTPS: use an https:// address.\n";
-
-/*
- * Runs the client's TLS handshake (plain connections have none) under the
- * request head's deadline, which accept started: a client that handshakes
- * slowly is cut like one that sends its head slowly. CONN_OK once done; a
- * failure closes the session.
- */
-static int
-client_handshake(struct session *s)
-{
-	int r = conn_handshake(&s->cc);
-
-	if (r == CONN_ERR) {
-		log_client("%s: TLS handshake failed: %s", s->client_ip,
-		    s->cc.error != NULL ? s->cc.error : strerror(errno));
-		proxy_tls_handshake_failed(s->px, s->cc.fail);
-		if (s->cc.fail == CONN_FAIL_HTTP)
-			(void)send(s->cfd, tls_plain_answer, sizeof(tls_plain_answer) - 1,
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-		session_close(s);
-	} else if (r == CONN_OK) {
-		proxy_tls_handshake_done(s->px, &s->cc);
-	}
-	return r;
-}
-
-/*
- * "proxyProtocol": the PROXY header, read off the socket before anything
- * else (a TLS handshake included) under the request head's deadline, into
- * cin, emptied again once it is whole. 0 once the header is read (its
- * address is the client's from now on), -1 while it waits for more bytes or
- * when the session was closed: a connection without a valid header gets no
- * answer at all (the spec: never guess).
- */
-static int
-client_proxy_header(struct session *s)
-{
-	struct proxyproto_hdr h;
-	int r;
-
-	if (s->cin == NULL && (s->cin = buf_get(&s->px->bufs)) == NULL) {
-		session_close(s);
-		return -1;
-	}
-	r = ppin_read(s->cfd, s->cin->data, PROXYPROTO_V2_MAX, &s->cin->end, &h);
-	if (r == PP_AGAIN)
-		return -1;
-	if (r != PP_OK) {
-		log_client("%s: %s, closing", s->client_ip, ppin_strerror(r));
-		session_close(s);
-		return -1;
-	}
-	buf_reset(s->cin);
-	s->pp_wait = 0;
-	if (!h.local) {		/* LOCAL: the proxy speaks for itself, the socket's address stands */
-		session_set_peer(s, (const struct sockaddr *)&h.src);
-		memcpy(&s->dst, &h.dst, h.dstlen);
-		s->dst_len = h.dstlen;
-	}
-	return 0;
-}
 
 static void
 client_read(struct session *s)
@@ -1841,7 +1189,7 @@ client_read(struct session *s)
  * closed when part of it went out (never let a truncated response look
  * complete), else gets a 502.
  */
-static void
+void
 response_lost(struct session *s, const char *why)
 {
 	log_warnx("backend %s: %s in the middle of the response",
@@ -1853,47 +1201,6 @@ response_lost(struct session *s, const char *why)
 	}
 	session_drop_upstream(s, 0);
 	respond_local(s, 502, "Bad Gateway");
-}
-
-/*
- * Moves response body bytes from the backend into the pipe, then on to the
- * client. 0, or -1 when the pipe cannot be had or the kernel refuses: the
- * caller reads into sin instead (nothing was taken from the socket).
- */
-static int
-backend_splice_read(struct session *s)
-{
-	uint64_t want;
-	ssize_t n;
-
-	if (s->rs_pipe == NULL && (s->rs_pipe = splice_get(&s->px->pipes)) == NULL)
-		return -1;
-	want = s->rs_left - s->rs_pipe->len;
-	s->read_full = 0;
-	n = splice_in(s->rs_pipe, s->up->fd, want < SIZE_MAX ? (size_t)want : SIZE_MAX);
-	if (n == -1 && (errno == EAGAIN || errno == EINTR)) {
-		s->rs_pipe_full = errno == EAGAIN && s->rs_pipe->len > 0;
-		return 0;
-	}
-	if (n == -1 && splice_unsupported(errno) && s->rs_pipe->len == 0) {
-		proxy_splice_refused(s->px, "from a backend");
-		splice_put(&s->px->pipes, &s->rs_pipe);
-		return -1;
-	}
-	if (n <= 0) {
-		response_lost(s, n == 0 ? "connection closed" : strerror(errno));
-		return 0;
-	}
-	session_touch_upstream(s);
-	s->read_full = (uint64_t)n == want;
-	if (s->rs_pipe->len == s->rs_left)
-		s->rs_all_in = 1;
-	if (!s->rs_all_in && !s->rs_quickack) {
-		net_quickack(s->up->fd);
-		s->rs_quickack = 1;
-	}
-	client_flush(s);
-	return 0;
 }
 
 static void
@@ -1962,7 +1269,7 @@ backend_read(struct session *s)
 }
 
 /* Recomputes which events each side waits for, from the state of the exchange. */
-static void
+void
 session_update_io(struct session *s)
 {
 	struct upstream *up = s->up;
@@ -2105,14 +1412,7 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	s->px->now = clock_mono();
 	if (s->queued) {
-		left = s->q_since + MS(s->px->conf->queue.timeout_ms) - s->px->now;
-		if (left > 0.) {
-			session_arm(s, left);
-			return;
-		}
-		queue_expired(s);
-		if (s->cfd != -1)
-			session_update_io(s);
+		qwait_timer(s);
 		return;
 	}
 	left = session_last(s) + s->timeout - s->px->now;
@@ -2185,14 +1485,14 @@ timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
  * struct goes to the free list with cfd = -1, which callbacks check after any
  * step that may have closed it.
  */
-static void
+void
 session_close(struct session *s)
 {
 	struct proxy *px = s->px;
 
 	if (s->cfd == -1)
 		return;
-	session_dequeue(s);
+	qwait_leave(s);
 	session_log(s);
 	session_drop_upstream(s, 0);
 	if (s->kept != NULL) {
@@ -2227,7 +1527,7 @@ session_close(struct session *s)
 }
 
 /* Who the client is from now on: peer, its text, its hash key, whether it is a trusted proxy. */
-static void
+void
 session_set_peer(struct session *s, const struct sockaddr *peer)
 {
 	const struct conf *c = s->px->conf;
@@ -2311,7 +1611,6 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
     int worker_id, struct tls_ctx *tls)
 {
 	struct proxy *px;
-	size_t i;
 
 	if ((px = calloc(1, sizeof(*px))) == NULL)
 		return NULL;
@@ -2322,12 +1621,7 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
 	buf_pool_init(&px->bufs, BUF_POOL_MAX);
-	splice_pool_init(&px->pipes, PIPE_POOL_MAX);
-	px->splice = c->splice;
-	px->splice_rq = c->splice;
-	for (i = 0; i < c->nbackends; i++)
-		if (c->backends[i].tls)
-			px->splice_rq = 0;
+	relay_splice_init(px);
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
 	px->pool = upstream_pool_new(loop, c, tls, POOL_MAX_PER_BACKEND, T_UPSTREAM_IDLE);
@@ -2335,12 +1629,16 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 		free(px);
 		return NULL;
 	}
-	ev_init(&px->queue_w, queue_cb);
-	px->queue_w.repeat = QUEUE_POLL;
-	px->queue_w.data = px;
+	qwait_init(px);
 	if (c->tls.enabled && c->tls.redirect_http)
 		px->redirect_port = net_addr_port(&c->tls.listen);
 	return px;
+}
+
+void
+proxy_set_accesslog(struct proxy *px, struct accesslog *l)
+{
+	px->alog = l;
 }
 
 void
@@ -2394,13 +1692,13 @@ proxy_free(struct proxy *px)
 	while (px->sessions != NULL)
 		session_close(px->sessions);
 	proxy_drain(px);
-	ev_timer_stop(px->loop, &px->queue_w);
+	qwait_fini(px);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);
 	}
 	buf_pool_fini(&px->bufs);
-	splice_pool_fini(&px->pipes);
+	relay_splice_fini(px);
 	upstream_pool_free(px->pool);
 	free(px);
 }

@@ -9,7 +9,7 @@
  * worker shows an earlier ticket. So the order is the order of arrival over
  * all workers, with no lock and nothing to clean up but a dead worker's slot.
  *
- * No event loop here: proxy.c keeps the list and polls; tests drive this on
+ * No event loop here: qwait.c keeps the list and polls; tests drive this on
  * a plain segment.
  */
 #ifndef RONDO_QUEUE_H

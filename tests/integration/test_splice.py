@@ -26,7 +26,7 @@ from lib import expect, expect_eq  # noqa: E402
 suite = lib.Suite("test_splice")
 
 MiB = 1 << 20
-SPLICE_MIN = 32768      # proxy.c: bodies with fewer bytes left to move are copied
+SPLICE_MIN = 32768      # relay_splice.c: bodies with fewer bytes left to move are copied
 PAUSE = 0.15            # between the writes of a split response: rondo reads them apart
 
 
