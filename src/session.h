@@ -44,11 +44,18 @@ struct upstream_pool;
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_DONE };
 enum rs_state { RS_WAIT, RS_HEAD, RS_BODY, RS_DONE };
 
+/* An IPv4 or IPv6 address and port: all a client or its PROXY header can be. */
+union session_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct session {
 	struct proxy *px;
 	int cfd;			/* the client's socket (cc.fd); -1 once the session closed */
-	struct conn cc;			/* the client connection, plain or TLS */
 	unsigned cevents;		/* EV_READ/EV_WRITE currently watched on cfd */
+	struct conn cc;			/* the client connection, plain or TLS */
 	ev_io cio;
 	ev_timer timer;			/* fires at or before the last progress + timeout */
 	double timeout;			/* current inactivity timeout */
@@ -60,12 +67,12 @@ struct session {
 	struct upstream *up;
 	int backend;			/* chosen backend, -1 before */
 	struct pick_ctx pick;	/* tried backends, client key, worker slot */
-	int queued;			/* waiting in the queue for a backend (queue.h) */
-	uint64_t q_ticket;		/* its place there, over all workers */
+	uint64_t q_ticket;		/* its place in the queue, over all workers */
 	double q_since;			/* when it started waiting (clock_mono) */
 	struct session *q_prev, *q_next;	/* the worker's queue, in ticket order */
-	int retry_after;		/* the 503 of our own says Retry-After: 1 */
-	int counted;			/* holds what balance_pick acquired */
+	uint8_t queued;		/* waiting in the queue for a backend (queue.h) */
+	uint8_t retry_after;	/* the 503 of our own says Retry-After: 1 */
+	uint8_t counted;		/* holds what balance_pick acquired */
 
 	/* request */
 	enum rq_state rq;
@@ -73,14 +80,14 @@ struct session {
 	uint64_t rq_left;		/* LENGTH: body bytes not yet sent */
 	size_t rq_ready;		/* validated body bytes at the head of cin */
 	size_t rq_held;			/* CHUNKED: trailer bytes after those, held until whole */
-	int rq_all_in;			/* the whole body is in cin (or sent) */
+	uint8_t rq_all_in;		/* the whole body is in cin (or sent) */
 	unsigned rq_flags;
 	int rq_minor;
-	int rq_idempotent;		/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
-	int rq_upgrade;			/* asks to switch protocols (Connection: upgrade + Upgrade) */
+	uint8_t rq_idempotent;	/* GET, HEAD, OPTIONS, TRACE, PUT, DELETE */
+	uint8_t rq_upgrade;		/* asks to switch protocols (Connection: upgrade + Upgrade) */
 	struct http_chunked rq_chunk;
 	struct spipe *rq_pipe;		/* splicing the body: its bytes from the client, not yet sent */
-	int rq_pipe_full;		/* the kernel said the pipe is full: wait until it drains */
+	uint8_t rq_pipe_full;	/* the kernel said the pipe is full: wait until it drains */
 
 	/* response */
 	enum rs_state rs;
@@ -88,21 +95,21 @@ struct session {
 	uint64_t rs_left;
 	size_t rs_ready;
 	size_t rs_held;			/* as rq_held */
-	int rs_all_in;
-	int rs_started;			/* some response byte went to the client */
-	int rs_cut;			/* the backend's end of a close-delimited body was not clean */
+	uint8_t rs_all_in;
+	uint8_t rs_started;		/* some response byte went to the client */
+	uint8_t rs_cut;		/* the backend's end of a close-delimited body was not clean */
 	int rs_status;
 	struct http_chunked rs_chunk;
 	struct spipe *rs_pipe;		/* as rq_pipe, from the backend to the client */
-	int rs_pipe_full;
+	uint8_t rs_pipe_full;
 
-	int client_close;		/* close the client after this response */
-	int local;			/* sending a response of our own, then close */
-	int lingering;			/* response sent, discarding client input */
+	uint8_t client_close;	/* close the client after this response */
+	uint8_t local;		/* sending a response of our own, then close */
+	uint8_t lingering;		/* response sent, discarding client input */
 	int attempts;			/* backend connections tried for this request */
-	int head_clock;			/* the request head deadline is running */
-	int tunnel;			/* upgraded (101): bytes relayed both ways as they come */
-	int c_eof;			/* the client closed its side (half-close) */
+	uint8_t head_clock;		/* the request head deadline is running */
+	uint8_t tunnel;		/* upgraded (101): bytes relayed both ways as they come */
+	uint8_t c_eof;		/* the client closed its side (half-close) */
 	size_t rq_wrote;		/* bytes written to the current backend connection */
 
 	/* for the access log: strings live in rqh (the rewritten head) */
@@ -113,8 +120,8 @@ struct session {
 	uint64_t sent;			/* bytes written to the client in this exchange */
 	uint64_t sent_body;		/* ... of them, response body */
 	size_t rsh_head;		/* head bytes (not body) at the start of what rsh has to send */
-	int in_exchange;		/* a request was read and is not logged yet */
-	int rq_parsed;			/* ... and its head was valid (rqh holds it) */
+	uint8_t in_exchange;	/* a request was read and is not logged yet */
+	uint8_t rq_parsed;		/* ... and its head was valid (rqh holds it) */
 	size_t rq_line_len;		/* rejected: its request line, as received, at the start of rqh */
 	size_t ref_off, ref_len;	/* Referer value in rqh */
 	size_t ua_off, ua_len;		/* User-Agent value in rqh */
@@ -122,18 +129,18 @@ struct session {
 	char req_id[REWRITE_ID_MAX + 1];	/* X-Request-Id, received or made */
 	unsigned up_gen;		/* bumped whenever up changes */
 	unsigned nreq;			/* exchanges completed on this connection */
-	int read_full;			/* the last read filled all the room it was given */
-	int rs_quickack;		/* quick ACKs asked for while this response streams in */
+	uint8_t read_full;		/* the last read filled all the room it was given */
+	uint8_t rs_quickack;	/* quick ACKs asked for while this response streams in */
 	char client_ip[INET6_ADDRSTRLEN];	/* the client for logs and hashing: conn_ip, or
 					   what a trusted proxy's X-Forwarded-For says */
 
 	/* who the client is (PROXY protocol, trusted proxies) */
-	int pp_wait;			/* a PROXY header must come first ("proxyProtocol") */
-	struct sockaddr_storage peer;	/* the client: the PROXY header's, else the socket's */
-	struct sockaddr_storage dst;	/* the address it came to, once known (dst_len) */
+	uint8_t pp_wait;		/* a PROXY header must come first ("proxyProtocol") */
+	union session_addr peer;	/* the client: the PROXY header's, else the socket's */
+	union session_addr dst;		/* the address it came to, once known (dst_len) */
 	socklen_t dst_len;
 	char conn_ip[INET6_ADDRSTRLEN];	/* peer as text: what X-Forwarded-For gets */
-	int trusted;			/* peer is in "trustedProxies" */
+	uint8_t trusted;		/* peer is in "trustedProxies" */
 	struct upstream *kept;		/* sendProxy: this client's idle backend connection */
 };
 
