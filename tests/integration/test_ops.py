@@ -907,17 +907,22 @@ def access_log_that_cannot_open_is_fatal(ctx):
         expect_eq(rc, 1, "exit status with an access log it cannot create (stderr %r)" % err)
 
 
-@suite.test
-def configtest_access_log_as_the_user(ctx):
-    # rondo -t checks that the user rondo will run as ("user", as root) can
-    # write the access log: the file if it exists, else its directory.
+def need_root_and_nobody():
+    """Skips a test that drops to "user" nobody unless it can."""
     if os.geteuid() != 0:
-        raise lib.TestSkip("needs root (to check as \"user\")")
+        raise lib.TestSkip("needs root (to drop to \"user\")")
     import pwd
     try:
         pwd.getpwnam("nobody")
     except KeyError:
         raise lib.TestSkip("no user nobody")
+
+
+@suite.test
+def configtest_access_log_as_the_user(ctx):
+    # rondo -t checks that the user rondo will run as ("user", as root) can
+    # write the access log: the file if it exists, else its directory.
+    need_root_and_nobody()
     bs = ctx.backends_n(1)
     private = os.path.join(ctx.tmpdir, "private")
     os.mkdir(private, 0o700)
@@ -945,13 +950,7 @@ def configtest_access_log_as_the_user(ctx):
 def pid_file_with_user_is_removed(ctx):
     # As root with "user": the pid file is written as root in a directory
     # the user cannot write, and still removed at exit.
-    if os.geteuid() != 0:
-        raise lib.TestSkip("needs root (to drop to \"user\")")
-    import pwd
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        raise lib.TestSkip("no user nobody")
+    need_root_and_nobody()
     bs = ctx.backends_n(1)
     run = os.path.join(ctx.tmpdir, "run")
     os.mkdir(run, 0o755)
