@@ -32,4 +32,22 @@ buf_pool_fini(struct buf_pool *p)
 		free(b);
 	}
 	p->nfree = 0;
+	p->low = 0;
+}
+
+unsigned
+buf_pool_trim(struct buf_pool *p, unsigned keep)
+{
+	unsigned n = 0;
+	struct buf *b;
+
+	while (p->low > keep && (b = p->free) != NULL) {
+		p->free = b->next;
+		free(b);
+		p->nfree--;
+		p->low--;
+		n++;
+	}
+	p->low = p->nfree;
+	return n;
 }

@@ -29,6 +29,7 @@ struct buf {
 struct buf_pool {
 	struct buf *free;	/* linked through next */
 	unsigned nfree;
+	unsigned low;		/* the fewest free since the last buf_pool_trim */
 	unsigned max;		/* more than this many free buffers are given back to malloc */
 };
 
@@ -132,6 +133,7 @@ buf_pool_init(struct buf_pool *p, unsigned max)
 {
 	p->free = NULL;
 	p->nfree = 0;
+	p->low = 0;
 	p->max = max;
 }
 
@@ -143,7 +145,8 @@ buf_get(struct buf_pool *p)
 
 	if (b != NULL) {
 		p->free = b->next;
-		p->nfree--;
+		if (--p->nfree < p->low)
+			p->low = p->nfree;
 	} else if ((b = malloc(sizeof(*b))) == NULL) {
 		return NULL;
 	}
@@ -171,5 +174,12 @@ buf_put(struct buf_pool *p, struct buf **bp)
 
 /* Frees the pooled buffers; the pool is empty afterwards and may be used again. */
 void buf_pool_fini(struct buf_pool *p);
+
+/*
+ * Frees the pooled buffers that stayed unused since the last call (the
+ * fewest the pool held meanwhile), keeping at least <keep>: what a burst left
+ * goes back, what steady traffic uses stays. Returns how many it freed.
+ */
+unsigned buf_pool_trim(struct buf_pool *p, unsigned keep);
 
 #endif

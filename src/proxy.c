@@ -36,6 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/random.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -75,6 +78,9 @@
 			    px->conf->limits.header_size : HEAD_MAX)
 #define POOL_MAX_PER_BACKEND	1024	/* idle backend connections kept per backend */
 #define BUF_POOL_MAX		256	/* free buffers kept by the worker */
+#define RECLAIM_EVERY		2.0	/* seconds between looks at the free lists, while they hold more */
+#define RECLAIM_KEEP_BUFS	16	/* ... than this many buffers */
+#define RECLAIM_KEEP_SESSIONS	64	/* ... or sessions */
 
 #define RETRIES		((int)s->px->conf->retries)	/* more attempts after a failure */
 #define COALESCE_MAX	4096	/* response body bytes copied behind their head */
@@ -83,10 +89,53 @@
 static void client_cb(struct ev_loop *, ev_io *, int);
 static void backend_cb(struct ev_loop *, ev_io *, int);
 static void timer_cb(struct ev_loop *, ev_timer *, int);
+static void reclaim_cb(struct ev_loop *, ev_timer *, int);
 static void request_start(struct session *);
 static void respond_prepared(struct session *, int);
 static void respond_send(struct session *, int);
 static void session_keep_upstream(struct session *, struct upstream *);
+
+/* A free list grew: look at them in RECLAIM_EVERY s, unless already due to. */
+static inline void
+reclaim_later(struct proxy *px)
+{
+	if (!ev_is_active(&px->reclaim_w) && (px->nfree_sessions > RECLAIM_KEEP_SESSIONS ||
+	    px->bufs.nfree > RECLAIM_KEEP_BUFS))
+		ev_timer_again(px->loop, &px->reclaim_w);
+}
+
+/*
+ * The free lists keep sessions and buffers for the next connections, so that
+ * steady traffic allocates nothing. What stayed unused for a whole period
+ * (the fewest a list held since the last look) is what a burst left behind:
+ * it goes back to the system, so that a worker's memory follows its load
+ * down as well as up. Runs from the loop, when no session callback is on
+ * the stack, so a session freed lazily (session_close) is no longer looked at.
+ */
+static void
+reclaim_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct proxy *px = w->data;
+	struct session *s;
+	unsigned n;
+
+	(void)revents;
+	n = buf_pool_trim(&px->bufs, RECLAIM_KEEP_BUFS);
+	while (px->free_sessions_low > RECLAIM_KEEP_SESSIONS && (s = px->free_sessions) != NULL) {
+		px->free_sessions = s->next;
+		free(s);
+		px->nfree_sessions--;
+		px->free_sessions_low--;
+		n++;
+	}
+	px->free_sessions_low = px->nfree_sessions;
+#ifdef __GLIBC__
+	if (n > 0)
+		malloc_trim(0);		/* free() alone keeps the pages of the heap's middle */
+#endif
+	if (px->nfree_sessions <= RECLAIM_KEEP_SESSIONS && px->bufs.nfree <= RECLAIM_KEEP_BUFS)
+		ev_timer_stop(loop, w);
+}
 
 /* Called first by every I/O callback: takes the time for the session timers, tells the worker. */
 static void
@@ -1094,6 +1143,7 @@ exchange_check_done(struct session *s)
 	buf_put(&px->bufs, &s->rqh);
 	buf_put(&px->bufs, &s->rsh);
 	buf_put(&px->bufs, &s->sin);
+	reclaim_later(px);
 	splice_put(&px->pipes, &s->rq_pipe);	/* empty by now, unless the body was cut */
 	s->rq_pipe_full = 0;
 	if (buf_len(s->cin) == 0) {
@@ -1524,6 +1574,8 @@ session_close(struct session *s)
 	 */
 	s->next = px->free_sessions;
 	px->free_sessions = s;
+	px->nfree_sessions++;
+	reclaim_later(px);
 }
 
 /* Who the client is from now on: peer, its text, its hash key, whether it is a trusted proxy. */
@@ -1567,9 +1619,11 @@ proxy_accept(struct proxy *px, int fd, const struct sockaddr *peer, void *tls)
 		return;
 	}
 	px->now = clock_mono();
-	if ((s = px->free_sessions) != NULL)
+	if ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
-	else if ((s = malloc(sizeof(*s))) == NULL) {
+		if (--px->nfree_sessions < px->free_sessions_low)
+			px->free_sessions_low = px->nfree_sessions;
+	} else if ((s = malloc(sizeof(*s))) == NULL) {
 		log_warnx("out of memory for a new session");
 		conn_close(&cc);
 		return;
@@ -1621,6 +1675,8 @@ proxy_new(struct ev_loop *loop, const struct conf *c, struct shm_seg *seg, const
 	px->slot = &seg->workers[px->worker];
 	px->lb = lb;
 	buf_pool_init(&px->bufs, BUF_POOL_MAX);
+	ev_timer_init(&px->reclaim_w, reclaim_cb, 0., RECLAIM_EVERY);
+	px->reclaim_w.data = px;
 	relay_splice_init(px);
 	if (getrandom(&px->id_prefix, sizeof(px->id_prefix), 0) != sizeof(px->id_prefix))
 		px->id_prefix = (uint32_t)getpid() ^ (uint32_t)time(NULL);
@@ -1693,6 +1749,7 @@ proxy_free(struct proxy *px)
 		session_close(px->sessions);
 	proxy_drain(px);
 	qwait_fini(px);
+	ev_timer_stop(px->loop, &px->reclaim_w);
 	while ((s = px->free_sessions) != NULL) {
 		px->free_sessions = s->next;
 		free(s);

@@ -157,7 +157,10 @@ struct proxy {
 	const struct lb *lb;
 	unsigned worker;		/* 0-based slot */
 	struct session *free_sessions;
+	unsigned nfree_sessions;	/* on that list */
+	unsigned free_sessions_low;	/* the fewest on it since the last reclaim */
 	struct buf_pool bufs;		/* free buffers */
+	ev_timer reclaim_w;		/* frees what the free lists kept unused, while they hold more */
 	struct upstream_pool *pool;	/* idle backend connections */
 	int draining;
 	void (*busy)(void *, double);	/* proxy_busy_fn: called after I/O (busy polling); NULL: none */

@@ -106,6 +106,43 @@ START_TEST(test_pool)
 }
 END_TEST
 
+/*
+ * buf_pool_trim frees what stayed in the pool since the last trim (the
+ * fewest it held meanwhile), above <keep>: a burst's leftovers, not what
+ * steady traffic takes and gives back.
+ */
+START_TEST(test_pool_trim)
+{
+	struct buf_pool p;
+	struct buf *b[40];
+	int i;
+
+	buf_pool_init(&p, 64);
+	for (i = 0; i < 40; i++)
+		ck_assert_ptr_nonnull(b[i] = buf_get(&p));
+	for (i = 0; i < 40; i++)
+		buf_put(&p, &b[i]);
+	ck_assert_uint_eq(p.nfree, 40);
+	ck_assert_uint_eq(buf_pool_trim(&p, 4), 0);	/* the first look only marks */
+	/* Steady traffic takes 10 at a time and gives them back: 30 stayed unused. */
+	for (i = 0; i < 10; i++)
+		b[i] = buf_get(&p);
+	for (i = 0; i < 10; i++)
+		buf_put(&p, &b[i]);
+	ck_assert_uint_eq(buf_pool_trim(&p, 4), 26);	/* 30 unused, 4 kept of them */
+	ck_assert_uint_eq(p.nfree, 14);
+	/* Everything was used since: nothing goes. */
+	for (i = 0; i < 14; i++)
+		b[i] = buf_get(&p);
+	for (i = 0; i < 14; i++)
+		buf_put(&p, &b[i]);
+	ck_assert_uint_eq(buf_pool_trim(&p, 4), 0);
+	ck_assert_uint_eq(buf_pool_trim(&p, 4), 10);	/* then all 14 sat unused: 4 stay */
+	ck_assert_uint_eq(p.nfree, 4);
+	buf_pool_fini(&p);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -119,6 +156,7 @@ main(void)
 	tcase_add_test(tc, test_append_full);
 	tcase_add_test(tc, test_printf);
 	tcase_add_test(tc, test_pool);
+	tcase_add_test(tc, test_pool_trim);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
