@@ -846,6 +846,19 @@ master_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 }
 
 /*
+ * 0 if this process may write <path>, or create it in its directory (dir: a
+ * copy of path, which dirname changes); else the errno that says why not.
+ */
+static int
+master_writable(const char *path, char *dir)
+{
+	if (access(path, W_OK) == 0 ||
+	    (errno == ENOENT && access(dirname(dir), W_OK | X_OK) == 0))
+		return 0;
+	return errno;
+}
+
+/*
  * Whether the access log can be opened for writing by the user rondo will
  * run as (root with "user" or "group": asked in a child that becomes them;
  * else as this process): the file if it exists, else its directory. Nothing
@@ -865,9 +878,7 @@ master_accesslog_writable(const struct conf *c, char *err, size_t errlen)
 	snprintf(dir, sizeof(dir), "%s", c->access_log);
 	as = c->user != NULL ? c->user : c->group;
 	if (geteuid() != 0 || as == NULL) {
-		if (access(c->access_log, W_OK) == -1 &&
-		    (errno != ENOENT || access(dirname(dir), W_OK | X_OK) == -1))
-			e = errno;
+		e = master_writable(c->access_log, dir);
 		as = NULL;
 	} else if (pipe(fds) == -1 || (pid = fork()) == -1) {
 		return 0;	/* cannot ask: the start will tell */
@@ -875,9 +886,8 @@ master_accesslog_writable(const struct conf *c, char *err, size_t errlen)
 		close(fds[0]);
 		if (master_become(c, why, sizeof(why)) == -1)
 			e = EPERM;
-		else if (access(c->access_log, W_OK) == -1 &&
-		    (errno != ENOENT || access(dirname(dir), W_OK | X_OK) == -1))
-			e = errno;
+		else
+			e = master_writable(c->access_log, dir);
 		n = write(fds[1], &e, sizeof(e));
 		_exit(n == (ssize_t)sizeof(e) ? 0 : 1);
 	} else {

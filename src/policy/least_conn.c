@@ -92,6 +92,13 @@ lc_lower(_Atomic uint64_t *word, uint64_t floor)
 		;
 }
 
+/* One past the last member of block b of g. */
+static uint32_t
+lc_block_end(const struct pool_group *g, unsigned b)
+{
+	return (b + 1) * LC_BLOCK < g->n ? (b + 1) * LC_BLOCK : g->n;
+}
+
 /* Of the blocks in todo, the one with the lowest floor (the first of equals). */
 static unsigned
 lc_lowest(const uint64_t *word, uint32_t todo)
@@ -176,7 +183,7 @@ least_conn_pick(const struct pool *p, const struct pool_group *g, struct shm_seg
 			b = lc_lowest(word, todo);
 			if (best.i != -1 && lc_floor(word[b]) * best.w >= best.a * LC_SCALE)
 				break;	/* no block left can hold a lighter member */
-			k1 = (b + 1) * LC_BLOCK < g->n ? (b + 1) * LC_BLOCK : g->n;
+			k1 = lc_block_end(g, b);
 			floor = LC_FLOOR_MASK;
 			lc_visit(p, g, seg, ctx, &v, &best, b * LC_BLOCK, k1, &floor);
 			/* Raise it to what was seen, unless lowered meanwhile (word[b] then is that). */
@@ -191,7 +198,7 @@ least_conn_pick(const struct pool *p, const struct pool_group *g, struct shm_seg
 			if (!(todo & (UINT32_C(1) << b)) ||
 			    lc_floor(word[b]) * best.w <= best.a * LC_SCALE)
 				continue;
-			k1 = (b + 1) * LC_BLOCK < g->n ? (b + 1) * LC_BLOCK : g->n;
+			k1 = lc_block_end(g, b);
 			for (k = b * LC_BLOCK; k < k1; k++)
 				pick_tried_add(&v.known, g->member[k]);
 		}
